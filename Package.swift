@@ -1,0 +1,28 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "ConvNet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ConvNet", targets: ["ConvNet"]),
+        .executable(name: "convnet", targets: ["convnet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from the system (Debian: libhdf5-dev, zlib1g-dev, libpng-dev, libjpeg-dev).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        .target(name: "ConvNet", dependencies: ["CHDF5", "CZlib", "CPNG", "CJPEG"]),
+        .executableTarget(
+            name: "convnet",
+            dependencies: ["ConvNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "ConvNetTests", dependencies: ["ConvNet"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,41 @@
+/// 2-D convolution (cross-correlation, as every CNN library computes it: the kernel is not flipped).
+///
+///     Z[i, h, w, c] = b[c] + Σ_{p, q, k} A[i, h·s_h + p·d_h − pad_top, w·s_w + q·d_w − pad_left, k] · W[p, q, k, c]
+///
+/// - Parameters:
+///   - input: `(m, n_H_prev, n_W_prev, n_C_prev)`.
+///   - kernel: `(f_h, f_w, n_C_prev, n_C)`.
+///   - bias: `(n_C)`, optional.
+///   - strides: `(s_h, s_w)`.
+///   - padding: `.valid`, `.same` (TensorFlow's rule) or explicit per side.
+///   - dilation: `(d_h, d_w)`; the kernel then spans `(f − 1)·d + 1` pixels.
+/// - Returns: `(m, n_H, n_W, n_C)`, with `n_H` given by `WindowGeometry`.
+/// - Throws: `ConvNetError.shape` naming the shapes when they do not fit together.
+public func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor? = nil, strides: (Int, Int) = (1, 1),
+                   padding: Padding = .valid, dilation: (Int, Int) = (1, 1),
+                   implementation: Implementation = .fast) throws -> Tensor {
+    let shape = try ConvolutionShape(input: input.shape, kernel: kernel.shape, bias: bias?.shape,
+                                     strides: strides, padding: padding, dilation: dilation)
+    let output: [Float]
+    switch implementation {
+    case .reference:
+        output = ConvolutionReference.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape)
+    case .fast:
+        output = ConvolutionFast.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape)
+    }
+    return record(Tensor(validShape: shape.outputShape, scalars: output), inputs: [input, kernel, bias]) { upstream, needed in
+        let gradients: (input: [Float]?, kernel: [Float], bias: [Float])
+        switch implementation {
+        case .reference:
+            let g = ConvolutionReference.backward(input: input.scalars, kernel: kernel.scalars,
+                                                  upstream: upstream.scalars, shape: shape)
+            gradients = (g.input, g.kernel, g.bias)
+        case .fast:
+            gradients = ConvolutionFast.backward(input: input.scalars, kernel: kernel.scalars, upstream: upstream.scalars,
+                                                 shape: shape, needInput: needed[0])
+        }
+        return [gradients.input.map { Tensor(validShape: shape.inputShape, scalars: $0) },
+                Tensor(validShape: shape.kernelShape, scalars: gradients.kernel),
+                Tensor(validShape: [shape.outputChannels], scalars: gradients.bias)]
+    }
+}

@@ -1,0 +1,65 @@
+/// Matrix product `(m, k) · (k, n) → (m, n)`.
+public func matmul(_ a: Tensor, _ b: Tensor, implementation: Implementation = .fast) throws -> Tensor {
+    try dense(a, kernel: b, bias: nil, implementation: implementation, op: "matmul")
+}
+
+/// A fully connected layer's function: `Z = X · W + b`.
+///
+/// - Parameters:
+///   - input: `(m, n_in)`.
+///   - kernel: `(n_in, n_out)`, Keras's layout.
+///   - bias: `(n_out)`, optional.
+/// - Returns: `(m, n_out)`. Backward: `dX = dZ · Wᵀ`, `dW = Xᵀ · dZ`, `db = Σ_rows dZ`.
+public func dense(_ input: Tensor, kernel: Tensor, bias: Tensor? = nil, implementation: Implementation = .fast) throws -> Tensor {
+    try dense(input, kernel: kernel, bias: bias, implementation: implementation, op: "dense")
+}
+
+private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementation: Implementation, op: String) throws -> Tensor {
+    guard input.rank == 2, kernel.rank == 2 else {
+        throw ConvNetError.shape(op: op, message: "expected input (m, n_in) and kernel (n_in, n_out), got \(describe(shape: input.shape)) and \(describe(shape: kernel.shape))")
+    }
+    let (m, k, n) = (input.shape[0], input.shape[1], kernel.shape[1])
+    guard kernel.shape[0] == k else {
+        throw ConvNetError.shape(op: op, message: "input \(describe(shape: input.shape)) has \(k) features but kernel \(describe(shape: kernel.shape)) expects \(kernel.shape[0])")
+    }
+    if let bias, bias.shape != [n] {
+        throw ConvNetError.shape(op: op, message: "bias \(describe(shape: bias.shape)) does not match \(n) units")
+    }
+    let multiply = implementation == .fast ? GEMM.multiply : GEMM.reference
+    var output = [Float](repeating: 0, count: m * n)
+    if let bias {
+        for row in 0..<m { output.replaceSubrange(row * n..<(row + 1) * n, with: bias.scalars) }
+    }
+    input.scalars.withUnsafeBufferPointer { x in
+        kernel.scalars.withUnsafeBufferPointer { w in
+            output.withUnsafeMutableBufferPointer { z in
+                multiply(false, false, m, n, k, 1, x.baseAddress!, k, w.baseAddress!, n, bias == nil ? 0 : 1, z.baseAddress!, n)
+            }
+        }
+    }
+    return record(Tensor(validShape: [m, n], scalars: output), inputs: [input, kernel, bias]) { upstream, needed in
+        var dX = [Float](repeating: 0, count: needed[0] ? m * k : 0)
+        var dW = [Float](repeating: 0, count: needed[1] ? k * n : 0)
+        var db = [Float](repeating: 0, count: n)
+        upstream.scalars.withUnsafeBufferPointer { dZ in
+            input.scalars.withUnsafeBufferPointer { x in
+                kernel.scalars.withUnsafeBufferPointer { w in
+                    if needed[0] {
+                        dX.withUnsafeMutableBufferPointer {
+                            multiply(false, true, m, k, n, 1, dZ.baseAddress!, n, w.baseAddress!, n, 0, $0.baseAddress!, k)
+                        }
+                    }
+                    if needed[1] {
+                        dW.withUnsafeMutableBufferPointer {
+                            multiply(true, false, k, n, m, 1, x.baseAddress!, k, dZ.baseAddress!, n, 0, $0.baseAddress!, n)
+                        }
+                    }
+                }
+            }
+            for row in 0..<m { for j in 0..<n { db[j] += dZ[row * n + j] } }
+        }
+        return [needed[0] ? Tensor(validShape: [m, k], scalars: dX) : nil,
+                needed[1] ? Tensor(validShape: [k, n], scalars: dW) : nil,
+                Tensor(validShape: [n], scalars: db)]
+    }
+}

@@ -1,0 +1,37 @@
+/// Max or average pooling.
+public enum PoolingMode: Sendable, Equatable {
+    case max, average
+}
+
+/// The validated shapes of one pooling op: input `(m, n_H_prev, n_W_prev, n_C)`, output
+/// `(m, n_H, n_W, n_C)`; pooling acts on each channel separately.
+public struct PoolingShape: Sendable, Equatable {
+    public let batch: Int
+    public let channels: Int
+    public let window: WindowGeometry
+
+    public var inputShape: [Int] { [batch, window.inputHeight, window.inputWidth, channels] }
+    public var outputShape: [Int] { [batch, window.outputHeight, window.outputWidth, channels] }
+
+    public init(op: String, input: [Int], size: (Int, Int), strides: (Int, Int), padding: Padding) throws {
+        guard input.count == 4 else {
+            throw ConvNetError.shape(op: op, message: "expected input (m, n_H, n_W, n_C), got \(describe(shape: input))")
+        }
+        guard !input.contains(0) else {
+            throw ConvNetError.shape(op: op, message: "input has a zero-sized dimension: \(describe(shape: input))")
+        }
+        batch = input[0]
+        channels = input[3]
+        window = try WindowGeometry(op: op, inputHeight: input[1], inputWidth: input[2], kernel: size,
+                                    strides: strides, padding: padding)
+    }
+
+    /// The input rows `[y0, y1)` and columns `[x0, x1)` under output pixel `(h, w)`, clipped to the
+    /// image: padded positions take no part (TensorFlow: max ignores them, average excludes them
+    /// from the count).
+    @inline(__always) func bounds(h: Int, w: Int) -> (y0: Int, y1: Int, x0: Int, x1: Int) {
+        let g = window
+        let y0 = g.inputRow(h, 0), x0 = g.inputColumn(w, 0)
+        return (max(y0, 0), min(y0 + g.kernelHeight, g.inputHeight), max(x0, 0), min(x0 + g.kernelWidth, g.inputWidth))
+    }
+}
