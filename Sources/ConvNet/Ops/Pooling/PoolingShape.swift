@@ -24,6 +24,11 @@ public struct PoolingShape: Sendable, Equatable {
         channels = input[3]
         window = try WindowGeometry(op: op, inputHeight: input[1], inputWidth: input[2], kernel: size,
                                     strides: strides, padding: padding)
+        // A pad as wide as the window would create windows that see only padding, whose max or
+        // mean is undefined (PyTorch likewise requires pad ≤ size / 2).
+        guard window.padTop < size.0, window.padBottom < size.0, window.padLeft < size.1, window.padRight < size.1 else {
+            throw ConvNetError.argument("\(op): padding \(padding) must be smaller than the window \(size) on every side")
+        }
     }
 
     /// The input rows `[y0, y1)` and columns `[x0, x1)` under output pixel `(h, w)`, clipped to the

@@ -1,0 +1,28 @@
+# ConvNet: set-up, main job, tests. See README.md.
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev pkg-config dataset-fashion-mnist
+
+.PHONY: setup build run test bench-gemm clean
+
+## Install the system libraries and datasets ConvNet uses (Debian/Ubuntu, apt-get).
+setup:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
+
+build:
+	$(SWIFT) build -c release
+
+## The main job.
+run: build
+	.build/release/convnet demo
+
+## The test suite (release mode: the reference loops are slow in debug builds).
+test:
+	$(SWIFT) test -c release
+
+bench-gemm: build
+	.build/release/convnet bench gemm
+
+clean:
+	rm -rf .build

@@ -1,0 +1,128 @@
+import ConvNet
+import Testing
+
+/// The fast implementations (im2col + GEMM, single-pass pooling, BLAS) against the readable
+/// reference loops, forward and backward, on random shapes, strides, paddings and dilations.
+@Suite struct FastReferenceAgreementTests {
+    /// A random padding of every kind.
+    static func randomPadding(_ generator: inout RandomGenerator) -> Padding {
+        switch generator.next() % 3 {
+        case 0: return .valid
+        case 1: return .same
+        default:
+            return .explicit(top: Int(generator.next() % 3), bottom: Int(generator.next() % 3),
+                             left: Int(generator.next() % 3), right: Int(generator.next() % 3))
+        }
+    }
+
+    @Test func convolutionAgrees() throws {
+        var generator = RandomGenerator(seed: 2024)
+        var checked = 0
+        while checked < 60 {
+            func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+            let input = [pick(1...3), pick(1...12), pick(1...12), pick(1...5)]
+            let kernel = [pick(1...5), pick(1...5), input[3], pick(1...6)]
+            let strides = (pick(1...3), pick(1...3)), dilation = (pick(1...2), pick(1...2))
+            let padding = Self.randomPadding(&generator)
+            guard let shape = try? ConvolutionShape(input: input, kernel: kernel, bias: nil, strides: strides,
+                                                    padding: padding, dilation: dilation) else { continue }
+            let x = Tensor.randomUniform(shape: input, low: -1, high: 1, generator: &generator)
+            let w = Tensor.randomUniform(shape: kernel, low: -1, high: 1, generator: &generator)
+            let b = Tensor.randomUniform(shape: [kernel[3]], low: -1, high: 1, generator: &generator)
+            let dz = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator)
+
+            let fast = ConvolutionFast.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
+            let reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
+            #expect(allClose(fast, reference, absolute: 1e-5, relative: 1e-5), "forward \(shape): \(maxDifference(fast, reference))")
+
+            let fastBack = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
+            let refBack = ConvolutionReference.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
+            #expect(allClose(fastBack.input ?? [], refBack.input, absolute: 1e-4, relative: 1e-5), "dA \(shape)")
+            #expect(allClose(fastBack.kernel, refBack.kernel, absolute: 1e-4, relative: 1e-5), "dW \(shape)")
+            #expect(allClose(fastBack.bias, refBack.bias, absolute: 1e-4, relative: 1e-5), "db \(shape)")
+            checked += 1
+        }
+    }
+
+    /// Larger layers go through BLAS's multithreaded paths and the chunked im2col.
+    @Test func convolutionAgreesOnLargerLayers() throws {
+        var generator = RandomGenerator(seed: 7)
+        for (input, kernel, padding) in [([4, 28, 28, 1], [5, 5, 1, 6], Padding.same), ([3, 16, 16, 32], [7, 7, 32, 16], .valid),
+                                         ([2, 14, 14, 24], [1, 1, 24, 40], .valid)] {
+            let shape = try ConvolutionShape(input: input, kernel: kernel, bias: [kernel[3]], strides: (1, 1),
+                                             padding: padding, dilation: (1, 1))
+            let x = Tensor.randomUniform(shape: input, low: -1, high: 1, generator: &generator)
+            let w = Tensor.randomUniform(shape: kernel, low: -1, high: 1, generator: &generator)
+            let b = Tensor.randomUniform(shape: [kernel[3]], low: -1, high: 1, generator: &generator)
+            let dz = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator)
+            let fast = ConvolutionFast.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
+            let reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
+            #expect(allClose(fast, reference, absolute: 1e-4, relative: 1e-4), "\(maxDifference(fast, reference))")
+            let fastBack = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
+            let refBack = ConvolutionReference.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
+            #expect(allClose(fastBack.input ?? [], refBack.input, absolute: 1e-3, relative: 1e-4))
+            #expect(allClose(fastBack.kernel, refBack.kernel, absolute: 1e-3, relative: 1e-4))
+            #expect(allClose(fastBack.bias, refBack.bias, absolute: 1e-3, relative: 1e-4))
+        }
+    }
+
+    @Test(arguments: [PoolingMode.max, .average])
+    func poolingAgrees(mode: PoolingMode) throws {
+        var generator = RandomGenerator(seed: mode == .max ? 11 : 12)
+        var checked = 0
+        while checked < 60 {
+            func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+            let input = [pick(1...3), pick(1...12), pick(1...12), pick(1...20)]
+            let padding = Self.randomPadding(&generator)
+            guard let shape = try? PoolingShape(op: "test", input: input, size: (pick(1...4), pick(1...4)),
+                                                strides: (pick(1...3), pick(1...3)), padding: padding) else { continue }
+            let x = Tensor.randomUniform(shape: input, low: -1, high: 1, generator: &generator)
+            let dz = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator)
+            let fast = PoolingFast.forward(input: x.scalars, mode: mode, shape: shape)
+            let reference = PoolingReference.forward(input: x.scalars, mode: mode, shape: shape)
+            #expect(allClose(fast, reference, absolute: 1e-6, relative: 1e-6), "forward \(shape)")
+            let fastBack = PoolingFast.backward(input: x.scalars, upstream: dz.scalars, mode: mode, shape: shape)
+            let refBack = PoolingReference.backward(input: x.scalars, upstream: dz.scalars, mode: mode, shape: shape)
+            #expect(allClose(fastBack, refBack, absolute: 1e-6, relative: 1e-6), "backward \(shape)")
+            checked += 1
+        }
+    }
+
+    /// BLAS against the triple loop for every transpose combination, odd sizes, row strides
+    /// wider than the matrix, α/β, and a size large enough for OpenBLAS's threaded kernels.
+    @Test func gemmAgreesWithReference() throws {
+        var generator = RandomGenerator(seed: 3)
+        let sizes = [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 10, 400), (130, 257, 129), (300, 200, 500)]
+        for (m, n, k) in sizes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 1, ldc = n + 2
+                    let a = Tensor.randomUniform(shape: [(transposeA ? k : m) * lda], low: -1, high: 1, generator: &generator).scalars
+                    let b = Tensor.randomUniform(shape: [(transposeB ? n : k) * ldb], low: -1, high: 1, generator: &generator).scalars
+                    let c0 = Tensor.randomUniform(shape: [m * ldc], low: -1, high: 1, generator: &generator).scalars
+                    var fast = c0, reference = c0
+                    a.withUnsafeBufferPointer { a in
+                        b.withUnsafeBufferPointer { b in
+                            fast.withUnsafeMutableBufferPointer { c in
+                                GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                              a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: 2,
+                                              c: c.baseAddress!, ldc: ldc)
+                            }
+                            reference.withUnsafeMutableBufferPointer { c in
+                                GEMM.reference(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                               a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: 2,
+                                               c: c.baseAddress!, ldc: ldc)
+                            }
+                        }
+                    }
+                    #expect(allClose(fast, reference, absolute: 1e-4, relative: 1e-4),
+                            "m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB): \(maxDifference(fast, reference))")
+                }
+            }
+        }
+    }
+
+    @Test func gemmBackendIsDescribed() {
+        #expect(!GEMM.backendDescription.isEmpty)
+    }
+}
