@@ -35,32 +35,38 @@ public struct WindowGeometry: Sendable, Equatable {
         kernelHeight = kernel.0; kernelWidth = kernel.1
         strideHeight = strides.0; strideWidth = strides.1
         dilationHeight = dilation.0; dilationWidth = dilation.1
-        let effectiveHeight = (kernel.0 - 1) * dilation.0 + 1
-        let effectiveWidth = (kernel.1 - 1) * dilation.1 + 1
-        func samePadding(_ size: Int, _ stride: Int, _ effective: Int) -> (Int, Int) {
-            let out = (size + stride - 1) / stride
-            let total = max((out - 1) * stride + effective - size, 0)
-            return (total / 2, total - total / 2)
-        }
+        let vertical = try Self.axis(op: op, length: inputHeight, kernel: kernel.0, stride: strides.0,
+                                     dilation: dilation.0, padding: padding, vertical: true)
+        let horizontal = try Self.axis(op: op, length: inputWidth, kernel: kernel.1, stride: strides.1,
+                                       dilation: dilation.1, padding: padding, vertical: false)
+        (padTop, padBottom, outputHeight) = vertical
+        (padLeft, padRight, outputWidth) = horizontal
+    }
+
+    /// The padding before and after, and the output length, along one axis (see `Padding`).
+    /// - Throws: when the (dilated) window does not fit the padded length, or a pad is negative.
+    public static func axis(op: String, length: Int, kernel: Int, stride: Int, dilation: Int, padding: Padding,
+                            vertical: Bool) throws -> (before: Int, after: Int, output: Int) {
+        let effective = (kernel - 1) * dilation + 1
+        let before: Int, after: Int
         switch padding {
         case .valid:
-            (padTop, padBottom, padLeft, padRight) = (0, 0, 0, 0)
+            (before, after) = (0, 0)
         case .same:
-            (padTop, padBottom) = samePadding(inputHeight, strides.0, effectiveHeight)
-            (padLeft, padRight) = samePadding(inputWidth, strides.1, effectiveWidth)
+            let total = max(((length + stride - 1) / stride - 1) * stride + effective - length, 0)
+            (before, after) = (total / 2, total - total / 2)
         case let .explicit(top, bottom, left, right):
-            guard top >= 0, bottom >= 0, left >= 0, right >= 0 else {
+            (before, after) = vertical ? (top, bottom) : (left, right)
+            guard before >= 0, after >= 0 else {
                 throw ConvNetError.argument("\(op): padding must not be negative, got \(padding)")
             }
-            (padTop, padBottom, padLeft, padRight) = (top, bottom, left, right)
         }
-        let paddedHeight = inputHeight + padTop + padBottom, paddedWidth = inputWidth + padLeft + padRight
-        guard effectiveHeight <= paddedHeight, effectiveWidth <= paddedWidth else {
+        let padded = length + before + after
+        guard effective <= padded else {
             throw ConvNetError.shape(op: op, message:
-                "window \(effectiveHeight)x\(effectiveWidth) is larger than the padded input \(paddedHeight)x\(paddedWidth)")
+                "window \(effective) is larger than the padded input \(padded) along the \(vertical ? "height" : "width")")
         }
-        outputHeight = (paddedHeight - effectiveHeight) / strides.0 + 1
-        outputWidth = (paddedWidth - effectiveWidth) / strides.1 + 1
+        return (before, after, (padded - effective) / stride + 1)
     }
 
     /// The input row read by output row `h` at kernel row `i` (may lie in the padding: < 0 or ≥ n_H).

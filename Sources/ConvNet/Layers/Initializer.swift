@@ -1,0 +1,98 @@
+import Foundation
+
+/// How a weight tensor gets its first values (Keras's names and formulas).
+///
+/// `fanIn` and `fanOut` are, for a dense kernel `(in, out)`, `in` and `out`; for a conv kernel
+/// `(k_h, k_w, c_in, c_out)`, `k_h·k_w·c_in` and `k_h·k_w·c_out`.
+public enum Initializer: Sendable, Equatable, Hashable {
+    case zeros
+    case ones
+    case constant(Float)
+    /// `N(0, σ²)` (deck 001's "random" initialisation, `W = σ · randn`).
+    case randomNormal(standardDeviation: Float)
+    /// `N(0, σ²)` with samples beyond 2σ redrawn.
+    case truncatedNormal(standardDeviation: Float)
+    case randomUniform(low: Float, high: Float)
+    /// Xavier/Glorot uniform: `U(−l, l)`, `l = √(6 / (fan_in + fan_out))`. Keras's default kernel initializer.
+    case glorotUniform
+    /// Xavier/Glorot normal: truncated normal with `σ = √(2 / (fan_in + fan_out))`.
+    case glorotNormal
+    /// He normal: truncated normal with `σ = √(2 / fan_in)`.
+    case heNormal
+    /// He uniform: `U(−l, l)`, `l = √(6 / fan_in)`.
+    case heUniform
+    /// LeCun normal: truncated normal with `σ = √(1 / fan_in)`.
+    case lecunNormal
+    /// LeCun uniform: `U(−l, l)`, `l = √(3 / fan_in)`.
+    case lecunUniform
+
+    /// Keras's variance-scaling truncated normal divides σ by the standard deviation of a standard
+    /// normal truncated to [−2, 2], so the samples keep the intended variance.
+    static let truncationCorrection: Float = 0.879_625_661_034_239_78
+
+    public func make(shape: [Int], generator: inout RandomGenerator) -> Tensor {
+        let (fanIn, fanOut) = Self.fans(shape)
+        switch self {
+        case .zeros: return Tensor(shape: shape, repeating: 0)
+        case .ones: return Tensor(shape: shape, repeating: 1)
+        case let .constant(value): return Tensor(shape: shape, repeating: value)
+        case let .randomNormal(sigma): return .randomNormal(shape: shape, standardDeviation: sigma, generator: &generator)
+        case let .truncatedNormal(sigma): return Self.truncated(shape: shape, sigma: sigma, generator: &generator)
+        case let .randomUniform(low, high): return .randomUniform(shape: shape, low: low, high: high, generator: &generator)
+        case .glorotUniform: return Self.uniform(shape, limit: sqrt(6 / Float(fanIn + fanOut)), &generator)
+        case .glorotNormal: return Self.truncated(shape: shape, sigma: sqrt(2 / Float(fanIn + fanOut)) / Self.truncationCorrection, generator: &generator)
+        case .heNormal: return Self.truncated(shape: shape, sigma: sqrt(2 / Float(fanIn)) / Self.truncationCorrection, generator: &generator)
+        case .heUniform: return Self.uniform(shape, limit: sqrt(6 / Float(fanIn)), &generator)
+        case .lecunNormal: return Self.truncated(shape: shape, sigma: sqrt(1 / Float(fanIn)) / Self.truncationCorrection, generator: &generator)
+        case .lecunUniform: return Self.uniform(shape, limit: sqrt(3 / Float(fanIn)), &generator)
+        }
+    }
+
+    /// `(fan_in, fan_out)` of a kernel shape, as Keras computes them.
+    public static func fans(_ shape: [Int]) -> (Int, Int) {
+        switch shape.count {
+        case 0: return (1, 1)
+        case 1: return (shape[0], shape[0])
+        case 2: return (shape[0], shape[1])
+        default:
+            let receptiveField = shape.dropLast(2).reduce(1, *)
+            return (max(1, receptiveField * shape[shape.count - 2]), max(1, receptiveField * shape[shape.count - 1]))
+        }
+    }
+
+    private static func uniform(_ shape: [Int], limit: Float, _ generator: inout RandomGenerator) -> Tensor {
+        .randomUniform(shape: shape, low: -limit, high: limit, generator: &generator)
+    }
+
+    private static func truncated(shape: [Int], sigma: Float, generator: inout RandomGenerator) -> Tensor {
+        let values = (0..<shape.reduce(1, *)).map { _ -> Float in
+            var z = generator.nextNormal()
+            while abs(z) > 2 { z = generator.nextNormal() }
+            return sigma * z
+        }
+        return Tensor(validShape: shape, scalars: values)
+    }
+}
+
+/// A weight penalty added to the loss, as Keras's `regularizers.L1L2`:
+/// `l1 · Σ|W| + l2 · Σ W²` (Keras adds it to the reported loss too).
+public struct Regularizer: Sendable, Equatable, Hashable {
+    public var l1: Float
+    public var l2: Float
+
+    public init(l1: Float = 0, l2: Float = 0) {
+        self.l1 = l1
+        self.l2 = l2
+    }
+
+    public static func l2(_ value: Float) -> Regularizer { Regularizer(l2: value) }
+    public static func l1(_ value: Float) -> Regularizer { Regularizer(l1: value) }
+
+    /// The penalty of one weight tensor, differentiable.
+    public func penalty(_ weight: Tensor) throws -> Tensor {
+        var total = Tensor(0)
+        if l1 != 0 { total = try total + weight.abs().sum() * l1 }
+        if l2 != 0 { total = try total + weight.squared().sum() * l2 }
+        return total
+    }
+}

@@ -1,0 +1,106 @@
+/// Max pooling layer (Keras `MaxPooling2D`); `strides` default to the pool size.
+public struct MaxPooling2D: Layer {
+    public var name: String
+    public let poolSize: [Int]
+    public let strides: [Int]
+    public let padding: Padding
+
+    public init(poolSize: Int = 2, strides: Int? = nil, padding: Padding = .valid, name: String = "") {
+        self.init(poolSize: [poolSize, poolSize], strides: strides.map { [$0, $0] }, padding: padding, name: name)
+    }
+
+    public init(poolSize: [Int], strides: [Int]? = nil, padding: Padding = .valid, name: String = "") {
+        self.poolSize = poolSize
+        self.strides = strides ?? poolSize
+        self.padding = padding
+        self.name = name
+    }
+
+    public var kerasClassName: String { "MaxPooling2D" }
+
+    public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
+        try pooledShape(self, try singleInput(inputShapes), poolSize: poolSize, strides: strides, padding: padding)
+    }
+
+    public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
+        try maxPool2d(inputs[0], size: (poolSize[0], poolSize[1]), strides: (strides[0], strides[1]), padding: padding)
+    }
+}
+
+/// Average pooling layer (Keras `AveragePooling2D`); `strides` default to the pool size.
+public struct AveragePooling2D: Layer {
+    public var name: String
+    public let poolSize: [Int]
+    public let strides: [Int]
+    public let padding: Padding
+
+    public init(poolSize: Int = 2, strides: Int? = nil, padding: Padding = .valid, name: String = "") {
+        self.init(poolSize: [poolSize, poolSize], strides: strides.map { [$0, $0] }, padding: padding, name: name)
+    }
+
+    public init(poolSize: [Int], strides: [Int]? = nil, padding: Padding = .valid, name: String = "") {
+        self.poolSize = poolSize
+        self.strides = strides ?? poolSize
+        self.padding = padding
+        self.name = name
+    }
+
+    public var kerasClassName: String { "AveragePooling2D" }
+
+    public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
+        try pooledShape(self, try singleInput(inputShapes), poolSize: poolSize, strides: strides, padding: padding)
+    }
+
+    public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
+        try avgPool2d(inputs[0], size: (poolSize[0], poolSize[1]), strides: (strides[0], strides[1]), padding: padding)
+    }
+}
+
+/// Global average pooling (Keras `GlobalAveragePooling2D`): `(m, n_H, n_W, n_C) → (m, n_C)`.
+public struct GlobalAveragePooling2D: Layer {
+    public var name: String
+    public init(name: String = "") { self.name = name }
+    public var kerasClassName: String { "GlobalAveragePooling2D" }
+
+    public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
+        let input = try singleInput(inputShapes)
+        try expectRank(input, 3, "(height, width, channels)")
+        return [input[2]]
+    }
+
+    public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
+        try globalAvgPool2d(inputs[0])
+    }
+}
+
+/// Global max pooling (Keras `GlobalMaxPooling2D`): `(m, n_H, n_W, n_C) → (m, n_C)`.
+public struct GlobalMaxPooling2D: Layer {
+    public var name: String
+    public init(name: String = "") { self.name = name }
+    public var kerasClassName: String { "GlobalMaxPooling2D" }
+
+    public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
+        let input = try singleInput(inputShapes)
+        try expectRank(input, 3, "(height, width, channels)")
+        return [input[2]]
+    }
+
+    public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
+        try globalMaxPool2d(inputs[0])
+    }
+}
+
+/// The output shape of a pooling layer; open spatial sizes stay open.
+private func pooledShape(_ layer: some Layer, _ input: LayerShape, poolSize: [Int], strides: [Int],
+                         padding: Padding) throws -> LayerShape {
+    try layer.expectRank(input, 3, "(height, width, channels)")
+    guard poolSize.count == 2, strides.count == 2, poolSize.allSatisfy({ $0 > 0 }), strides.allSatisfy({ $0 > 0 }) else {
+        throw ConvNetError.argument("\(layer.kerasClassName) '\(layer.name)': pool size and strides must be two positive numbers")
+    }
+    let spatial = try (0..<2).map { axis -> Int? in
+        guard let length = input[axis] else { return nil }
+        return try WindowGeometry.axis(op: "\(layer.kerasClassName) '\(layer.name)'", length: length, kernel: poolSize[axis],
+                                       stride: strides[axis], dilation: 1, padding: padding, vertical: axis == 0).output
+    }
+    return spatial + [input[2]]
+}

@@ -1,0 +1,190 @@
+/// A network: layers wired as a directed acyclic graph from one input to one output.
+///
+/// `Sequential` models are chains; functional models (residual and inception blocks) are built from
+/// `SymbolicTensor`s. Layers are stored in execution order; `inbound[i]` lists the layers feeding
+/// layer `i`, with `Model.inputNode` (−1) standing for the model's input.
+public struct Model: Sendable {
+    public var name: String
+    /// The input shape without the batch axis; open sizes are `nil`.
+    public let inputShape: LayerShape
+    /// The layers in execution order, built (their weights exist).
+    public var layers: [any Layer]
+    /// For each layer, the indices of the layers whose outputs it takes.
+    public let inbound: [[Int]]
+    /// For each layer, its output shape without the batch axis.
+    public let outputShapes: [LayerShape]
+    /// Whether the model was built as a chain (Keras `Sequential`) or a graph (`Functional`).
+    public let isSequential: Bool
+
+    /// Stands for the model's input in `inbound`.
+    public static let inputNode = -1
+
+    /// Wires and builds a model: names unnamed layers as Keras does (`conv2d`, `conv2d_1`, ...),
+    /// checks every layer's input shapes and creates the weights from `seed`.
+    public init(name: String, inputShape: LayerShape, layers: [any Layer], inbound: [[Int]], isSequential: Bool,
+                seed: UInt64 = 0) throws {
+        guard !layers.isEmpty, layers.count == inbound.count else {
+            throw ConvNetError.argument("Model '\(name)': needs at least one layer")
+        }
+        var generator = RandomGenerator(seed: seed)
+        var named = layers
+        var used = Set<String>()
+        for index in named.indices {
+            if named[index].name.isEmpty {
+                let base = Self.snakeCase(named[index].kerasClassName)
+                var candidate = base, counter = 0
+                while used.contains(candidate) { counter += 1; candidate = "\(base)_\(counter)" }
+                named[index].name = candidate
+            }
+            guard used.insert(named[index].name).inserted else {
+                throw ConvNetError.argument("Model '\(name)': two layers are named '\(named[index].name)'")
+            }
+        }
+        var shapes: [LayerShape] = []
+        for index in named.indices {
+            let sources = inbound[index]
+            guard sources.allSatisfy({ $0 == Self.inputNode || (0..<index).contains($0) }), !sources.isEmpty else {
+                throw ConvNetError.argument("Model '\(name)': layer '\(named[index].name)' is not wired to earlier layers")
+            }
+            guard sources.count == 1 || named[index].acceptsMultipleInputs else {
+                throw ConvNetError.argument("Model '\(name)': layer '\(named[index].name)' takes one input, got \(sources.count)")
+            }
+            let inputShapes = sources.map { $0 == Self.inputNode ? inputShape : shapes[$0] }
+            if named[index].parameterCount == 0 {
+                try named[index].build(inputShapes: inputShapes, generator: &generator)
+            }
+            shapes.append(try named[index].outputShape(for: inputShapes))
+        }
+        self.name = name
+        self.inputShape = inputShape
+        self.layers = named
+        self.inbound = inbound
+        self.outputShapes = shapes
+        self.isSequential = isSequential
+    }
+
+    /// A chain of layers (Keras `Sequential`).
+    public init(name: String = "sequential", inputShape: LayerShape, seed: UInt64 = 0,
+                @LayerBuilder layers: () throws -> [any Layer]) throws {
+        let list = try layers()
+        try self.init(name: name, inputShape: inputShape, layers: list, inbound: list.indices.map { [$0 - 1] },
+                      isSequential: true, seed: seed)
+    }
+
+    /// The output shape without the batch axis.
+    public var outputShape: LayerShape { outputShapes[outputShapes.count - 1] }
+
+    /// All trainable weights, layer by layer in Keras's order.
+    public var trainableWeights: [Tensor] {
+        get { layers.flatMap(\.trainableWeights) }
+        set {
+            var offset = 0
+            for index in layers.indices {
+                let count = layers[index].trainableWeights.count
+                layers[index].trainableWeights = Array(newValue[offset..<offset + count])
+                offset += count
+            }
+        }
+    }
+
+    /// Parameter counts: (trainable, non-trainable).
+    public var parameterCounts: (trainable: Int, nonTrainable: Int) {
+        (layers.reduce(0) { $0 + $1.trainableWeights.reduce(0) { $0 + $1.count } },
+         layers.reduce(0) { $0 + $1.nonTrainableWeights.reduce(0) { $0 + $1.count } })
+    }
+
+    /// The forward pass. `training` enables dropout and batch statistics (and updates batch
+    /// normalization's moving averages, hence `mutating`).
+    ///
+    /// - Parameter outputs: layer indices whose outputs to return besides the model's output
+    ///   (feature maps); the returned dictionary maps each to its tensor.
+    public mutating func forward(_ input: Tensor, context: inout ForwardContext, outputs: Set<Int> = [])
+        throws -> (output: Tensor, intermediate: [Int: Tensor]) {
+        try checkInput(input)
+        let lastUse = Self.lastUses(inbound: inbound)
+        var values = [Tensor?](repeating: nil, count: layers.count)
+        var intermediate: [Int: Tensor] = [:]
+        for index in layers.indices {
+            let inputs = inbound[index].map { $0 == Self.inputNode ? input : values[$0] ?? input }
+            values[index] = try layers[index].forward(inputs, context: &context)
+            if outputs.contains(index) { intermediate[index] = values[index] }
+            for source in inbound[index] where source != Self.inputNode && lastUse[source] == index {
+                values[source] = nil  // free activations as soon as their last consumer has run
+            }
+        }
+        guard let output = values[layers.count - 1] else {
+            throw ConvNetError.argument("Model '\(name)': produced no output")
+        }
+        return (output, intermediate)
+    }
+
+    /// Inference on one batch `(m, ...)`: no dropout, moving statistics, no tape.
+    public func predict(_ input: Tensor) throws -> Tensor {
+        var copy = self
+        var context = ForwardContext(training: false)
+        return try copy.forward(input.detached, context: &context).output
+    }
+
+    /// Inference over many samples in batches of `batchSize`, concatenated.
+    public func predict(_ input: Tensor, batchSize: Int) throws -> Tensor {
+        guard batchSize > 0 else { throw ConvNetError.argument("predict: batch size must be positive, got \(batchSize)") }
+        guard let count = input.shape.first, count > batchSize else { return try predict(input) }
+        let sampleSize = input.count / count
+        var scalars: [Float] = []
+        var outputShape: [Int] = []
+        for start in stride(from: 0, to: count, by: batchSize) {
+            let end = min(start + batchSize, count)
+            let batch = Tensor(validShape: [end - start] + input.shape.dropFirst(),
+                               scalars: Array(input.scalars[start * sampleSize..<end * sampleSize]))
+            let output = try predict(batch)
+            scalars += output.scalars
+            outputShape = Array(output.shape.dropFirst())
+        }
+        return Tensor(validShape: [count] + outputShape, scalars: scalars)
+    }
+
+    /// Throws unless `input` is `(m, ...)` with the model's input shape.
+    func checkInput(_ input: Tensor) throws {
+        let sample = Array(input.shape.dropFirst())
+        guard sample.count == inputShape.count,
+              zip(sample, inputShape).allSatisfy({ $1 == nil || $0 == $1 }) else {
+            throw ConvNetError.shape(op: "Model '\(name)'",
+                                     message: "expected input \(describe(layerShape: inputShape)), got \(describe(shape: input.shape))")
+        }
+    }
+
+    /// For each node, the index of the last layer that reads it.
+    static func lastUses(inbound: [[Int]]) -> [Int] {
+        var last = [Int](repeating: -1, count: inbound.count)
+        for (consumer, sources) in inbound.enumerated() {
+            for source in sources where source != inputNode { last[source] = consumer }
+        }
+        return last
+    }
+
+    /// `MaxPooling2D` → `max_pooling2d`, as Keras derives default layer names.
+    static func snakeCase(_ className: String) -> String {
+        var result = ""
+        let characters = Array(className)
+        for (index, character) in characters.enumerated() {
+            if character.isUppercase, index > 0,
+               characters[index - 1].isLowercase || (index + 1 < characters.count && characters[index + 1].isLowercase) {
+                result += "_"
+            }
+            result += character.lowercased()
+        }
+        return result
+    }
+}
+
+/// Collects the layers of a `Sequential` model; `if` and `for` work inside it.
+@resultBuilder
+public enum LayerBuilder {
+    public static func buildExpression(_ layer: any Layer) -> [any Layer] { [layer] }
+    public static func buildExpression(_ layers: [any Layer]) -> [any Layer] { layers }
+    public static func buildBlock(_ parts: [any Layer]...) -> [any Layer] { parts.flatMap { $0 } }
+    public static func buildOptional(_ part: [any Layer]?) -> [any Layer] { part ?? [] }
+    public static func buildEither(first part: [any Layer]) -> [any Layer] { part }
+    public static func buildEither(second part: [any Layer]) -> [any Layer] { part }
+    public static func buildArray(_ parts: [[any Layer]]) -> [any Layer] { parts.flatMap { $0 } }
+}
