@@ -15,6 +15,8 @@ public struct Model: Sendable {
     public let outputShapes: [LayerShape]
     /// Whether the model was built as a chain (Keras `Sequential`) or a graph (`Functional`).
     public let isSequential: Bool
+    /// Optimizer, loss and metrics, once `compile` has been called.
+    public var training: TrainingConfiguration?
 
     /// Stands for the model's input in `inbound`.
     public static let inputNode = -1

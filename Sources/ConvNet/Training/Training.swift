@@ -1,0 +1,213 @@
+import Foundation
+
+/// How a model trains: set by `compile`, as in Keras.
+public struct TrainingConfiguration: Sendable {
+    public var optimizer: any Optimizer
+    public var loss: Loss
+    public var metrics: [Metric]
+    /// Decay of the optimizer's initial learning rate; `perStep` applies it every batch.
+    public var schedule: LearningRateSchedule
+    public var schedulePerStep: Bool
+    public let initialLearningRate: Float
+
+    public init(optimizer: any Optimizer, loss: Loss, metrics: [Metric], schedule: LearningRateSchedule = .constant,
+                schedulePerStep: Bool = false) {
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.schedule = schedule
+        self.schedulePerStep = schedulePerStep
+        initialLearningRate = optimizer.learningRate
+    }
+}
+
+extension Model {
+    /// Configures training (Keras `model.compile`).
+    public mutating func compile(optimizer: any Optimizer = Adam(), loss: Loss = .sparseCategoricalCrossentropy(),
+                                 metrics: [Metric] = [.accuracy], schedule: LearningRateSchedule = .constant,
+                                 schedulePerStep: Bool = false) {
+        training = TrainingConfiguration(optimizer: optimizer, loss: loss, metrics: metrics, schedule: schedule,
+                                         schedulePerStep: schedulePerStep)
+    }
+
+    /// Trains on `x` `(m, ...)` with labels `y` (Keras `model.fit(x, y)`).
+    @discardableResult
+    public mutating func fit(x: Tensor, y: [Int], epochs: Int = 1, batchSize: Int = 32,
+                             validationData: (any Dataset)? = nil, validationSplit: Float = 0, shuffle: Bool = true,
+                             seed: UInt64 = 0, callbacks: [any Callback] = [], verbosity: Verbosity = .auto) throws -> History {
+        let classes = (outputShape.last ?? nil).map { max($0, 2) }
+        return try fit(TensorDataset(inputs: x, labels: y, classNames: classes.map { (0..<$0).map(String.init) }),
+                epochs: epochs, batchSize: batchSize, validationData: validationData, validationSplit: validationSplit,
+                shuffle: shuffle, seed: seed, callbacks: callbacks, verbosity: verbosity)
+    }
+
+    /// Trains for `epochs` passes over `data` in mini-batches (Keras `model.fit`).
+    ///
+    /// Each epoch shuffles (when `shuffle`) with a generator seeded from `seed`, so the same seed
+    /// gives bit-identical weights and metrics. `validationSplit` holds out the last fraction of
+    /// `data` before shuffling, as Keras does. Returns the per-epoch history.
+    @discardableResult
+    public mutating func fit(_ data: any Dataset, epochs: Int, batchSize: Int = 32, validationData: (any Dataset)? = nil,
+                             validationSplit: Float = 0, shuffle: Bool = true, seed: UInt64 = 0,
+                             callbacks: [any Callback] = [], verbosity: Verbosity = .auto) throws -> History {
+        guard var configuration = training else {
+            throw ConvNetError.argument("Model '\(name)': call compile(optimizer:loss:metrics:) before fit")
+        }
+        guard epochs > 0 else { throw ConvNetError.argument("fit: epochs must be positive, got \(epochs)") }
+        guard batchSize > 0 else { throw ConvNetError.argument("fit: batch size must be positive, got \(batchSize)") }
+        guard validationSplit >= 0, validationSplit < 1 else {
+            throw ConvNetError.argument("fit: validation split must be in [0, 1), got \(validationSplit)")
+        }
+        var trainingData = data, validation = validationData
+        if validationSplit > 0 {
+            let held = Int((Float(data.count) * validationSplit).rounded(.down))
+            trainingData = DatasetSubset(data, indices: Array(0..<(data.count - held)))
+            validation = DatasetSubset(data, indices: Array((data.count - held)..<data.count))
+        }
+        guard trainingData.count > 0 else { throw ConvNetError.argument("fit: no training samples") }
+
+        var callbacks = callbacks
+        var state = TrainingState(model: self, learningRate: configuration.optimizer.learningRate, epochs: epochs, history: History())
+        for index in callbacks.indices { try callbacks[index].onTrainBegin(&state) }
+        var shuffler = RandomGenerator(seed: seed)
+        var context = ForwardContext(training: true, generator: RandomGenerator(seed: seed ^ 0x5EED_D80F))
+        let steps = (trainingData.count + batchSize - 1) / batchSize
+
+        for epoch in 1...epochs {
+            self = state.model
+            configuration.optimizer.learningRate = state.learningRate
+            if !configuration.schedulePerStep, configuration.schedule != .constant {
+                configuration.optimizer.learningRate = configuration.schedule.rate(at: epoch, initial: configuration.initialLearningRate)
+            }
+            state.learningRate = configuration.optimizer.learningRate
+            for index in callbacks.indices { try callbacks[index].onEpochBegin(epoch, state: &state) }
+            configuration.optimizer.learningRate = state.learningRate
+            self = state.model
+            if verbosity != .silent { ProgressReporter.write("Epoch \(epoch)/\(epochs)\n") }
+
+            var order = Array(0..<trainingData.count)
+            if shuffle { order.shuffle(using: &shuffler) }
+            let batches = stride(from: 0, to: order.count, by: batchSize).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
+            var progress = ProgressReporter(steps: steps, verbosity: verbosity)
+            var totals = EpochTotals(metrics: configuration.metrics)
+            var next = PrefetchedBatch(trainingData, indices: batches[0], seed: seed &+ UInt64(epoch) &* 1_000_003)
+            for (step, _) in batches.enumerated() {
+                let batch = try next.get()
+                if step + 1 < batches.count {
+                    next = PrefetchedBatch(trainingData, indices: batches[step + 1],
+                                           seed: seed &+ UInt64(epoch) &* 1_000_003 &+ UInt64(step + 1))
+                }
+                if configuration.schedulePerStep {
+                    configuration.optimizer.learningRate = configuration.schedule.rate(
+                        at: (epoch - 1) * steps + step + 1, initial: configuration.initialLearningRate)
+                }
+                let (loss, scores) = try trainStep(batch, configuration: &configuration, context: &context)
+                guard loss.isFinite else {
+                    throw ConvNetError.numeric("fit: the loss became \(loss) at epoch \(epoch), step \(step + 1); lower the learning rate or check the inputs for NaN")
+                }
+                totals.add(loss: loss, scores: scores, labels: batch.labels)
+                progress.update(step: step + 1, logs: totals.logs)
+            }
+            var logs = Dictionary(uniqueKeysWithValues: totals.logs)
+            if let validation {
+                for (key, value) in try evaluate(validation, batchSize: batchSize, configuration: configuration) {
+                    logs["val_" + key] = value
+                }
+            }
+            logs["learning_rate"] = Double(configuration.optimizer.learningRate)
+            progress.finish(logs: totals.logs + logs.filter { $0.key.hasPrefix("val_") }.sorted { $0.key < $1.key })
+            state.model = self
+            state.learningRate = configuration.optimizer.learningRate
+            for index in callbacks.indices { try callbacks[index].onEpochEnd(epoch, logs: logs, state: &state) }
+            state.history.epochs.append(logs)
+            if state.stopTraining { break }
+        }
+        for index in callbacks.indices { try callbacks[index].onTrainEnd(&state) }
+        self = state.model
+        configuration.optimizer.learningRate = state.learningRate
+        training = configuration
+        return state.history
+    }
+
+    /// Loss and metrics over `data` in inference mode (Keras `model.evaluate`).
+    public func evaluate(_ data: any Dataset, batchSize: Int = 32) throws -> [String: Double] {
+        try evaluate(data, batchSize: batchSize, configuration: training ?? TrainingConfiguration(
+            optimizer: SGD(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy]))
+    }
+
+    func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration) throws -> [String: Double] {
+        guard batchSize > 0 else { throw ConvNetError.argument("evaluate: batch size must be positive, got \(batchSize)") }
+        var model = self
+        let isLogits = model.removeFinalActivation(for: configuration.loss)
+        var totals = EpochTotals(metrics: configuration.metrics)
+        var context = ForwardContext(training: false)
+        for start in stride(from: 0, to: data.count, by: batchSize) {
+            let batch = try data.batch(at: Array(start..<min(start + batchSize, data.count)), seed: 0)
+            let output = try model.forward(batch.inputs.detached, context: &context).output
+            let loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
+            totals.add(loss: loss.scalars[0], scores: output, labels: batch.labels)
+        }
+        return Dictionary(uniqueKeysWithValues: totals.logs)
+    }
+
+    /// One optimisation step on a batch: forward with the weights on a tape, loss plus weight
+    /// penalties, gradients, optimizer update. Returns the batch loss and the output scores.
+    mutating func trainStep(_ batch: Batch, configuration: inout TrainingConfiguration,
+                            context: inout ForwardContext) throws -> (loss: Float, scores: Tensor) {
+        let tape = GradientTape()
+        var working = self
+        let isLogits = working.removeFinalActivation(for: configuration.loss)
+        let watched = working.trainableWeights.map(tape.watch)
+        working.trainableWeights = watched
+        let output = try working.forward(batch.inputs.detached, context: &context).output
+        var loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
+        for layer in working.layers {
+            if let penalty = try layer.regularizationLoss() { loss = try loss + penalty }
+        }
+        let gradients = try tape.gradient(of: loss, withRespectTo: watched)
+        var weights = trainableWeights
+        try configuration.optimizer.update(&weights, gradients: gradients)
+        trainableWeights = weights
+        for index in layers.indices where !layers[index].nonTrainableWeights.isEmpty {
+            layers[index].nonTrainableWeights = working.layers[index].nonTrainableWeights.map(\.detached)
+        }
+        return (loss.scalars[0], output.detached)
+    }
+
+    /// When the loss has a stable logits form and the output layer ends in the matching softmax
+    /// or sigmoid, switches that activation off (the loss applies it); returns whether it did.
+    mutating func removeFinalActivation(for loss: Loss) -> Bool {
+        let last = layers.count - 1
+        guard var layer = layers[last] as? any ActivatedLayer else { return false }
+        guard (layer.activation == .softmax && loss.fusesWithSoftmax) || (layer.activation == .sigmoid && loss.fusesWithSigmoid)
+        else { return false }
+        layer.activation = .linear
+        layers[last] = layer
+        return true
+    }
+}
+
+/// Running sums of loss and metrics over an epoch, weighted by batch size (as Keras reports them).
+struct EpochTotals {
+    let metrics: [Metric]
+    var samples = 0
+    var lossSum = 0.0
+    var correct: [Int]
+
+    init(metrics: [Metric]) {
+        self.metrics = metrics
+        correct = metrics.map { _ in 0 }
+    }
+
+    mutating func add(loss: Float, scores: Tensor, labels: [Int]) {
+        samples += labels.count
+        lossSum += Double(loss) * Double(labels.count)
+        for (index, metric) in metrics.enumerated() { correct[index] += metric.correctCount(scores: scores, labels: labels) }
+    }
+
+    /// `(name, value)` pairs in Keras's order: metrics, then loss.
+    var logs: [(String, Double)] {
+        let count = Double(max(samples, 1))
+        return zip(metrics, correct).map { ($0.name, Double($1) / count) } + [("loss", lossSum / count)]
+    }
+}

@@ -1,0 +1,90 @@
+/// Models by name, with the decks' exact layer lists. Every entry takes the number of classes and,
+/// where the arithmetic allows, another input size.
+public enum ModelZoo {
+    /// The names `model(named:)` knows, with a one-line description each.
+    public static let catalog: [(name: String, description: String)] = [
+        ("lenet5", "deck 002 Keras LeNet-5: conv 6@5x5 same relu, max pool, conv 16@5x5 relu, max pool, 120, 84, 10 (28x28x1)"),
+        ("lenet5-classic", "decks 000/004 LeNet-5: 32x32x1, conv 6@5x5 tanh, avg pool, conv 16@5x5 tanh, avg pool, 120, 84, 10"),
+        ("conv4x7", "deck 002: four 7x7 valid convs 32/64/128/256 relu, dense 10 (28x28x1)"),
+        ("fmnist-maxpool", "deck 002 example 1: conv 32, conv 64, max pool, conv 128, conv 256, max pool, dense 10 (3x3 relu)"),
+        ("fmnist-strides", "deck 002 example 2: the same with stride-2 convs in place of pooling"),
+        ("fmnist-fcn", "deck 002 fully convolutional: 3x3 same convs 32/64s2/128/256s2, 7x7 conv 512, 1x1 conv 10 softmax; any input size"),
+        ("signs", "deck 000 SIGNS: 64x64x3, conv 8@4x4/2 pad 1, max pool 5/1, conv 16@4x4/2, avg pool 5/1, dense 108, 6 sigmoid"),
+        ("cifar", "deck 002 CIFAR-10: 3x3 same convs 32/64s2/128/256s2/512/1024s2 relu, dense 512, 10 (32x32x3)"),
+    ]
+
+    /// Builds a zoo model. `inputShape` defaults to the model's own; `classes` to its own.
+    public static func model(named name: String, inputShape: LayerShape? = nil, classes: Int? = nil, seed: UInt64 = 0) throws -> Model {
+        switch name {
+        case "lenet5":
+            return try Model(name: name, inputShape: inputShape ?? [28, 28, 1], seed: seed) {
+                Conv2D(6, kernelSize: 5, padding: .same, activation: .relu)
+                MaxPooling2D(poolSize: 2)
+                Conv2D(16, kernelSize: 5, activation: .relu)
+                MaxPooling2D(poolSize: 2)
+                Flatten()
+                Dense(120, activation: .relu)
+                Dense(84, activation: .relu)
+                Dense(classes ?? 10, activation: .softmax)
+            }
+        case "lenet5-classic":
+            return try Model(name: name, inputShape: inputShape ?? [32, 32, 1], seed: seed) {
+                Conv2D(6, kernelSize: 5, activation: .tanh)
+                AveragePooling2D(poolSize: 2)
+                Conv2D(16, kernelSize: 5, activation: .tanh)
+                AveragePooling2D(poolSize: 2)
+                Flatten()
+                Dense(120, activation: .tanh)
+                Dense(84, activation: .tanh)
+                Dense(classes ?? 10, activation: .softmax)
+            }
+        case "conv4x7":
+            return try Model(name: name, inputShape: inputShape ?? [28, 28, 1], seed: seed) {
+                for filters in [32, 64, 128, 256] { Conv2D(filters, kernelSize: 7, activation: .relu) }
+                Flatten()
+                Dense(classes ?? 10, activation: .softmax)
+            }
+        case "fmnist-maxpool", "fmnist-strides":
+            let strided = name == "fmnist-strides"
+            return try Model(name: name, inputShape: inputShape ?? [28, 28, 1], seed: seed) {
+                Conv2D(32, kernelSize: 3, activation: .relu)
+                Conv2D(64, kernelSize: 3, strides: strided ? 2 : 1, activation: .relu)
+                if !strided { MaxPooling2D(poolSize: 2) }
+                Conv2D(128, kernelSize: 3, activation: .relu)
+                Conv2D(256, kernelSize: 3, strides: strided ? 2 : 1, activation: .relu)
+                if !strided { MaxPooling2D(poolSize: 2) }
+                Flatten()
+                Dense(classes ?? 10, activation: .softmax)
+            }
+        case "fmnist-fcn":
+            return try Model(name: name, inputShape: inputShape ?? [nil, nil, 1], seed: seed) {
+                for (filters, stride) in [(32, 1), (64, 2), (128, 1), (256, 2)] {
+                    Conv2D(filters, kernelSize: 3, strides: stride, padding: .same, activation: .relu)
+                }
+                Conv2D(512, kernelSize: 7, activation: .relu)
+                Conv2D(classes ?? 10, kernelSize: 1, activation: .softmax)
+            }
+        case "signs":
+            return try Model(name: name, inputShape: inputShape ?? [64, 64, 3], seed: seed) {
+                Conv2D(8, kernelSize: 4, strides: 2, padding: .uniform(1), activation: .relu)
+                MaxPooling2D(poolSize: 5, strides: 1)
+                Conv2D(16, kernelSize: 4, strides: 2, activation: .relu)
+                AveragePooling2D(poolSize: 5, strides: 1)
+                Flatten()
+                Dense(108, activation: .relu)
+                Dense(classes ?? 6, activation: .sigmoid)
+            }
+        case "cifar":
+            return try Model(name: name, inputShape: inputShape ?? [32, 32, 3], seed: seed) {
+                for (filters, stride) in [(32, 1), (64, 2), (128, 1), (256, 2), (512, 1), (1024, 2)] {
+                    Conv2D(filters, kernelSize: 3, strides: stride, padding: .same, activation: .relu)
+                }
+                Flatten()
+                Dense(512, activation: .relu)
+                Dense(classes ?? 10, activation: .softmax)
+            }
+        default:
+            throw ConvNetError.argument("unknown model '\(name)'; known models: \(catalog.map(\.name).joined(separator: ", "))")
+        }
+    }
+}
