@@ -17,7 +17,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
-        .target(name: "ConvNet", dependencies: ["CHDF5", "CZlib", "CPNG", "CJPEG"]),
+        // Error-safe wrappers around libpng/libjpeg's setjmp-based error handling.
+        .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
+        .target(name: "ConvNet", dependencies: ["CHDF5", "CZlib", "CPNG", "CJPEG", "CImageShims"]),
         .executableTarget(
             name: "convnet",
             dependencies: ["ConvNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -35,8 +35,10 @@ struct ProgressReporter {
         }
     }
 
+    /// Writes through `print` (so the text stays in order with the caller's own prints) and flushes.
     static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        print(text, terminator: "")
+        fflush(nil)  // all streams; naming `stdout` is not concurrency-safe in Swift 6
     }
 
     /// Redraws the bar after `step` steps (at most ten times a second, and always on the last).

@@ -14,7 +14,27 @@ public enum ModelZoo {
     ]
 
     /// Builds a zoo model. `inputShape` defaults to the model's own; `classes` to its own.
-    public static func model(named name: String, inputShape: LayerShape? = nil, classes: Int? = nil, seed: UInt64 = 0) throws -> Model {
+    /// `dropout` inserts a `Dropout` after `Flatten` and after every hidden `Dense` layer;
+    /// `regularizer` puts a kernel penalty on every `Conv2D` and `Dense` layer.
+    public static func model(named name: String, inputShape: LayerShape? = nil, classes: Int? = nil, seed: UInt64 = 0,
+                             dropout: Float? = nil, regularizer: Regularizer? = nil) throws -> Model {
+        let base = try layers(named: name, inputShape: inputShape, classes: classes, seed: seed)
+        guard dropout != nil || regularizer != nil else { return base }
+        var layers: [any Layer] = []
+        for (index, var layer) in base.layers.enumerated() {
+            if var conv = layer as? Conv2D { conv.kernelRegularizer = regularizer ?? conv.kernelRegularizer; layer = conv }
+            if var dense = layer as? Dense { dense.kernelRegularizer = regularizer ?? dense.kernelRegularizer; layer = dense }
+            layers.append(layer)
+            let isHidden = index < base.layers.count - 1
+            if let dropout, dropout > 0, isHidden, layer is Flatten || layer is Dense {
+                layers.append(Dropout(dropout, name: "dropout_after_\(layer.name)"))
+            }
+        }
+        return try Model(name: base.name, inputShape: base.inputShape, layers: layers,
+                         inbound: layers.indices.map { [$0 - 1] }, isSequential: true, seed: seed)
+    }
+
+    private static func layers(named name: String, inputShape: LayerShape?, classes: Int?, seed: UInt64) throws -> Model {
         switch name {
         case "lenet5":
             return try Model(name: name, inputShape: inputShape ?? [28, 28, 1], seed: seed) {

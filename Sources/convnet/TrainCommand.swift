@@ -1,0 +1,94 @@
+import ArgumentParser
+import ConvNet
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model on a dataset and report test accuracy.",
+        discussion: """
+        Examples:
+          convnet train --model lenet5 --dataset fashion-mnist --epochs 5
+          convnet train --model cifar --dataset /tmp/cifar10 --epochs 10 --batch-size 64 --augment
+        """)
+
+    @Option(help: "A zoo model name (see `convnet summary --list`).") var model = "lenet5"
+    @Option(help: "fashion-mnist, mnist, cifar10, or a folder of class subfolders.") var dataset = "fashion-mnist"
+    @Option(help: "Folder holding the dataset's files (mnist, cifar10, or another Fashion-MNIST copy).") var dataDir: String?
+    @Option(help: "Passes over the training data.") var epochs = 5
+    @Option(help: "Samples per mini-batch.") var batchSize = 32
+    @Option(help: "sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.") var optimizer = "adam"
+    @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
+    @Option(help: "Momentum β for momentum and nesterov.") var momentum: Float = 0.9
+    @Option(help: "Decay: inverse-time:K, inverse-sqrt:K, exponential:K, power:K, step:K:EVERY, cosine, piecewise:B1,B2:V1,V2,V3.") var schedule: String?
+    @Option(help: "Dropout rate inserted after Flatten and hidden dense layers.") var dropout: Float?
+    @Option(help: "L2 kernel penalty on every Conv2D and Dense layer.") var l2: Float?
+    @Option(help: "L1 kernel penalty on every Conv2D and Dense layer.") var l1: Float?
+    @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0
+    @Option(help: "Random seed for weights, shuffling and dropout.") var seed: UInt64 = 0
+    @Option(help: "Use only the first N training samples.") var limit: Int?
+    @Flag(help: "Keep the file order instead of shuffling each epoch.") var noShuffle = false
+    @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
+    @Option(help: "Write the training history as CSV.") var log: String?
+    @Flag(help: "Print only the final results.") var quiet = false
+
+    func validate() throws {
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+        guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+        if let l2, l2 < 0 { throw ValidationError("--l2 must not be negative, got \(l2)") }
+        if let l1, l1 < 0 { throw ValidationError("--l1 must not be negative, got \(l1)") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.setThreads(threads) }
+        var network = try ModelZoo.model(named: model, seed: seed)
+        let size = network.inputShape.count == 3 ? network.inputShape : []
+        let imageSize = size.count == 3 ? size[0].flatMap { h in size[1].map { (height: h, width: $0) } } : nil
+        let data = try DatasetResolver(name: dataset, dataDirectory: dataDir, limit: limit)
+            .load(imageSize: imageSize, channels: size.count == 3 ? size[2] : nil)
+        let classes = data.train.classNames.count
+        network = try ModelZoo.model(named: model, inputShape: network.inputShape, classes: classes, seed: seed,
+                                     dropout: dropout, regularizer: (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil)
+        let train = try TensorDataset(inputs: data.train.images.scaledToUnitRange(), labels: data.train.labels, classNames: data.train.classNames)
+        let test = try data.test.map { try TensorDataset(inputs: $0.images.scaledToUnitRange(), labels: $0.labels, classNames: $0.classNames) }
+        network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
+                        metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
+        if !quiet {
+            print("Training \(model) (\(network.parameterCounts.trainable) parameters) on \(train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
+        }
+        var callbacks: [any Callback] = []
+        if let log { callbacks.append(CSVLogger(path: log)) }
+        let start = Date()
+        try network.fit(train, epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, shuffle: !noShuffle,
+                        seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto)
+        let seconds = Date().timeIntervalSince(start)
+        if let test {
+            let result = try network.evaluate(test, batchSize: 256)
+            print(String(format: "Test accuracy: %.4f, test loss: %.4f (%d images); training took %.1f s",
+                         result["accuracy"] ?? .nan, result["loss"] ?? .nan, test.count, seconds))
+        } else {
+            print(String(format: "Training took %.1f s (no test split found)", seconds))
+        }
+    }
+}
+
+/// Builds an optimizer from the command line's name.
+enum OptimizerChoice {
+    static func make(_ name: String, learningRate: Float?, momentum: Float) throws -> any Optimizer {
+        switch name {
+        case "sgd": return SGD(learningRate: learningRate ?? 0.01)
+        case "momentum": return Momentum(learningRate: learningRate ?? 0.01, beta: momentum, form: .exponentialAverage)
+        case "nesterov": return Momentum(learningRate: learningRate ?? 0.01, beta: momentum, form: .nesterov)
+        case "adagrad": return Adagrad(learningRate: learningRate ?? 0.01)
+        case "rmsprop": return RMSprop(learningRate: learningRate ?? 0.001)
+        case "adam": return Adam(learningRate: learningRate ?? 0.001)
+        case "adamw": return Adam.adamW(learningRate: learningRate ?? 0.001)
+        default: throw ValidationError("--optimizer \(name): expected sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw")
+        }
+    }
+}
