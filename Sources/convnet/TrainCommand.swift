@@ -46,14 +46,14 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.setThreads(threads) }
-        var network = try ModelZoo.model(named: model, seed: seed)
+        var network = try ModelSource.load(model, seed: seed)
         let size = network.inputShape.count == 3 ? network.inputShape : []
         let imageSize = size.count == 3 ? size[0].flatMap { h in size[1].map { (height: h, width: $0) } } : nil
         let data = try DatasetResolver(name: dataset, dataDirectory: dataDir, limit: limit)
             .load(imageSize: imageSize, channels: size.count == 3 ? size[2] : nil)
         let classes = data.train.classNames.count
-        network = try ModelZoo.model(named: model, inputShape: network.inputShape, classes: classes, seed: seed,
-                                     dropout: dropout, regularizer: (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil)
+        network = try ModelSource.load(model, inputShape: network.inputShape, classes: classes, seed: seed,
+                                       dropout: dropout, regularizer: (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil)
         let train = try TensorDataset(inputs: data.train.images.scaledToUnitRange(), labels: data.train.labels, classNames: data.train.classNames)
         let test = try data.test.map { try TensorDataset(inputs: $0.images.scaledToUnitRange(), labels: $0.labels, classNames: $0.classNames) }
         network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),

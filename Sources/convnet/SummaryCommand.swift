@@ -1,0 +1,40 @@
+import ArgumentParser
+import ConvNet
+
+struct SummaryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summary",
+        abstract: "Print a model's layers, output shapes and parameter counts, as Keras's model.summary().")
+
+    @Option(help: "A zoo model name or a model file (.h5).") var model: String?
+    @Option(help: "Input size HxWxC, e.g. 224x224x3 (zoo models only; sizes may be 'None').") var input: String?
+    @Option(help: "Number of classes (zoo models only).") var classes: Int?
+    @Flag(help: "List the zoo's models.") var list = false
+
+    func run() throws {
+        if list || model == nil {
+            for entry in ModelZoo.catalog { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.description)") }
+            return
+        }
+        guard let model else { return }
+        print(try ModelSource.load(model, inputShape: try input.map(Self.parseShape), classes: classes).summary())
+    }
+
+    /// `28x28x1` → `[28, 28, 1]`; `Nonex Nonex1` → `[nil, nil, 1]`.
+    static func parseShape(_ text: String) throws -> LayerShape {
+        let parts = text.lowercased().split(separator: "x")
+        let shape = parts.map { $0 == "none" ? nil : Int($0) }
+        guard parts.count == 3, zip(parts, shape).allSatisfy({ $0 == "none" || ($1 ?? 0) > 0 }) else {
+            throw ValidationError("--input \(text): expected HxWxC, e.g. 28x28x1")
+        }
+        return shape
+    }
+}
+
+/// A model named on the command line: a zoo name, or a file.
+enum ModelSource {
+    static func load(_ name: String, inputShape: LayerShape? = nil, classes: Int? = nil, seed: UInt64 = 0,
+                     dropout: Float? = nil, regularizer: Regularizer? = nil) throws -> Model {
+        try ModelZoo.model(named: name, inputShape: inputShape, classes: classes, seed: seed, dropout: dropout, regularizer: regularizer)
+    }
+}
