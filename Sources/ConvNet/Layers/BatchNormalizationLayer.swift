@@ -25,6 +25,10 @@ public struct BatchNormalization: Layer {
 
     public var kerasClassName: String { "BatchNormalization" }
 
+    public var weightNames: [String] {
+        (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
+    }
+
     /// `[γ, β]`, without the ones `scale` and `center` switch off (Keras's order).
     public var trainableWeights: [Tensor] {
         get { (scale ? [gamma] : []).compactMap { $0 } + (center ? [beta] : []).compactMap { $0 } }

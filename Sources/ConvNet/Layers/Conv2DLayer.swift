@@ -49,6 +49,8 @@ public struct Conv2D: ActivatedLayer {
 
     public var kerasClassName: String { "Conv2D" }
 
+    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
+
     public var trainableWeights: [Tensor] {
         get { [kernel, bias].compactMap { $0 } }
         set {

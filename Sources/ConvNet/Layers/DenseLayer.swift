@@ -26,6 +26,8 @@ public struct Dense: ActivatedLayer {
 
     public var kerasClassName: String { "Dense" }
 
+    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
+
     public var trainableWeights: [Tensor] {
         get { [kernel, bias].compactMap { $0 } }
         set {

@@ -31,6 +31,8 @@ public protocol Layer: Sendable {
     var trainableWeights: [Tensor] { get set }
     /// Weights updated otherwise (batch normalization's moving statistics).
     var nonTrainableWeights: [Tensor] { get set }
+    /// Keras's names of `trainableWeights + nonTrainableWeights` (`kernel`, `bias`, `gamma`, ...).
+    var weightNames: [String] { get }
 
     /// The output shape for the given input shapes; throws a message naming the layer on mismatch.
     func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape
@@ -46,6 +48,7 @@ extension Layer {
     public var acceptsMultipleInputs: Bool { false }
     public var trainableWeights: [Tensor] { get { [] } set {} }
     public var nonTrainableWeights: [Tensor] { get { [] } set {} }
+    public var weightNames: [String] { [] }
     public mutating func build(inputShapes: [LayerShape], generator: inout RandomGenerator) throws {}
     public func regularizationLoss() throws -> Tensor? { nil }
     /// Number of scalars in all weights.
