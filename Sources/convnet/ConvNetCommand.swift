@@ -1,11 +1,33 @@
 import ArgumentParser
 import ConvNet
+import Foundation
 
-@main
 struct ConvNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convnet",
         abstract: "Define, train, evaluate and inspect convolutional neural networks on the CPU.",
-        subcommands: [TrainCommand.self, SummaryCommand.self, DatasetsCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self,
+                      ConvertCommand.self, DatasetsCommand.self, DemoCommand.self, BenchCommand.self]
     )
+}
+
+/// Runs the command line with the exit codes users of Unix tools expect: 0 on success, 1 for a
+/// failure (a one-line `Error: ...` naming the file or flag, no stack trace), 2 for bad usage.
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try ConvNetCommand.parseAsRoot()
+            try command.run()
+        } catch {
+            let code = ConvNetCommand.exitCode(for: error)
+            let message = ConvNetCommand.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(0)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
 }

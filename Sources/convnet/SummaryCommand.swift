@@ -17,7 +17,7 @@ struct SummaryCommand: ParsableCommand {
             return
         }
         guard let model else { return }
-        print(try ModelSource.load(model, inputShape: try input.map(Self.parseShape), classes: classes).summary())
+        print(try ModelSource.load(model, inputShape: try input.map(Self.parseShape), classes: classes).model.summary())
     }
 
     /// `28x28x1` → `[28, 28, 1]`; `Nonex Nonex1` → `[nil, nil, 1]`.
@@ -28,13 +28,5 @@ struct SummaryCommand: ParsableCommand {
             throw ValidationError("--input \(text): expected HxWxC, e.g. 28x28x1")
         }
         return shape
-    }
-}
-
-/// A model named on the command line: a zoo name, or a file.
-enum ModelSource {
-    static func load(_ name: String, inputShape: LayerShape? = nil, classes: Int? = nil, seed: UInt64 = 0,
-                     dropout: Float? = nil, regularizer: Regularizer? = nil) throws -> Model {
-        try ModelZoo.model(named: name, inputShape: inputShape, classes: classes, seed: seed, dropout: dropout, regularizer: regularizer)
     }
 }

@@ -8,12 +8,13 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model on a dataset and report test accuracy.",
         discussion: """
         Examples:
-          convnet train --model lenet5 --dataset fashion-mnist --epochs 5
-          convnet train --model cifar --dataset /tmp/cifar10 --epochs 10 --batch-size 64 --augment
+          convnet train --model lenet5 --dataset fashion-mnist --epochs 5 --save lenet5.h5
+          convnet train --model cifar --dataset /tmp/cifar10 --epochs 10 --batch-size 64
+          convnet train --model lenet5.h5 --dataset fashion-mnist --epochs 1   # continue from a file
         """)
 
-    @Option(help: "A zoo model name (see `convnet summary --list`).") var model = "lenet5"
-    @Option(help: "fashion-mnist, mnist, cifar10, or a folder of class subfolders.") var dataset = "fashion-mnist"
+    @Option(help: "A zoo model name (see `convnet summary --list`), a model file (.h5) or a Keras JSON config.") var model = "lenet5"
+    @Option(help: "fashion-mnist, mnist, cifar10, or a folder of class subfolders (with train/ and test/ inside, or not).") var dataset = "fashion-mnist"
     @Option(help: "Folder holding the dataset's files (mnist, cifar10, or another Fashion-MNIST copy).") var dataDir: String?
     @Option(help: "Passes over the training data.") var epochs = 5
     @Option(help: "Samples per mini-batch.") var batchSize = 32
@@ -21,14 +22,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
     @Option(help: "Momentum β for momentum and nesterov.") var momentum: Float = 0.9
     @Option(help: "Decay: inverse-time:K, inverse-sqrt:K, exponential:K, power:K, step:K:EVERY, cosine, piecewise:B1,B2:V1,V2,V3.") var schedule: String?
-    @Option(help: "Dropout rate inserted after Flatten and hidden dense layers.") var dropout: Float?
-    @Option(help: "L2 kernel penalty on every Conv2D and Dense layer.") var l2: Float?
-    @Option(help: "L1 kernel penalty on every Conv2D and Dense layer.") var l1: Float?
+    @Option(help: "Dropout rate inserted after Flatten and hidden dense layers (zoo models).") var dropout: Float?
+    @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
+    @Option(help: "L1 kernel penalty on every Conv2D and Dense layer (zoo models).") var l1: Float?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0
     @Option(help: "Random seed for weights, shuffling and dropout.") var seed: UInt64 = 0
     @Option(help: "Use only the first N training samples.") var limit: Int?
     @Flag(help: "Keep the file order instead of shuffling each epoch.") var noShuffle = false
     @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
+    @Option(help: "Save the trained model (Keras .h5, with the preprocessing and class names).") var save: String?
     @Option(help: "Write the training history as CSV.") var log: String?
     @Flag(help: "Print only the final results.") var quiet = false
 
@@ -40,39 +42,46 @@ struct TrainCommand: ParsableCommand {
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
-        if let l2, l2 < 0 { throw ValidationError("--l2 must not be negative, got \(l2)") }
-        if let l1, l1 < 0 { throw ValidationError("--l1 must not be negative, got \(l1)") }
+        if let l2, !(l2 >= 0) { throw ValidationError("--l2 must not be negative, got \(l2)") }
+        if let l1, !(l1 >= 0) { throw ValidationError("--l1 must not be negative, got \(l1)") }
+        if let save, !save.hasSuffix(".h5") { throw ValidationError("--save \(save): the model file must end in .h5") }
+        if ModelSource.isFile(model), dropout != nil || l1 != nil || l2 != nil {
+            throw ValidationError("--dropout, --l1 and --l2 apply to zoo models, not to \(model)")
+        }
     }
 
     func run() throws {
         if let threads { Parallel.setThreads(threads) }
-        var network = try ModelSource.load(model, seed: seed)
-        let size = network.inputShape.count == 3 ? network.inputShape : []
-        let imageSize = size.count == 3 ? size[0].flatMap { h in size[1].map { (height: h, width: $0) } } : nil
-        let data = try DatasetResolver(name: dataset, dataDirectory: dataDir, limit: limit)
-            .load(imageSize: imageSize, channels: size.count == 3 ? size[2] : nil)
-        let classes = data.train.classNames.count
-        network = try ModelSource.load(model, inputShape: network.inputShape, classes: classes, seed: seed,
-                                       dropout: dropout, regularizer: (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil)
-        let train = try TensorDataset(inputs: data.train.images.scaledToUnitRange(), labels: data.train.labels, classNames: data.train.classNames)
-        let test = try data.test.map { try TensorDataset(inputs: $0.images.scaledToUnitRange(), labels: $0.labels, classNames: $0.classNames) }
+        let regularizer = (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil
+        let probe = try ModelSource.load(model, seed: seed)
+        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: limit, inputShape: probe.model.inputShape,
+                                    preprocessing: probe.metadata?.preprocessing ?? .unitRange)
+        // Zoo models get as many outputs as the dataset has classes.
+        var network = ModelSource.isFile(model) ? probe.model
+            : try ModelSource.load(model, inputShape: probe.model.inputShape, classes: data.classNames.count, seed: seed,
+                                   dropout: dropout, regularizer: regularizer).model
+        try data.check(against: network)
         network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
                         metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
         if !quiet {
-            print("Training \(model) (\(network.parameterCounts.trainable) parameters) on \(train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
+            print("Training \(network.name) (\(network.parameterCounts.trainable) parameters) on \(data.train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
         }
         var callbacks: [any Callback] = []
         if let log { callbacks.append(CSVLogger(path: log)) }
         let start = Date()
-        try network.fit(train, epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, shuffle: !noShuffle,
+        try network.fit(data.train, epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, shuffle: !noShuffle,
                         seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto)
         let seconds = Date().timeIntervalSince(start)
-        if let test {
+        if let test = data.test {
             let result = try network.evaluate(test, batchSize: 256)
             print(String(format: "Test accuracy: %.4f, test loss: %.4f (%d images); training took %.1f s",
                          result["accuracy"] ?? .nan, result["loss"] ?? .nan, test.count, seconds))
         } else {
             print(String(format: "Training took %.1f s (no test split found)", seconds))
+        }
+        if let save {
+            try network.save(to: save, metadata: ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames))
+            print("Saved \(save)")
         }
     }
 }

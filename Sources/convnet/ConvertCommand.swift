@@ -1,0 +1,39 @@
+import ArgumentParser
+import ConvNet
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert between Keras weight formats.",
+        discussion: """
+        The output format follows the name: *.weights.h5 is Keras 3's save_weights layout, any other *.h5 a
+        legacy full model (model.save) when the architecture is known, else legacy save_weights.
+          convnet convert lenet5.h5 lenet5.weights.h5
+          convnet convert --model lenet5 lenet5.weights.h5 lenet5.h5
+        """)
+
+    @Option(help: "The architecture (zoo name or Keras JSON), needed when the input holds weights only.") var model: String?
+    @Argument(help: "Input .h5 file.") var input: String
+    @Argument(help: "Output .h5 file.") var output: String
+
+    func validate() throws {
+        guard input.hasSuffix(".h5"), output.hasSuffix(".h5") else { throw ValidationError("both files must end in .h5") }
+    }
+
+    func run() throws {
+        var network: Model
+        var metadata: ModelMetadata?
+        if let model {
+            network = try ModelSource.load(model).model
+            try network.loadWeights(from: input)
+        } else {
+            (network, metadata) = try Model.load(from: input)
+        }
+        if output.hasSuffix(".weights.h5") {
+            try network.saveWeights(to: output)
+        } else {
+            try network.save(to: output, metadata: metadata)
+        }
+        print("Wrote \(output)")
+    }
+}

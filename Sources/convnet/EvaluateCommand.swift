@@ -1,0 +1,47 @@
+import ArgumentParser
+import ConvNet
+import Foundation
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Loss, accuracy, per-class accuracy and confusion matrix of a model on a dataset's test split.",
+        discussion: "Works on Keras's own .h5 files: convnet evaluate --model lenet5.h5 --dataset fashion-mnist")
+
+    @Option(help: "A model file (.h5) or a zoo name.") var model: String
+    @Option(help: "fashion-mnist, mnist, cifar10, or a folder of class subfolders.") var dataset = "fashion-mnist"
+    @Option(help: "Folder holding the dataset's files.") var dataDir: String?
+    @Option(help: "Samples per batch.") var batchSize = 256
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+    }
+
+    func run() throws {
+        let loaded = try ModelSource.load(model)
+        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: nil, inputShape: loaded.model.inputShape,
+                                    preprocessing: loaded.metadata?.preprocessing ?? .unitRange)
+        try data.check(against: loaded.model)
+        let set = data.test ?? data.train
+        let result = try loaded.model.evaluate(set, batchSize: batchSize)
+        let scores = try loaded.model.predict(set.inputs, batchSize: batchSize)
+        let matrix = ConfusionMatrix(labels: set.labels, predictions: predictedClasses(scores), classes: data.classNames.count)
+        if json {
+            let object: [String: Any] = ["loss": result["loss"] ?? .nan, "accuracy": result["accuracy"] ?? .nan,
+                                         "samples": set.count, "per_class_accuracy": matrix.recall,
+                                         "class_names": data.classNames, "confusion_matrix": matrix.counts]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print(String(format: "%@ on %d images of %@: loss %.4f, accuracy %.4f", loaded.model.name, set.count, data.source,
+                     result["loss"] ?? .nan, result["accuracy"] ?? .nan))
+        print("\nPer-class accuracy (recall) and precision:")
+        for (index, name) in data.classNames.enumerated() {
+            let padded = name.padding(toLength: max(14, name.count), withPad: " ", startingAt: 0)
+            print(String(format: "  %2d ", index) + padded + String(format: " accuracy %.4f  precision %.4f", matrix.recall[index], matrix.precision[index]))
+        }
+        print("\nConfusion matrix (rows: true class, columns: predicted):")
+        print(matrix.table(classNames: data.classNames))
+    }
+}

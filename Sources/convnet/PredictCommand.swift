@@ -1,0 +1,50 @@
+import ArgumentParser
+import ConvNet
+import Foundation
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Classify image files (PNG or JPEG) with a saved model.",
+        discussion: "Images are resized to the model's input and scaled the way the model was trained (stored in the .h5 file).")
+
+    @Option(help: "A model file (.h5).") var model: String
+    @Option(help: "How many of the most likely classes to show.") var top = 3
+    @Flag(help: "Print a JSON array of {file, class, label, probabilities}.") var json = false
+    @Argument(help: "Image files.") var images: [String]
+
+    func validate() throws {
+        guard top > 0 else { throw ValidationError("--top must be positive, got \(top)") }
+        guard !images.isEmpty else { throw ValidationError("give at least one image file") }
+    }
+
+    func run() throws {
+        let loaded = try ModelSource.load(model)
+        let shape = loaded.model.inputShape
+        guard shape.count == 3, let channels = shape[2] else {
+            throw ConvNetError.argument("--model \(model): predict needs an image model with input (height, width, channels)")
+        }
+        let preprocessing = loaded.metadata?.preprocessing ?? .unitRange
+        var results: [[String: Any]] = []
+        for file in images {
+            var pixels = try ImageCodec.decode(path: file).converted(toChannels: channels)
+            if let height = shape[0], let width = shape[1], pixels.shape[0] != height || pixels.shape[1] != width {
+                pixels = try pixels.resizedBilinear(height: height, width: width)
+            }
+            let input = try preprocessing.apply(pixels).reshaped(to: [1] + pixels.shape)
+            let output = try loaded.model.predict(input)
+            let probabilities = output.scalars
+            let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
+            let names = loaded.metadata?.classNames
+            func label(_ index: Int) -> String { names.flatMap { index < $0.count ? $0[index] : nil } ?? String(index) }
+            results.append(["file": file, "class": ranked[0], "label": label(ranked[0]), "probabilities": probabilities.map(Double.init)])
+            if !json {
+                let shown = ranked.prefix(top).map { String(format: "%@ %.4f", label($0), probabilities[$0]) }
+                print("\(file): \(shown.joined(separator: ", "))")
+            }
+        }
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import ConvNet
+import Foundation
+import Testing
+
+/// The `convnet` tool end to end: bad input gives a one-line error naming the file or flag, exit
+/// code 1 (2 for usage), and no half-written output; the main commands work on real files.
+@Suite(.serialized) struct CommandLineTests {
+    struct Run {
+        let status: Int32
+        let output: String
+        let error: String
+    }
+
+    /// The `convnet` binary built beside the test bundle.
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("convnet").path
+    }
+
+    static func run(_ arguments: [String]) throws -> Run {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw FixtureError("\(binary) is missing: build the package (swift build) before the tests")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+                   error: String(decoding: error, as: UTF8.self))
+    }
+
+    /// Expects failure with `status` and a first error line containing every fragment.
+    func expectFailure(_ arguments: [String], status: Int32 = 1, mentions fragments: [String],
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try Self.run(arguments)
+        #expect(result.status == status, "\(arguments): exit \(result.status), stderr \(result.error)", sourceLocation: sourceLocation)
+        let firstLine = result.error.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(firstLine.hasPrefix("Error: "), "\(result.error)", sourceLocation: sourceLocation)
+        for fragment in fragments {
+            #expect(firstLine.contains(fragment), "\"\(firstLine)\" should mention \"\(fragment)\"", sourceLocation: sourceLocation)
+        }
+        #expect(!result.error.contains("Stack dump") && !result.error.contains("Fatal error"), sourceLocation: sourceLocation)
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("convnet-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func usageErrorsExitWithTwo() throws {
+        try expectFailure(["train", "--batch-size", "0"], status: 2, mentions: ["--batch-size", "0"])
+        try expectFailure(["train", "--lr=-1"], status: 2, mentions: ["--lr", "-1"])
+        try expectFailure(["train", "--epochs", "x"], status: 2, mentions: ["--epochs"])
+        try expectFailure(["train", "--save", "out.txt"], status: 2, mentions: ["--save", ".h5"])
+    }
+
+    @Test func badModelsAndDatasets() throws {
+        try expectFailure(["train", "--model", "nonet"], mentions: ["unknown model 'nonet'", "lenet5"])
+        try expectFailure(["evaluate", "--model", "/nonexistent/model.h5"], mentions: ["/nonexistent/model.h5"])
+        try expectFailure(["train", "--dataset", "mnist"], mentions: ["--data-dir"])
+        try expectFailure(["train", "--dataset", "/nonexistent/folder"], mentions: ["/nonexistent/folder"])
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try expectFailure(["train", "--dataset", "fashion-mnist", "--data-dir", directory.path], mentions: [directory.path, "dataset-fashion-mnist"])
+    }
+
+    @Test func corruptFiles() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A truncated gzip IDX file and a wrong magic number.
+        let images = directory.appendingPathComponent("train-images-idx3-ubyte.gz")
+        try Data(try Gzip.compress([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28] + [UInt8](repeating: 7, count: 100))).prefix(40).write(to: images)
+        try Data(try Gzip.compress([0, 0, 8, 1, 0, 0, 0, 2, 1, 2])).write(to: directory.appendingPathComponent("train-labels-idx1-ubyte.gz"))
+        try expectFailure(["train", "--dataset", "mnist", "--data-dir", directory.path], mentions: ["train-images-idx3-ubyte.gz"])
+        try Data([0, 0, 8, 9, 0, 0, 0, 2]).write(to: directory.appendingPathComponent("train-images-idx3-ubyte"))
+        try expectFailure(["train", "--dataset", "mnist", "--data-dir", directory.path], mentions: ["train-images-idx3-ubyte", "magic"])
+        // A truncated HDF5 model.
+        let model = directory.appendingPathComponent("model.h5")
+        let original = try Data(contentsOf: SharedFixtures.root.appendingPathComponent("fixtures/keras/lenet5.h5"))
+        try original.prefix(5000).write(to: model)
+        try expectFailure(["evaluate", "--model", model.path], mentions: [model.path])
+        // A corrupt PNG given to predict.
+        let image = directory.appendingPathComponent("broken.png")
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]).write(to: image)
+        try expectFailure(["predict", "--model", SharedFixtures.root.appendingPathComponent("fixtures/keras/lenet5.h5").path, image.path],
+                          mentions: [image.path])
+    }
+
+    @Test func imageFolderProblems() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["a", "b"] {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent(name), withIntermediateDirectories: true)
+        }
+        let pixels = try Tensor(shape: [28, 28, 1], scalars: (0..<784).map { Float($0 % 256) })
+        try ImageCodec.write(pixels, to: directory.appendingPathComponent("a/1.png").path)
+        try expectFailure(["train", "--dataset", directory.path], mentions: ["b"])  // an empty class folder
+        try ImageCodec.write(pixels, to: directory.appendingPathComponent("b/1.png").path)
+        try Data("hello".utf8).write(to: directory.appendingPathComponent("b/notes.txt"))
+        try expectFailure(["train", "--dataset", directory.path], mentions: ["notes.txt"])
+    }
+
+    /// A save that cannot complete leaves no file behind, and a good one writes a loadable model.
+    @Test func trainSavesAtomically() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missingFolder = directory.appendingPathComponent("no/such/folder/model.h5").path
+        try expectFailure(["train", "--limit", "64", "--epochs", "1", "--quiet", "--save", missingFolder], mentions: [missingFolder])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+
+        let saved = directory.appendingPathComponent("lenet5.h5").path
+        let train = try Self.run(["train", "--limit", "256", "--epochs", "1", "--quiet", "--save", saved, "--log", directory.appendingPathComponent("log.csv").path])
+        #expect(train.status == 0, "\(train.error)")
+        #expect(train.output.contains("Test accuracy: "))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["lenet5.h5", "log.csv"])
+        let evaluation = try Self.run(["evaluate", "--model", saved, "--json"])
+        #expect(evaluation.status == 0, "\(evaluation.error)")
+        let json = try JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any]
+        #expect(json?["samples"] as? Int == 10_000)
+        #expect((json?["per_class_accuracy"] as? [Double])?.count == 10)
+    }
+
+    @Test func predictUsesStoredPreprocessingAndNames() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The first Fashion-MNIST test image (an ankle boot), written as a PNG.
+        let first = try MNISTStyle.load(split: .test, limit: 1)
+        let png = directory.appendingPathComponent("boot.png").path
+        try ImageCodec.write(first.images.reshaped(to: [28, 28, 1]), to: png)
+        let model = directory.appendingPathComponent("keras.h5").path
+        let convert = try Self.run(["convert", SharedFixtures.root.appendingPathComponent("fixtures/keras/lenet5.h5").path, model])
+        #expect(convert.status == 0, "\(convert.error)")
+        let result = try Self.run(["predict", "--model", model, "--json", png])
+        #expect(result.status == 0, "\(result.error)")
+        let predictions = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]
+        #expect(predictions?.first?["class"] as? Int == 9)  // Keras's model gives 0.964 to class 9
+        #expect((predictions?.first?["probabilities"] as? [Double])?.count == 10)
+    }
+}
