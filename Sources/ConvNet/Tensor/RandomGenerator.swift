@@ -3,7 +3,7 @@ import Foundation
 /// A seedable pseudo-random generator (xoshiro256**, seeded through SplitMix64), so that the same
 /// seed gives bit-identical initial weights, dropout masks and shuffles on every run and platform.
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var splitMix = seed
@@ -14,18 +14,29 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = (next(), next(), next(), next())
+        words = (next(), next(), next(), next())
+    }
+
+    /// The generator's full state, to store in a checkpoint and resume from with `init(state:)`.
+    public var state: [UInt64] { [words.0, words.1, words.2, words.3] }
+
+    /// Resumes a generator from `state` (four words, as `state` returns them).
+    public init(state words: [UInt64]) throws {
+        guard words.count == 4, words.contains(where: { $0 != 0 }) else {
+            throw ConvNetError.argument("RandomGenerator: a state is four words, not all zero; got \(words)")
+        }
+        self.words = (words[0], words[1], words[2], words[3])
     }
 
     public mutating func next() -> UInt64 {
-        let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = state.3 << 45 | state.3 >> 19
+        let result = ((words.1 &* 5) << 7 | (words.1 &* 5) >> 57) &* 9
+        let t = words.1 << 17
+        words.2 ^= words.0
+        words.3 ^= words.1
+        words.1 ^= words.2
+        words.0 ^= words.3
+        words.2 ^= t
+        words.3 = words.3 << 45 | words.3 >> 19
         return result
     }
 

@@ -15,6 +15,9 @@ public struct TrainingState: Sendable {
     public let epochs: Int
     /// The history so far.
     public var history: History
+    /// The shuffling and dropout generators as of the end of the epoch, for checkpoints.
+    public internal(set) var shuffler = RandomGenerator(seed: 0)
+    public internal(set) var dropoutGenerator = RandomGenerator(seed: 0)
 
     public init(model: Model, learningRate: Float, epochs: Int, history: History = History()) {
         self.model = model
@@ -114,12 +117,37 @@ public struct ModelCheckpoint: Callback {
         self.write = writer
     }
 
+    /// Saves with `Model.save(to:metadata:)`, as a Keras legacy `.h5` file.
+    public init(path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, metadata: ModelMetadata? = nil) {
+        self.init(path: path, monitor: monitor, saveBestOnly: saveBestOnly) { model, target in
+            try model.save(to: target, metadata: metadata)
+        }
+    }
+
     public mutating func onEpochEnd(_ epoch: Int, logs: [String: Double], state: inout TrainingState) throws {
         let improved = saveBestOnly ? try monitor.improved(logs) : true
         guard improved else { return }
         let target = path.replacingOccurrences(of: "{epoch}", with: String(epoch))
         try write(state.model, target)
         saved.append(target)
+    }
+}
+
+/// Saves a `TrainingCheckpoint` after every epoch (atomically), from which `fit(resumingFrom:)`
+/// continues exactly; `{epoch}` in the path is replaced by the epoch number.
+public struct CheckpointWriter: Callback {
+    public let path: String
+    public let metadata: ModelMetadata?
+
+    public init(path: String, metadata: ModelMetadata? = nil) {
+        self.path = path
+        self.metadata = metadata
+    }
+
+    public mutating func onEpochEnd(_ epoch: Int, logs: [String: Double], state: inout TrainingState) throws {
+        try TrainingCheckpoint(model: state.model, epoch: epoch, shuffler: state.shuffler,
+                               dropoutGenerator: state.dropoutGenerator, metadata: metadata)
+            .save(to: path.replacingOccurrences(of: "{epoch}", with: String(epoch)))
     }
 }
 

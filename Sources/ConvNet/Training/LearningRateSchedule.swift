@@ -3,7 +3,7 @@ import Foundation
 /// Learning-rate decay (deck 001), as a function of `t`, the number of the epoch (or step) about to
 /// run, counted from 1 as the deck's `epoch_num`: the first epoch of `inverseTime(k)` runs at
 /// `α₀ / (1 + k)`.
-public enum LearningRateSchedule: Sendable, Equatable {
+public enum LearningRateSchedule: Sendable, Equatable, Codable {
     /// `α₀` throughout.
     case constant
     /// `α = α₀ / (1 + k·t)`.

@@ -10,14 +10,15 @@ public struct TrainingConfiguration: Sendable {
     public var schedulePerStep: Bool
     public let initialLearningRate: Float
 
+    /// `initialLearningRate` (the schedule's `α₀`) defaults to the optimizer's learning rate.
     public init(optimizer: any Optimizer, loss: Loss, metrics: [Metric], schedule: LearningRateSchedule = .constant,
-                schedulePerStep: Bool = false) {
+                schedulePerStep: Bool = false, initialLearningRate: Float? = nil) {
         self.optimizer = optimizer
         self.loss = loss
         self.metrics = metrics
         self.schedule = schedule
         self.schedulePerStep = schedulePerStep
-        initialLearningRate = optimizer.learningRate
+        self.initialLearningRate = initialLearningRate ?? optimizer.learningRate
     }
 }
 
@@ -46,10 +47,15 @@ extension Model {
     /// Each epoch shuffles (when `shuffle`) with a generator seeded from `seed`, so the same seed
     /// gives bit-identical weights and metrics. `validationSplit` holds out the last fraction of
     /// `data` before shuffling, as Keras does. Returns the per-epoch history.
+    ///
+    /// `resumingFrom` continues a run saved by `TrainingCheckpoint` at the epoch after the saved one,
+    /// with its generators, so the result equals an uninterrupted run (the model itself should be the
+    /// checkpoint's model).
     @discardableResult
     public mutating func fit(_ data: any Dataset, epochs: Int, batchSize: Int = 32, validationData: (any Dataset)? = nil,
                              validationSplit: Float = 0, shuffle: Bool = true, seed: UInt64 = 0,
-                             callbacks: [any Callback] = [], verbosity: Verbosity = .auto) throws -> History {
+                             callbacks: [any Callback] = [], verbosity: Verbosity = .auto,
+                             resumingFrom checkpoint: TrainingCheckpoint? = nil) throws -> History {
         guard var configuration = training else {
             throw ConvNetError.argument("Model '\(name)': call compile(optimizer:loss:metrics:) before fit")
         }
@@ -69,11 +75,15 @@ extension Model {
         var callbacks = callbacks
         var state = TrainingState(model: self, learningRate: configuration.optimizer.learningRate, epochs: epochs, history: History())
         for index in callbacks.indices { try callbacks[index].onTrainBegin(&state) }
-        var shuffler = RandomGenerator(seed: seed)
-        var context = ForwardContext(training: true, generator: RandomGenerator(seed: seed ^ 0x5EED_D80F))
+        var shuffler = checkpoint?.shuffler ?? RandomGenerator(seed: seed)
+        var context = ForwardContext(training: true, generator: checkpoint?.dropoutGenerator ?? RandomGenerator(seed: seed ^ 0x5EED_D80F))
         let steps = (trainingData.count + batchSize - 1) / batchSize
+        let firstEpoch = (checkpoint?.epoch ?? 0) + 1
+        guard firstEpoch <= epochs else {
+            throw ConvNetError.argument("fit: the checkpoint has already completed \(firstEpoch - 1) of \(epochs) epochs")
+        }
 
-        for epoch in 1...epochs {
+        for epoch in firstEpoch...epochs {
             self = state.model
             configuration.optimizer.learningRate = state.learningRate
             if !configuration.schedulePerStep, configuration.schedule != .constant {
@@ -116,8 +126,11 @@ extension Model {
             }
             logs["learning_rate"] = Double(configuration.optimizer.learningRate)
             progress.finish(logs: totals.logs + logs.filter { $0.key.hasPrefix("val_") }.sorted { $0.key < $1.key })
+            training = configuration
             state.model = self
             state.learningRate = configuration.optimizer.learningRate
+            state.shuffler = shuffler
+            state.dropoutGenerator = context.generator
             for index in callbacks.indices { try callbacks[index].onEpochEnd(epoch, logs: logs, state: &state) }
             state.history.epochs.append(logs)
             if state.stopTraining { break }

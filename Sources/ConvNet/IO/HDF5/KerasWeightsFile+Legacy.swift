@@ -44,6 +44,14 @@ extension KerasWeightsFile {
             for (name, value) in extraAttributes.sorted(by: { $0.key < $1.key }) {
                 try file.writeString(value, attribute: name, of: "/")
             }
+            for (path, value) in extraDatasets.sorted(by: { $0.key < $1.key }) {
+                var group = ""
+                for component in path.split(separator: "/").dropLast() {
+                    group = HDF5File.join(group, String(component))
+                    if try file.kind(of: group) == nil { try file.createGroup(group) }
+                }
+                try file.write(value, to: path)
+            }
             try Self.writeNameList(layers.map(\.name), Self.legacyLayerNames, of: group, in: file)
             for layer in layers {
                 let layerGroup = HDF5File.join(group, layer.name)
@@ -88,6 +96,19 @@ extension KerasWeightsFile {
                                       kerasVersion: try metadata("keras_version"), backend: try metadata("backend"))
         for name in try file.attributeNames(of: "/") where name.hasPrefix(Self.extraAttributePrefix) {
             result.extraAttributes[name] = try file.readString(attribute: name, of: "/")
+        }
+        func collectDatasets(under group: String) throws {
+            for child in try file.children(of: group) {
+                let path = HDF5File.join(group, child.name)
+                switch child.kind {
+                case .group: try collectDatasets(under: path)
+                case .dataset: result.extraDatasets[path] = try file.readTensor(path)
+                case .other: continue
+                }
+            }
+        }
+        for child in try file.children(of: "/") where child.kind == .group && child.name.hasPrefix(Self.extraAttributePrefix) {
+            try collectDatasets(under: child.name)
         }
         return result
     }

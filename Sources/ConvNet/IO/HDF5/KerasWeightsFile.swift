@@ -55,7 +55,10 @@ public struct KerasWeightsFile: Sendable, Equatable {
     public var backend: String?
     /// Root string attributes of other tools, named `convnet_*` (legacy layouts only); Keras ignores them.
     public var extraAttributes: [String: String] = [:]
-    /// The prefix that marks `extraAttributes` when reading.
+    /// Datasets of other tools under a root group named `convnet_*` (legacy layouts only), by path
+    /// (`convnet_optimizer/0/1`); Keras ignores them.
+    public var extraDatasets: [String: Tensor] = [:]
+    /// The prefix that marks `extraAttributes` and the groups of `extraDatasets` when reading.
     public static let extraAttributePrefix = "convnet_"
 
     public init(layers: [KerasLayerWeights], modelConfig: String? = nil, kerasVersion: String? = nil, backend: String? = nil) {

@@ -18,11 +18,16 @@ extension Model {
     /// Saves architecture and weights as a Keras legacy `.h5` file (`model.save("m.h5")`'s layout),
     /// which `keras.models.load_model` reads, written atomically.
     public func save(to path: String, metadata: ModelMetadata? = nil) throws {
+        try kerasWeightsFile(metadata: metadata).writeLegacy(to: path)
+    }
+
+    /// The model's architecture, weights and metadata in Keras's file structure.
+    func kerasWeightsFile(metadata: ModelMetadata?) throws -> KerasWeightsFile {
         var file = KerasWeightsFile(layers: try kerasWeights(), modelConfig: try KerasModelJSON.json(for: self))
         if let metadata {
             file.extraAttributes[ModelMetadata.attribute] = String(decoding: try JSONEncoder().encode(metadata), as: UTF8.self)
         }
-        try file.writeLegacy(to: path)
+        return file
     }
 
     /// Saves only the weights: Keras 3's `.weights.h5` layout when `path` ends in `.weights.h5`,
@@ -38,7 +43,10 @@ extension Model {
 
     /// Loads a whole model from a legacy `.h5` file with a `model_config` (Keras 2 or 3, or ConvNet).
     public static func load(from path: String) throws -> (model: Model, metadata: ModelMetadata?) {
-        let file = try KerasWeightsFile.read(path)
+        try load(KerasWeightsFile.read(path), path: path)
+    }
+
+    static func load(_ file: KerasWeightsFile, path: String) throws -> (model: Model, metadata: ModelMetadata?) {
         guard let config = file.modelConfig else {
             throw ConvNetError.file(path: path, message: "holds weights only (no model_config); build the model, then call loadWeights(from:)")
         }

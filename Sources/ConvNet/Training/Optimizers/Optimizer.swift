@@ -7,8 +7,8 @@
 public protocol Optimizer: Sendable {
     /// The step size `α`; a learning-rate schedule may change it between steps.
     var learningRate: Float { get set }
-    /// Number of updates applied so far (`t`, 1 after the first update).
-    var step: Int { get }
+    /// Number of updates applied so far (`t`, 1 after the first update); set when resuming.
+    var step: Int { get set }
     /// Per-weight state tensors, in the order of `update`'s weights, for checkpoints.
     var slots: [[Tensor]] { get set }
     /// Keras's optimizer name (`adam`, `sgd`, ...).

@@ -6,7 +6,7 @@ public struct SGD: Optimizer {
     var state = OptimizerState()
 
     public init(learningRate: Float = 0.01) { self.learningRate = learningRate }
-    public var step: Int { state.step }
+    public var step: Int { get { state.step } set { state.step = newValue } }
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
     public var kerasName: String { "sgd" }
 
@@ -40,7 +40,7 @@ public struct Momentum: Optimizer {
         self.form = form
     }
 
-    public var step: Int { state.step }
+    public var step: Int { get { state.step } set { state.step = newValue } }
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
     public var kerasName: String { form == .nesterov ? "nesterov" : "momentum" }
 
@@ -74,7 +74,7 @@ public struct Adagrad: Optimizer {
         self.epsilon = epsilon
     }
 
-    public var step: Int { state.step }
+    public var step: Int { get { state.step } set { state.step = newValue } }
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
     public var kerasName: String { "adagrad" }
 
@@ -101,7 +101,7 @@ public struct RMSprop: Optimizer {
         self.epsilon = epsilon
     }
 
-    public var step: Int { state.step }
+    public var step: Int { get { state.step } set { state.step = newValue } }
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
     public var kerasName: String { "rmsprop" }
 
@@ -143,7 +143,7 @@ public struct Adam: Optimizer {
         Adam(learningRate: learningRate, weightDecay: weightDecay)
     }
 
-    public var step: Int { state.step }
+    public var step: Int { get { state.step } set { state.step = newValue } }
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
     public var kerasName: String { weightDecay == 0 ? "adam" : "adamw" }
 
