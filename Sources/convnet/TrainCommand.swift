@@ -32,6 +32,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
     @Option(help: "Save the trained model (Keras .h5, with the preprocessing and class names).") var save: String?
     @Option(help: "Write the training history as CSV.") var log: String?
+    @Option(help: "Save a checkpoint (model, optimizer state, epoch, generators) after every epoch; `{epoch}` is replaced.") var checkpoint: String?
+    @Option(help: "Resume from a checkpoint written by --checkpoint (same dataset and flags), up to --epochs in total.") var resume: String?
     @Flag(help: "Print only the final results.") var quiet = false
 
     func validate() throws {
@@ -44,7 +46,9 @@ struct TrainCommand: ParsableCommand {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
         if let l2, !(l2 >= 0) { throw ValidationError("--l2 must not be negative, got \(l2)") }
         if let l1, !(l1 >= 0) { throw ValidationError("--l1 must not be negative, got \(l1)") }
-        if let save, !save.hasSuffix(".h5") { throw ValidationError("--save \(save): the model file must end in .h5") }
+        for (flag, path) in [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume)] {
+            if let path, !path.hasSuffix(".h5") { throw ValidationError("\(flag) \(path): the file must end in .h5") }
+        }
         if ModelSource.isFile(model), dropout != nil || l1 != nil || l2 != nil {
             throw ValidationError("--dropout, --l1 and --l2 apply to zoo models, not to \(model)")
         }
@@ -53,24 +57,29 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.setThreads(threads) }
         let regularizer = (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil
-        let probe = try ModelSource.load(model, seed: seed)
+        let resumed = try resume.map(TrainingCheckpoint.load(from:))
+        let probe = try resumed.map { ModelSource.Loaded(model: $0.model, metadata: $0.metadata) } ?? ModelSource.load(model, seed: seed)
         let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: limit, inputShape: probe.model.inputShape,
                                     preprocessing: probe.metadata?.preprocessing ?? .unitRange)
         // Zoo models get as many outputs as the dataset has classes.
-        var network = ModelSource.isFile(model) ? probe.model
+        var network = ModelSource.isFile(model) || resumed != nil ? probe.model
             : try ModelSource.load(model, inputShape: probe.model.inputShape, classes: data.classNames.count, seed: seed,
                                    dropout: dropout, regularizer: regularizer).model
         try data.check(against: network)
-        network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
-                        metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
+        if resumed == nil {
+            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
+                            metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
+        }
+        let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)
         if !quiet {
             print("Training \(network.name) (\(network.parameterCounts.trainable) parameters) on \(data.train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
         }
         var callbacks: [any Callback] = []
         if let log { callbacks.append(CSVLogger(path: log)) }
+        if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
         try network.fit(data.train, epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, shuffle: !noShuffle,
-                        seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto)
+                        seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto, resumingFrom: resumed)
         let seconds = Date().timeIntervalSince(start)
         if let test = data.test {
             let result = try network.evaluate(test, batchSize: 256)
@@ -80,7 +89,7 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "Training took %.1f s (no test split found)", seconds))
         }
         if let save {
-            try network.save(to: save, metadata: ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames))
+            try network.save(to: save, metadata: metadata)
             print("Saved \(save)")
         }
     }
