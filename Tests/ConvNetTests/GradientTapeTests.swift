@@ -42,4 +42,18 @@ import Testing
         let y = try x * x.detached
         #expect(try tape.gradient(of: y, withRespectTo: [x])[0].scalars == [3])
     }
+
+    /// Recorded tensors refer to their tape weakly: once its owner lets a tape go, the tape and the
+    /// activations its backward closures hold are freed (a strong reference leaked them every step).
+    @Test func tapeIsReleasedWithItsActivations() throws {
+        weak var released: GradientTape?
+        do {
+            let tape = GradientTape()
+            released = tape
+            let x = tape.watch(Tensor([1, 2, 3]))
+            let y = try (relu(x * 2) * x).sum()
+            _ = try tape.gradient(of: y, withRespectTo: [x])
+        }
+        #expect(released == nil)
+    }
 }

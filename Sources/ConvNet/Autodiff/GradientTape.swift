@@ -1,8 +1,13 @@
 import Synchronization
 
 /// Where a tensor sits on a tape: which tape, and the index of the node that produced it.
+///
+/// The reference to the tape is weak: the tape's backward closures hold the tensors of the forward
+/// pass, and those tensors hold this entry, so a strong reference would form a cycle that kept
+/// every recorded activation alive after the tape's owner let it go. Ops on tensors whose tape is
+/// gone simply record nothing.
 struct TapeEntry: Sendable {
-    let tape: GradientTape
+    weak var tape: GradientTape?
     let id: Int
 }
 
