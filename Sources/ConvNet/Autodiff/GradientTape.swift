@@ -1,8 +1,13 @@
 import Synchronization
 
 /// Where a tensor sits on a tape: which tape, and the index of the node that produced it.
+///
+/// The reference to the tape is weak: the tape's backward closures hold the tensors of the forward
+/// pass, and those tensors hold this entry, so a strong reference would form a cycle that kept
+/// every recorded activation alive after the tape's owner let it go. Ops on tensors whose tape is
+/// gone simply record nothing.
 struct TapeEntry: Sendable {
-    let tape: GradientTape
+    weak var tape: GradientTape?
     let id: Int
 }
 
@@ -94,7 +99,7 @@ public final class GradientTape: Sendable {
             let inputGradients = try backward(upstream, needed)
             for (parent, gradient) in zip(parents, inputGradients) {
                 guard let parent, leadsToSource[parent], let gradient else { continue }
-                gradients[parent] = try gradients[parent].map { try $0.adding(gradient) } ?? gradient
+                try accumulate(gradient, into: &gradients[parent])
             }
             if !sourceIDs.contains(id) { gradients[id] = nil }  // free memory as we go
         }
@@ -105,6 +110,25 @@ public final class GradientTape: Sendable {
             }
             return gradient
         }
+    }
+}
+
+/// `total += gradient`, in place when `total` holds a gradient of the same shape (every op's
+/// backward pass returns its inputs' shapes), else through the broadcasting `adding`.
+private func accumulate(_ gradient: Tensor, into total: inout Tensor?) throws {
+    guard var sum = total.take() else {
+        total = gradient
+        return
+    }
+    if sum.shape == gradient.shape {
+        sum.scalars.withUnsafeMutableBufferPointer { sum in
+            gradient.scalars.withUnsafeBufferPointer { gradient in
+                for i in sum.indices { sum[i] += gradient[i] }
+            }
+        }
+        total = sum
+    } else {
+        total = try sum.adding(gradient)
     }
 }
 
