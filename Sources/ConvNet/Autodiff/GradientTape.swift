@@ -99,7 +99,7 @@ public final class GradientTape: Sendable {
             let inputGradients = try backward(upstream, needed)
             for (parent, gradient) in zip(parents, inputGradients) {
                 guard let parent, leadsToSource[parent], let gradient else { continue }
-                gradients[parent] = try gradients[parent].map { try $0.adding(gradient) } ?? gradient
+                try accumulate(gradient, into: &gradients[parent])
             }
             if !sourceIDs.contains(id) { gradients[id] = nil }  // free memory as we go
         }
@@ -110,6 +110,25 @@ public final class GradientTape: Sendable {
             }
             return gradient
         }
+    }
+}
+
+/// `total += gradient`, in place when `total` holds a gradient of the same shape (every op's
+/// backward pass returns its inputs' shapes), else through the broadcasting `adding`.
+private func accumulate(_ gradient: Tensor, into total: inout Tensor?) throws {
+    guard var sum = total.take() else {
+        total = gradient
+        return
+    }
+    if sum.shape == gradient.shape {
+        sum.scalars.withUnsafeMutableBufferPointer { sum in
+            gradient.scalars.withUnsafeBufferPointer { gradient in
+                for i in sum.indices { sum[i] += gradient[i] }
+            }
+        }
+        total = sum
+    } else {
+        total = try sum.adding(gradient)
     }
 }
 

@@ -11,7 +11,7 @@ public enum ModelZoo {
         ("fmnist-fcn", "deck 002 fully convolutional: 3x3 same convs 32/64s2/128/256s2, 7x7 conv 512, 1x1 conv 10 softmax; any input size"),
         ("signs", "deck 000 SIGNS: 64x64x3, conv 8@4x4/2 pad 1, max pool 5/1, conv 16@4x4/2, avg pool 5/1, dense 108, 6 sigmoid"),
         ("cifar", "deck 002 CIFAR-10: 3x3 same convs 32/64s2/128/256s2/512/1024s2 relu, dense 512, 10 (32x32x3)"),
-    ]
+    ] + ClassicArchitectures.catalog
 
     /// Builds a zoo model. `inputShape` defaults to the model's own; `classes` to its own.
     /// `dropout` inserts a `Dropout` after `Flatten` and after every hidden `Dense` layer;
@@ -104,6 +104,9 @@ public enum ModelZoo {
                 Dense(classes ?? 10, activation: .softmax)
             }
         default:
+            if let model = try ClassicArchitectures.model(named: name, inputShape: inputShape, classes: classes, seed: seed) {
+                return model
+            }
             throw ConvNetError.argument("unknown model '\(name)'; known models: \(catalog.map(\.name).joined(separator: ", "))")
         }
     }
