@@ -20,6 +20,9 @@ public enum ModelZoo {
                              dropout: Float? = nil, regularizer: Regularizer? = nil) throws -> Model {
         let base = try layers(named: name, inputShape: inputShape, classes: classes, seed: seed)
         guard dropout != nil || regularizer != nil else { return base }
+        guard base.isSequential else {
+            throw ConvNetError.argument("\(name): dropout and L1/L2 options apply to the chain models; \(name) is a graph (residual or inception)")
+        }
         var layers: [any Layer] = []
         for (index, var layer) in base.layers.enumerated() {
             if var conv = layer as? Conv2D { conv.kernelRegularizer = regularizer ?? conv.kernelRegularizer; layer = conv }
