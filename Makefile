@@ -15,7 +15,7 @@ build:
 
 ## The main job: LeNet-5 on Fashion-MNIST, test accuracy, a Keras model file and the training curves.
 run: build
-	.build/release/convnet train --model lenet5 --dataset fashion-mnist --epochs 3 --save lenet5.h5 --log lenet5-history.csv
+	.build/release/convnet train --model lenet5 --dataset fashion-mnist --epochs 3 --save lenet5.h5 --log lenet5-history.csv --plot curves.svg
 
 ## The test suite (release mode: the reference loops are slow in debug builds).
 test:

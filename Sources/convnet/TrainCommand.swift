@@ -32,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
     @Option(help: "Save the trained model (Keras .h5, with the preprocessing and class names).") var save: String?
     @Option(help: "Write the training history as CSV.") var log: String?
+    @Option(help: "Draw the training curves (loss and accuracy per epoch) as SVG, or PNG by the file's name.") var plot: String?
     @Option(help: "Save a checkpoint (model, optimizer state, epoch, generators) after every epoch; `{epoch}` is replaced.") var checkpoint: String?
     @Option(help: "Resume from a checkpoint written by --checkpoint (same dataset and flags), up to --epochs in total.") var resume: String?
     @Flag(help: "Print only the final results.") var quiet = false
@@ -78,7 +79,7 @@ struct TrainCommand: ParsableCommand {
         if let log { callbacks.append(CSVLogger(path: log)) }
         if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
-        try network.fit(data.train, epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, shuffle: !noShuffle,
+        let history = try network.fit(data.train, epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, shuffle: !noShuffle,
                         seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto, resumingFrom: resumed)
         let seconds = Date().timeIntervalSince(start)
         if let test = data.test {
@@ -87,6 +88,10 @@ struct TrainCommand: ParsableCommand {
                          result["accuracy"] ?? .nan, result["loss"] ?? .nan, test.count, seconds))
         } else {
             print(String(format: "Training took %.1f s (no test split found)", seconds))
+        }
+        if let plot {
+            try TrainingCurves.write(history: history, to: plot, title: "\(network.name) on \(dataset)")
+            print("Wrote \(plot)")
         }
         if let save {
             try network.save(to: save, metadata: metadata)
