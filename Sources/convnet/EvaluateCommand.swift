@@ -20,13 +20,18 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelSource.load(model)
-        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: nil, inputShape: loaded.model.inputShape,
-                                    preprocessing: loaded.metadata?.preprocessing ?? .unitRange)
+        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: nil, download: true,
+                                    inputShape: loaded.model.inputShape, preprocessing: loaded.metadata?.preprocessing ?? .unitRange)
         try data.check(against: loaded.model)
-        let set = data.test ?? data.train
+        let set = try data.evaluation
         let result = try loaded.model.evaluate(set, batchSize: batchSize)
-        let scores = try loaded.model.predict(set.inputs, batchSize: batchSize)
-        let matrix = ConfusionMatrix(labels: set.labels, predictions: predictedClasses(scores), classes: data.classNames.count)
+        var labels: [Int] = [], predictions: [Int] = []
+        for start in stride(from: 0, to: set.count, by: batchSize) {
+            let batch = try set.batch(at: Array(start..<min(start + batchSize, set.count)), seed: 0)
+            labels += batch.labels
+            predictions += predictedClasses(try loaded.model.predict(batch.inputs))
+        }
+        let matrix = ConfusionMatrix(labels: labels, predictions: predictions, classes: data.classNames.count)
         if json {
             let object: [String: Any] = ["loss": result["loss"] ?? .nan, "accuracy": result["accuracy"] ?? .nan,
                                          "samples": set.count, "per_class_accuracy": matrix.recall,

@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
         """)
 
     @Option(help: "A zoo model name (see `convnet summary --list`), a model file (.h5) or a Keras JSON config.") var model = "lenet5"
-    @Option(help: "fashion-mnist, mnist, cifar10, or a folder of class subfolders (with train/ and test/ inside, or not).") var dataset = "fashion-mnist"
+    @Option(help: "fashion-mnist, mnist, cifar10 (downloaded when missing), signs or a SIGNS-style .h5 file, or a folder of class subfolders (with train/ and test/ inside, or not).") var dataset = "fashion-mnist"
     @Option(help: "Folder holding the dataset's files (mnist, cifar10, or another Fashion-MNIST copy).") var dataDir: String?
     @Option(help: "Passes over the training data.") var epochs = 5
     @Option(help: "Samples per mini-batch.") var batchSize = 32
@@ -26,8 +26,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
     @Option(help: "L1 kernel penalty on every Conv2D and Dense layer (zoo models).") var l1: Float?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0
+    @Flag(help: "Augment the training images: flip and random crop (padding height/8) for colour, shifts of up to 2 pixels for gray.") var augment = false
+    @Option(help: "Augmentations to use instead of --augment's, e.g. flip,crop:4,translate:2 (flip[:P], crop:PAD[:HxW], translate:N).") var augmentations: String?
+    @Option(help: "Input scaling: unit (x/255), centered (x/255 - 0.5), standardize (per-channel mean/std of the training set) or none.") var preprocessing = "unit"
+    @Flag(help: "Never download a missing dataset (mnist, fashion-mnist, cifar10); fail with where to put the files.") var noDownload = false
     @Option(help: "Random seed for weights, shuffling and dropout.") var seed: UInt64 = 0
-    @Option(help: "Use only the first N training samples.") var limit: Int?
+    @Option(help: "Use only N training samples: the first N (image folders: a class-balanced subset, round-robin over the classes).") var limit: Int?
     @Flag(help: "Keep the file order instead of shuffling each epoch.") var noShuffle = false
     @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
     @Option(help: "Save the trained model (Keras .h5, with the preprocessing and class names).") var save: String?
@@ -60,8 +64,11 @@ struct TrainCommand: ParsableCommand {
         let regularizer = (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil
         let resumed = try resume.map(TrainingCheckpoint.load(from:))
         let probe = try resumed.map { ModelSource.Loaded(model: $0.model, metadata: $0.metadata) } ?? ModelSource.load(model, seed: seed)
-        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: limit, inputShape: probe.model.inputShape,
-                                    preprocessing: probe.metadata?.preprocessing ?? .unitRange)
+        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: limit, download: !noDownload,
+                                    inputShape: probe.model.inputShape, preprocessing: probe.metadata?.preprocessing, named: preprocessing)
+        let augmentationList = try augmentations.map(Augmentation.parseList)
+            ?? (augment ? Augmentation.standard(forImageShape: data.splits.train.imageShape) : [])
+        let (train, validation) = try data.training(augmentations: augmentationList, validationSplit: validationSplit)
         // Zoo models get as many outputs as the dataset has classes.
         var network = ModelSource.isFile(model) || resumed != nil ? probe.model
             : try ModelSource.load(model, inputShape: probe.model.inputShape, classes: data.classNames.count, seed: seed,
@@ -69,20 +76,22 @@ struct TrainCommand: ParsableCommand {
         try data.check(against: network)
         if resumed == nil {
             network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
-                            metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
+                            loss: .matching(network), metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
         }
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)
         if !quiet {
-            print("Training \(network.name) (\(network.parameterCounts.trainable) parameters) on \(data.train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
+            print("Training \(network.name) (\(network.parameterCounts.trainable) parameters) on \(train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
+            if !augmentationList.isEmpty { print("Augmentation: \(augmentationList.map(\.description).joined(separator: ", "))") }
         }
         var callbacks: [any Callback] = []
         if let log { callbacks.append(CSVLogger(path: log)) }
         if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
-        let history = try network.fit(data.train, epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, shuffle: !noShuffle,
+        let history = try network.fit(train, epochs: epochs, batchSize: batchSize, validationData: validation, shuffle: !noShuffle,
                         seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto, resumingFrom: resumed)
         let seconds = Date().timeIntervalSince(start)
-        if let test = data.test {
+        if data.hasTestSplit {
+            let test = try data.evaluation
             let result = try network.evaluate(test, batchSize: 256)
             print(String(format: "Test accuracy: %.4f, test loss: %.4f (%d images); training took %.1f s",
                          result["accuracy"] ?? .nan, result["loss"] ?? .nan, test.count, seconds))

@@ -23,6 +23,8 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        // Any download a test triggers by mistake goes to a closed local port, never outside.
+        process.environment = ProcessInfo.processInfo.environment.merging(["CONVNET_DATASET_MIRROR": "http://127.0.0.1:9"]) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -62,23 +64,32 @@ import Testing
     @Test func badModelsAndDatasets() throws {
         try expectFailure(["train", "--model", "nonet"], mentions: ["unknown model 'nonet'", "lenet5"])
         try expectFailure(["evaluate", "--model", "/nonexistent/model.h5"], mentions: ["/nonexistent/model.h5"])
-        try expectFailure(["train", "--dataset", "mnist"], mentions: ["--data-dir"])
+        // Tests never download: CI has no internet, and nothing here may contact anything but 127.0.0.1.
+        try expectFailure(["train", "--dataset", "mnist", "--no-download"], mentions: ["MNIST not found", "--data-dir"])
         try expectFailure(["train", "--dataset", "/nonexistent/folder"], mentions: ["/nonexistent/folder"])
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try expectFailure(["train", "--dataset", "fashion-mnist", "--data-dir", directory.path], mentions: [directory.path, "dataset-fashion-mnist"])
+        try expectFailure(["train", "--dataset", "mnist", "--data-dir", directory.path, "--no-download"], mentions: [directory.path, "not found"])
     }
 
     @Test func corruptFiles() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        // A truncated gzip IDX file and a wrong magic number.
+        // A truncated gzip IDX file, then a wrong magic number (all four files present each time).
+        let labels = try Gzip.compress([0, 0, 8, 1, 0, 0, 0, 2, 1, 2])
+        for split in ["train", "t10k"] {
+            try Data(labels).write(to: directory.appendingPathComponent("\(split)-labels-idx1-ubyte.gz"))
+            try Data(try Gzip.compress([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28] + [UInt8](repeating: 7, count: 2 * 784)))
+                .write(to: directory.appendingPathComponent("\(split)-images-idx3-ubyte.gz"))
+        }
         let images = directory.appendingPathComponent("train-images-idx3-ubyte.gz")
-        try Data(try Gzip.compress([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28] + [UInt8](repeating: 7, count: 100))).prefix(40).write(to: images)
-        try Data(try Gzip.compress([0, 0, 8, 1, 0, 0, 0, 2, 1, 2])).write(to: directory.appendingPathComponent("train-labels-idx1-ubyte.gz"))
-        try expectFailure(["train", "--dataset", "mnist", "--data-dir", directory.path], mentions: ["train-images-idx3-ubyte.gz"])
+        try Data(try Data(contentsOf: images).prefix(40)).write(to: images)
+        try expectFailure(["train", "--dataset", "mnist", "--data-dir", directory.path, "--no-download"],
+                          mentions: [images.path, "gzip"])
+        try FileManager.default.removeItem(at: images)
         try Data([0, 0, 8, 9, 0, 0, 0, 2]).write(to: directory.appendingPathComponent("train-images-idx3-ubyte"))
-        try expectFailure(["train", "--dataset", "mnist", "--data-dir", directory.path], mentions: ["train-images-idx3-ubyte", "magic"])
+        try expectFailure(["train", "--dataset", "mnist", "--data-dir", directory.path, "--no-download"],
+                          mentions: [directory.appendingPathComponent("train-images-idx3-ubyte").path, "magic"])
         // A truncated HDF5 model.
         let model = directory.appendingPathComponent("model.h5")
         let original = try Data(contentsOf: SharedFixtures.root.appendingPathComponent("fixtures/keras/lenet5.h5"))

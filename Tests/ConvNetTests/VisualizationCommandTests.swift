@@ -20,6 +20,8 @@ enum ConvNetTool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(path))
         process.arguments = arguments
+        // Any download a test triggers by mistake goes to a closed local port, never outside.
+        process.environment = ProcessInfo.processInfo.environment.merging(["CONVNET_DATASET_MIRROR": "http://127.0.0.1:9"]) { $1 }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors

@@ -12,69 +12,99 @@ import Synchronization
 /// are `.png`, `.jpg` or `.jpeg` files (any case) anywhere below a class folder, taken class by
 /// class, each class's files sorted by path. Hidden entries (names starting with `.`) and files
 /// directly in `root` are skipped. Files are decoded by content, so a misnamed JPEG still loads.
+///
+/// A `limit` takes a class-balanced subset (round-robin over the classes, see
+/// `balancedSubset(labels:classCount:limit:)`), not the first files, which would hold only the
+/// first classes. `load` decodes everything into memory; `ImageFolderDataset` decodes per batch.
 public enum ImageFolder {
     /// File name extensions read as images (compared case-insensitively).
     public static let fileExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
-    /// Loads every image below `root`.
+    /// Loads every image below `root` into memory.
     /// - Parameters:
     ///   - imageSize: resize every image to `(height, width)` with `resizedBilinear` (Keras's
     ///     default interpolation). `nil` keeps the stored size and requires all images to share it.
     ///   - channels: 1 (gray) or 3 (RGB); images are converted with `converted(toChannels:)`, so
     ///     colour becomes ITU-R 601-2 luma and alpha is dropped.
-    ///   - limit: keep only the first `limit` files in the order above (so a small limit may hold
-    ///     only the first classes); the class names still list every class.
+    ///   - limit: keep only `limit` files, a class-balanced and deterministic subset (see
+    ///     `balancedSubset(labels:classCount:limit:)`): files are taken round-robin over the
+    ///     classes, each class's in file order, and kept in the order above. The class names still
+    ///     list every class.
     /// - Returns: images `(m, height, width, channels)`, pixel values `0...255`.
     /// - Throws: `ConvNetError.file` naming the folder or file for a missing root, no class
     ///   folders, a class folder without images, a file that is not a PNG/JPEG or cannot be decoded,
     ///   or (with no `imageSize`) an image whose size differs from the first one's.
     ///
     /// Files are decoded in parallel on `Parallel.threads` threads, each writing its own images'
-    /// slots of the result.
+    /// slots of the result. For folders too large for memory, use `ImageFolderDataset`, which
+    /// decodes each batch's files when the batch is asked for.
     public static func load(root: String, imageSize: (height: Int, width: Int)? = nil, channels: Int = 3,
                             limit: Int? = nil) throws -> LabeledImages {
-        guard channels == 1 || channels == 3 else {
-            throw ConvNetError.argument("ImageFolder: channels must be 1 (gray) or 3 (RGB), got \(channels)")
-        }
-        if let imageSize, imageSize.height < 1 || imageSize.width < 1 {
-            throw ConvNetError.argument("ImageFolder: image size must be at least 1×1, got \(imageSize.height)×\(imageSize.width)")
-        }
-        let (classNames, allFiles) = try listImages(root: root)
-        let files = Array(allFiles.prefix(try sampleCount(available: allFiles.count, limit: limit)))
-        let labels = files.map(\.label)
-        guard let first = files.first else {
-            let size = imageSize.map { [$0.height, $0.width] } ?? [0, 0]
-            return try LabeledImages(images: Tensor(shape: [0] + size + [channels]), labels: [],
-                                     classNames: classNames, source: root)
-        }
+        try ImageFolderDataset(root: root, imageSize: imageSize, channels: channels, limit: limit).loadAll()
+    }
 
-        // The first image fixes the size when none is given; the rest are decoded in parallel.
-        let firstImage = try loadImage(path: first.path, channels: channels, size: imageSize)
-        let shape = firstImage.shape
-        let imageCount = firstImage.count
-        var pixels = [Float](repeating: 0, count: files.count * imageCount)
-        pixels.replaceSubrange(0..<imageCount, with: firstImage.scalars)
+    /// Positions of a class-balanced subset of `limit` samples, in increasing order.
+    ///
+    /// Samples are taken round-robin over the classes — each class's first sample, then each
+    /// class's second, and so on, skipping classes that have run out — until `limit` are taken, so
+    /// every class gets `⌊limit / classes⌋` or one more (or all it has). Within a class, samples are
+    /// taken in their order in `labels`. The result is sorted, so the subset keeps the data's order.
+    /// - Parameters:
+    ///   - labels: each sample's class, in `0..<classCount`.
+    ///   - limit: `nil` keeps every sample.
+    /// - Throws: `ConvNetError.argument` for a negative limit or a label outside `0..<classCount`.
+    public static func balancedSubset(labels: [Int], classCount: Int, limit: Int?) throws -> [Int] {
+        let kept = try sampleCount(available: labels.count, limit: limit)
+        if let bad = labels.first(where: { !(0..<classCount).contains($0) }) {
+            throw ConvNetError.argument("balancedSubset: label \(bad) is out of range for \(classCount) classes")
+        }
+        guard kept < labels.count else { return Array(labels.indices) }
+        var byClass = [[Int]](repeating: [], count: classCount)
+        for (position, label) in labels.enumerated() { byClass[label].append(position) }
+        var chosen: [Int] = []
+        chosen.reserveCapacity(kept)
+        var round = 0
+        while chosen.count < kept {
+            for members in byClass where round < members.count && chosen.count < kept {
+                chosen.append(members[round])
+            }
+            round += 1
+        }
+        return chosen.sorted()
+    }
+
+    /// Decodes `paths` into consecutive `(shape)` slots of one buffer, in parallel on
+    /// `Parallel.threads` threads, each writing its own files' slots.
+    /// - Parameters:
+    ///   - shape: `(height, width, channels)` every image must have after conversion (and resizing,
+    ///     when `size` is given).
+    ///   - reference: the file that fixed `shape`, named when another image's size differs.
+    /// - Returns: `paths.count · shape.reduce(1, *)` pixel values `0...255`.
+    /// - Throws: the error of the earliest file (in `paths` order) that fails, so the error does
+    ///   not depend on thread timing.
+    static func decodeImages(_ paths: [String], shape: [Int], channels: Int, size: (height: Int, width: Int)?,
+                             reference: String) throws -> [Float] {
+        let imageCount = shape.reduce(1, *)
+        var pixels = [Float](repeating: 0, count: paths.count * imageCount)
         let failure = Mutex<(index: Int, error: any Error)?>(nil)
         pixels.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             let output = SendableMutablePointer(base)
-            // Chunks of files 1..<count (shifted by one: file 0 is done). Decoding a file costs far
-            // more than handing a chunk to a thread, hence the large cost per item.
-            Parallel.forEachChunk(files.count - 1, costPerItem: 32_768) { range in
-                for index in (range.lowerBound + 1)..<(range.upperBound + 1) {
+            // Decoding a file costs far more than handing a chunk to a thread, hence the large cost per item.
+            Parallel.forEachChunk(paths.count, costPerItem: 32_768) { range in
+                for index in range {
                     // Past a file known to fail, nothing here can be the earliest failure.
                     if let failed = failure.withLock({ $0?.index }), failed < index { return }
                     do {
-                        let image = try loadImage(path: files[index].path, channels: channels, size: imageSize)
+                        let image = try loadImage(path: paths[index], channels: channels, size: size)
                         guard image.shape == shape else {
-                            throw ConvNetError.file(path: files[index].path, message: "image is \(image.shape[0])×\(image.shape[1]) "
-                                                    + "(height×width) but the first image, \(first.path), is \(shape[0])×\(shape[1]); "
+                            throw ConvNetError.file(path: paths[index], message: "image is \(image.shape[0])×\(image.shape[1]) "
+                                                    + "(height×width) but the first image, \(reference), is \(shape[0])×\(shape[1]); "
                                                     + "give an image size to resize all images to it")
                         }
                         _ = UnsafeMutableBufferPointer(start: output.pointer + index * imageCount, count: imageCount)
                             .update(fromContentsOf: image.scalars)
                     } catch {
-                        // Report the earliest failing file, so the error does not depend on thread timing.
                         failure.withLock { current in
                             if current.map({ index < $0.index }) ?? true { current = (index, error) }
                         }
@@ -84,19 +114,19 @@ public enum ImageFolder {
             }
         }
         if let failure = failure.withLock({ $0 }) { throw failure.error }
-        return try LabeledImages(images: Tensor(validShape: [files.count] + shape, scalars: pixels),
-                                 labels: labels, classNames: classNames, source: root)
+        return pixels
     }
 
     /// Decodes one file, converts it to `channels` and, given a size, resizes it to that size.
-    private static func loadImage(path: String, channels: Int, size: (height: Int, width: Int)?) throws -> Tensor {
+    /// - Returns: `(height, width, channels)`, pixel values `0...255`.
+    static func loadImage(path: String, channels: Int, size: (height: Int, width: Int)?) throws -> Tensor {
         let image = try ImageCodec.decode(path: path).converted(toChannels: channels)
         guard let size else { return image }
         return try image.resizedBilinear(height: size.height, width: size.width)
     }
 
     /// The sorted class folder names and every image file with its label, in load order.
-    private static func listImages(root: String) throws -> (classNames: [String], files: [(path: String, label: Int)]) {
+    static func listImages(root: String) throws -> (classNames: [String], files: [(path: String, label: Int)]) {
         guard FileIO.isDirectory(root) else {
             throw ConvNetError.file(path: root, message: "no such folder; expected one subfolder per class holding .png/.jpg images")
         }

@@ -10,6 +10,17 @@ public enum Loss: Sendable, Equatable {
     /// `mean((ŷ − t)²)` against one-hot targets.
     case meanSquaredError
 
+    /// The loss that fits a classifier's output layer: binary cross-entropy against one-hot labels
+    /// for sigmoid outputs (deck 000's SIGNS net ends in 6 sigmoids), else sparse categorical
+    /// cross-entropy (softmax outputs, or logits for a linear output).
+    public static func matching(_ model: Model) -> Loss {
+        switch (model.layers.last as? any ActivatedLayer)?.activation {
+        case .sigmoid?: return .binaryCrossentropy()
+        case .softmax?: return .sparseCategoricalCrossentropy()
+        default: return .sparseCategoricalCrossentropy(fromLogits: true)
+        }
+    }
+
     /// Keras's name, e.g. `sparse_categorical_crossentropy`.
     public var kerasName: String {
         switch self {
