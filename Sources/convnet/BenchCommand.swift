@@ -2,31 +2,126 @@ import ArgumentParser
 import ConvNet
 import Foundation
 
+/// `convnet bench --model M`: training and inference throughput of a zoo model, measured exactly as
+/// `../shared/bench/torch_reference.py` measures PyTorch, so the two can be compared side by side.
+///
+/// The work per training step is the script's: one batch of random inputs of the model's shape
+/// (uniform in [0, 1)) with random labels, forward, softmax cross-entropy, backward, one Adam update
+/// (learning rate 1e-3). Inference is a forward pass without a tape. Both are timed after `warmup`
+/// untimed steps; the JSON fields match the script's, plus the model's FLOP rate against SGEMM's.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure performance.",
+        abstract: "Measure training and inference throughput of a zoo model (or SGEMM: `bench gemm`).",
+        discussion: """
+        Examples:
+          convnet bench --model lenet5 --batch 64 --threads 2
+          convnet bench --model cifar --steps 20 --warmup 3 --json
+          convnet bench gemm --size 1024
+        """,
         subcommands: [GEMMBenchCommand.self])
-}
 
-/// Times SGEMM through the library's one GEMM entry point, as the machine-limit reference for the
-/// model benchmarks.
-struct GEMMBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gemm",
-        abstract: "Time square SGEMM (C = A·B) through ConvNet's GEMM and print GFLOP/s.")
+    @Option(help: "lenet5, conv4x7, cifar, or another zoo model (required unless a subcommand is given).") var model: String?
+    @Option(help: "Images per step.") var batch = 64
+    @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
+    @Option(help: "Timed steps, for training and for inference.") var steps = 60
+    @Option(help: "Untimed steps before each measurement.") var warmup = 10
+    @Flag(help: "Print one JSON object (the PyTorch script's fields, plus FLOP rates).") var json = false
 
-    @Option(help: "Matrix size n (n x n times n x n).") var size = 1024
-    @Option(help: "Timed repetitions after one warm-up call.") var repeats = 20
-    @Option(help: "Threads for BLAS (default: all cores).") var threads: Int?
-    @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws {
+        guard batch > 0, steps > 0, warmup >= 0 else { throw ValidationError("--batch and --steps must be positive, --warmup not negative") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+    }
 
     func run() throws {
-        guard size > 0, repeats > 0 else { throw ValidationError("--size and --repeats must be positive") }
-        if let threads {
-            guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
-            Parallel.setThreads(threads)
+        guard let model else { throw ValidationError("Missing --model (or a subcommand: `convnet bench gemm`)") }
+        if let threads { Parallel.setThreads(threads) }
+        var network = try ModelZoo.model(named: model, seed: 0)
+        let sampleShape = try network.inputShape.map { size -> Int in
+            guard let size else { throw ValidationError("model \(model) has an open input size; benchmark a fixed-size model") }
+            return size
         }
+        let classes = network.outputShape.last.flatMap { $0 } ?? 10
+        network.compile(optimizer: Adam(learningRate: 1e-3), loss: .sparseCategoricalCrossentropy(), metrics: [])
+        var generator = RandomGenerator(seed: 0)
+        let inputs = Tensor.randomUniform(shape: [batch] + sampleShape, generator: &generator)
+        let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(classes)) }
+        let data = Batch(inputs: inputs, labels: labels)
+
+        var context = ForwardContext(training: true)
+        let trainSeconds = try timed(steps: steps, warmup: warmup) { _ = try network.trainOnBatch(data, context: &context) }
+        let inferSeconds = try timed(steps: steps, warmup: warmup) { _ = try network.predict(inputs) }
+        let peakRSS = peakResidentMegabytes()  // before the SGEMM measurement allocates its matrices
+
+        let flops = ModelFLOPs(network)
+        let trainRate = Double(steps * batch) / trainSeconds, inferRate = Double(steps * batch) / inferSeconds
+        let trainGFLOPs = trainRate * flops.training / 1e9, inferGFLOPs = inferRate * flops.inference / 1e9
+        let peak = SGEMMTiming.measure(size: 1024, repeats: 10).median
+        if json {
+            let fields: [(String, String)] = [
+                ("framework", "\"convnet\""), ("gemm", "\"\(GEMM.backendDescription)\""), ("model", "\"\(model)\""),
+                ("batch", "\(batch)"), ("threads", "\(Parallel.threads)"), ("parameters", "\(network.parameterCounts.trainable)"),
+                ("train_images_per_s", format(trainRate)), ("infer_images_per_s", format(inferRate)),
+                ("peak_rss_mb", format(peakRSS)), ("gflops_train", format(trainGFLOPs)), ("gflops_infer", format(inferGFLOPs)),
+                ("sgemm_peak_gflops", format(peak)), ("peak_fraction_train", String(format: "%.3f", trainGFLOPs / peak)),
+                ("peak_fraction_infer", String(format: "%.3f", inferGFLOPs / peak)),
+            ]
+            print("{" + fields.map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}")
+        } else {
+            print("\(model), batch \(batch), \(Parallel.threads) threads, GEMM: \(GEMM.backendDescription)")
+            print(String(format: "training:  %9.1f images/s  %6.1f GFLOP/s (%.0f%% of SGEMM's %.0f)", trainRate, trainGFLOPs, 100 * trainGFLOPs / peak, peak))
+            print(String(format: "inference: %9.1f images/s  %6.1f GFLOP/s (%.0f%%)", inferRate, inferGFLOPs, 100 * inferGFLOPs / peak))
+            print(String(format: "peak RSS:  %9.1f MB", peakRSS))
+        }
+    }
+
+    /// Seconds taken by `steps` calls of `body` after `warmup` untimed ones.
+    private func timed(steps: Int, warmup: Int, _ body: () throws -> Void) throws -> Double {
+        for _ in 0..<warmup { try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { try body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    /// The process's peak resident set size (`ru_maxrss`, which Linux reports in KiB), in MiB.
+    private func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Multiply-adds of a model's convolution and dense layers, counted as 2 FLOPs each, per image.
+/// A layer's forward pass costs `F`; its backward pass `F` for the kernel gradient plus `F` for the
+/// input gradient, which the first layer skips. Pooling and activations are not counted.
+struct ModelFLOPs {
+    var inference = 0.0
+    var training = 0.0
+
+    init(_ model: Model) {
+        for (index, layer) in model.layers.enumerated() {
+            let forward: Double
+            if let conv = layer as? Conv2D, let kernel = conv.kernel {
+                let outputPixels = model.outputShapes[index].prefix(2).reduce(1) { $0 * ($1 ?? 0) }
+                forward = 2 * Double(outputPixels * kernel.count)
+            } else if let dense = layer as? Dense, let kernel = dense.kernel {
+                forward = 2 * Double(kernel.count)
+            } else {
+                continue
+            }
+            let readsImages = model.inbound[index] == [Model.inputNode]
+            inference += forward
+            training += forward * (readsImages ? 2 : 3)
+        }
+    }
+}
+
+/// Square SGEMM `C = A·B` through ConvNet's one GEMM entry point: the machine-limit reference.
+enum SGEMMTiming {
+    /// Median and best GFLOP/s over `repeats` timed calls after one warm-up call.
+    static func measure(size: Int, repeats: Int) -> (median: Double, best: Double) {
         var generator = RandomGenerator(seed: 7)
         let a = Tensor.randomUniform(shape: [size, size], low: -1, high: 1, generator: &generator).scalars
         let b = Tensor.randomUniform(shape: [size, size], low: -1, high: 1, generator: &generator).scalars
@@ -50,12 +145,33 @@ struct GEMMBenchCommand: ParsableCommand {
         }
         times.sort()
         let flops = 2 * pow(Double(size), 3)
-        let median = times[times.count / 2], best = times[0]
+        return (flops / times[times.count / 2] / 1e9, flops / times[0] / 1e9)
+    }
+}
+
+/// Times SGEMM, as the machine-limit reference for the model benchmarks.
+struct GEMMBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Time square SGEMM (C = A·B) through ConvNet's GEMM and print GFLOP/s.")
+
+    @Option(help: "Matrix size n (n x n times n x n).") var size = 1024
+    @Option(help: "Timed repetitions after one warm-up call.") var repeats = 20
+    @Option(help: "Threads for BLAS (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        guard size > 0, repeats > 0 else { throw ValidationError("--size and --repeats must be positive") }
+        if let threads {
+            guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
+            Parallel.setThreads(threads)
+        }
+        let (median, best) = SGEMMTiming.measure(size: size, repeats: repeats)
         if json {
-            print("{\"size\":\(size),\"median_gflops\":\(flops / median / 1e9),\"best_gflops\":\(flops / best / 1e9),\"backend\":\"\(GEMM.backendDescription)\",\"threads\":\(Parallel.threads)}")
+            print("{\"size\":\(size),\"median_gflops\":\(median),\"best_gflops\":\(best),\"backend\":\"\(GEMM.backendDescription)\",\"threads\":\(Parallel.threads)}")
         } else {
             print("SGEMM \(size)^3 via \(GEMM.backendDescription), \(Parallel.threads) threads")
-            print(String(format: "median %.1f GFLOP/s, best %.1f GFLOP/s over %d runs", flops / median / 1e9, flops / best / 1e9, repeats))
+            print(String(format: "median %.1f GFLOP/s, best %.1f GFLOP/s over %d runs", median, best, repeats))
         }
     }
 }

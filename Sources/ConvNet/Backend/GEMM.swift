@@ -20,20 +20,56 @@ public enum GEMM {
         #endif
     }
 
-    /// Sets how many threads BLAS may use (OpenBLAS only; Accelerate decides by itself).
-    public static func setThreads(_ count: Int) {
-        #if !canImport(Accelerate)
-        if case let .success(blas) = OpenBLAS.shared { blas.setThreads?(Int32(max(1, count))) }
-        #endif
-    }
-
-    /// `C = α · op(A) · op(B) + β · C` through BLAS (see the type's documentation for shapes).
+    /// `C = α · op(A) · op(B) + β · C` (see the type's documentation for shapes).
+    ///
+    /// When `threaded` and large, the product is spread over `Parallel.threads` threads: `C` is cut
+    /// into blocks of whole rows (when `m ≥ n`) or whole columns, each computed by one
+    /// single-threaded BLAS call; `k` is never split, so no partial sums are added across threads.
+    /// Kernels that already run on every thread (inside `Parallel.run`) pass `threaded: false`.
     public static func multiply(
         transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool = true
     ) {
         guard m > 0, n > 0 else { return }
+        guard threaded else {
+            return single(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                          a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        let byRows = m >= n
+        let units = byRows ? m : (n + blockAlignment - 1) / blockAlignment
+        let blocks = Parallel.chunks(units, costPerItem: (byRows ? n : blockAlignment * m) * max(k, 1),
+                                     minimumWork: minimumParallelMultiplyAdds)
+        guard blocks.count > 1 else {
+            return single(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                          a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        let (aShared, bShared, cShared) = (SendablePointer(a), SendablePointer(b), SendableMutablePointer(c))
+        Parallel.run(tasks: blocks.count) { index in
+            if byRows {
+                let rows = blocks[index]
+                single(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: alpha,
+                       a: aShared.pointer + rows.lowerBound * (transposeA ? 1 : lda), lda: lda, b: bShared.pointer, ldb: ldb,
+                       beta: beta, c: cShared.pointer + rows.lowerBound * ldc, ldc: ldc)
+            } else {
+                let columns = blocks[index].lowerBound * blockAlignment..<min(blocks[index].upperBound * blockAlignment, n)
+                single(transposeA: transposeA, transposeB: transposeB, m: m, n: columns.count, k: k, alpha: alpha,
+                       a: aShared.pointer, lda: lda, b: bShared.pointer + columns.lowerBound * (transposeB ? ldb : 1), ldb: ldb,
+                       beta: beta, c: cShared.pointer + columns.lowerBound, ldc: ldc)
+            }
+        }
+    }
+
+    /// Column blocks are cut at multiples of this (the width of OpenBLAS's AVX-512 SGEMM kernel).
+    static let blockAlignment = 16
+    /// Multiply-adds below which a GEMM stays on one thread (about 5 µs of one core's SGEMM).
+    static let minimumParallelMultiplyAdds = 1 << 20
+
+    /// One BLAS call on the calling thread.
+    private static func single(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
         #if canImport(Accelerate)
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,

@@ -17,6 +17,11 @@ import Glibc
 /// `SkylakeX`, replacing any `OPENBLAS_CORETYPE` inherited from the environment. On other CPUs we
 /// leave OpenBLAS's own detection alone. The tests compare every GEMM shape class against the
 /// reference triple loop, so a wrong kernel choice fails CI rather than training silently wrong.
+///
+/// OpenBLAS is loaded single-threaded (`OPENBLAS_NUM_THREADS=1`, so it starts no thread pool of its
+/// own): `GEMM` splits large products over `Parallel`'s threads, and convolution calls GEMM from
+/// inside its parallel regions. Two pools on one set of cores would take turns spinning and
+/// yielding instead of computing.
 struct OpenBLAS: Sendable {
     typealias SGEMM = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Float,
@@ -26,7 +31,6 @@ struct OpenBLAS: Sendable {
     typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
 
     let sgemm: SGEMM
-    let setThreads: SetThreads?
     let coreName: String
     let library: String
 
@@ -36,19 +40,20 @@ struct OpenBLAS: Sendable {
     static let libraryNames = ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libopenblaso.so.0"]
 
     private static func load() -> Result<OpenBLAS, ConvNetError> {
+        AllocatorTuning.applied
         if let coreType = chooseCoreType() {
             setenv("OPENBLAS_CORETYPE", coreType, 1)
         }
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
         for name in libraryNames {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_GLOBAL) else { continue }
             guard let sgemmSymbol = dlsym(handle, "cblas_sgemm") else { continue }
-            let setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+            dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }?(1)
             let coreName = dlsym(handle, "openblas_get_corename")
                 .map { unsafeBitCast($0, to: CoreName.self) }
                 .flatMap { $0() }
                 .map { String(cString: $0) } ?? "unknown"
-            return .success(OpenBLAS(sgemm: unsafeBitCast(sgemmSymbol, to: SGEMM.self),
-                                     setThreads: setThreads, coreName: coreName, library: name))
+            return .success(OpenBLAS(sgemm: unsafeBitCast(sgemmSymbol, to: SGEMM.self), coreName: coreName, library: name))
         }
         return .failure(.argument(
             "OpenBLAS not found (tried \(libraryNames.joined(separator: ", "))); install it with `apt-get install libopenblas-dev`"))

@@ -12,3 +12,13 @@ struct SendablePointer<Element>: @unchecked Sendable {
     let pointer: UnsafePointer<Element>
     init(_ pointer: UnsafePointer<Element>) { self.pointer = pointer }
 }
+
+/// Calls `body` with the base addresses of `arrays` (each non-empty), in order, ready to hand to
+/// `Parallel`'s threads; they are valid during the call.
+func withSendablePointers<Result>(_ arrays: [[Float]], _ body: ([SendablePointer<Float>]) -> Result) -> Result {
+    func nest(_ index: Int, _ pointers: [SendablePointer<Float>]) -> Result {
+        guard index < arrays.count else { return body(pointers) }
+        return arrays[index].withUnsafeBufferPointer { nest(index + 1, pointers + [SendablePointer($0.baseAddress!)]) }
+    }
+    return nest(0, [])
+}

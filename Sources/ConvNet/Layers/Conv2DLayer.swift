@@ -87,8 +87,8 @@ public struct Conv2D: ActivatedLayer {
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         guard let kernel else { throw ConvNetError.argument("Conv2D '\(name)' is used before it was built") }
         let z = try conv2d(inputs[0], kernel: kernel, bias: bias, strides: (strides[0], strides[1]), padding: padding,
-                           dilation: (dilation[0], dilation[1]))
-        return activate(z, activation)
+                           dilation: (dilation[0], dilation[1]), implementation: .fast, fusingReLU: activation == .relu)
+        return activation == .relu ? z : activate(z, activation)
     }
 
     public func regularizationLoss() throws -> Tensor? {

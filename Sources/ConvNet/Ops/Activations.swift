@@ -31,9 +31,12 @@ public func activate(_ x: Tensor, _ activation: Activation) -> Tensor {
     }
 }
 
-/// `max(0, x)`; derivative 1 where `x > 0`, else 0.
+/// `max(0, x)`; derivative 1 where `x > 0`, else 0, so `dx = y > 0 ? dy : 0` (only `y` is kept).
 public func relu(_ x: Tensor) -> Tensor {
-    pointwise(x) { max($0, 0) } derivative: { _, y in y > 0 ? 1 : 0 }
+    let y = mapScalars(x.scalars) { max($0, 0) }
+    return record(Tensor(validShape: x.shape, scalars: y), inputs: [x]) { upstream, _ in
+        [Tensor(validShape: x.shape, scalars: mapScalars(upstream.scalars, y) { dy, y in y > 0 ? dy : 0 })]
+    }
 }
 
 /// `x` for `x > 0`, else `α·x`; derivative 1 or α.
@@ -115,11 +118,46 @@ func softmaxScalars(_ x: Tensor) -> [Float] {
 }
 
 /// An element-wise function with its derivative `f'(x, y)` given the input `x` and output `y`.
+/// Inlined into each caller so that `f` and `f'` are inlined into their loops.
+@inline(__always)
 func pointwise(_ x: Tensor, _ f: (Float) -> Float, derivative: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
-    let y = x.scalars.map(f)
+    let y = mapScalars(x.scalars, f)
     return record(Tensor(validShape: x.shape, scalars: y), inputs: [x]) { upstream, _ in
-        var dx = [Float](repeating: 0, count: y.count)
-        for i in dx.indices { dx[i] = upstream.scalars[i] * derivative(x.scalars[i], y[i]) }
+        let dx = [Float](unsafeUninitializedCapacity: y.count) { dx, initialized in
+            upstream.scalars.withUnsafeBufferPointer { dy in
+                x.scalars.withUnsafeBufferPointer { x in
+                    y.withUnsafeBufferPointer { y in
+                        for i in dx.indices { dx[i] = dy[i] * derivative(x[i], y[i]) }
+                    }
+                }
+            }
+            initialized = y.count
+        }
         return [Tensor(validShape: x.shape, scalars: dx)]
+    }
+}
+
+/// `[f(x_i)]`, through unsafe buffers so that the loop vectorises.
+@inline(__always)
+func mapScalars(_ x: [Float], _ f: (Float) -> Float) -> [Float] {
+    [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
+        x.withUnsafeBufferPointer { x in
+            for i in x.indices { y[i] = f(x[i]) }
+        }
+        initialized = x.count
+    }
+}
+
+/// `[f(a_i, b_i)]` for arrays of equal length, through unsafe buffers.
+@inline(__always)
+func mapScalars(_ a: [Float], _ b: [Float], _ f: (Float, Float) -> Float) -> [Float] {
+    precondition(a.count == b.count, "mapScalars: \(a.count) and \(b.count) elements")
+    return [Float](unsafeUninitializedCapacity: a.count) { y, initialized in
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                for i in a.indices { y[i] = f(a[i], b[i]) }
+            }
+        }
+        initialized = a.count
     }
 }

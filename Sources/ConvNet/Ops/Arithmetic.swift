@@ -65,6 +65,10 @@ extension Tensor {
 
     /// The shared body of the binary ops: broadcasting, forward, and per-operand gradients
     /// `∂L/∂a = Σ g · ∂f/∂a` (summed over broadcast copies), likewise for `b`.
+    ///
+    /// The smaller operand (by element count) repeats over the larger one: with `block` its length,
+    /// output element `start + j` combines `a[start + j]` or `a[j]` with `b[start + j]` or `b[j]`.
+    @inline(__always)
     private func elementwise(_ other: Tensor, op: String, _ f: (Float, Float) -> Float,
                              lhsGradient: @escaping @Sendable (Float, Float, Float) -> Float,
                              rhsGradient: @escaping @Sendable (Float, Float, Float) -> Float) throws -> Tensor {
@@ -78,18 +82,41 @@ extension Tensor {
             throw ConvNetError.shape(op: op, message: "cannot broadcast \(describe(shape: lhs.shape)) with \(describe(shape: rhs.shape))")
         }
         let n = outShape.reduce(1, *)
-        let na = Swift.max(lhs.count, 1), nb = Swift.max(rhs.count, 1)
-        var out = [Float](repeating: 0, count: n)
-        if n > 0 {
-            for i in 0..<n { out[i] = f(lhs.scalars[i % na], rhs.scalars[i % nb]) }
+        let (na, nb) = (lhs.count, rhs.count)
+        let block = Swift.max(Swift.min(na, nb), 1)
+        /// Calls `body(output index, index into a, index into b)` for every output element.
+        @Sendable @inline(__always) func forEachElement(_ body: (Int, Int, Int) -> Void) {
+            for start in stride(from: 0, to: n, by: block) {
+                let (aStart, bStart) = (na == n ? start : 0, nb == n ? start : 0)
+                for j in 0..<block { body(start + j, aStart + j, bStart + j) }
+            }
+        }
+        let out = [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            lhs.scalars.withUnsafeBufferPointer { a in
+                rhs.scalars.withUnsafeBufferPointer { b in
+                    forEachElement { i, ia, ib in out[i] = f(a[ia], b[ib]) }
+                }
+            }
+            initialized = n
         }
         return record(Tensor(validShape: outShape, scalars: out), inputs: [lhs, rhs]) { upstream, needed in
-            var da = [Float](repeating: 0, count: needed[0] ? lhs.count : 0)
-            var db = [Float](repeating: 0, count: needed[1] ? rhs.count : 0)
-            for i in 0..<n {
-                let a = lhs.scalars[i % na], b = rhs.scalars[i % nb], g = upstream.scalars[i]
-                if needed[0] { da[i % na] += lhsGradient(g, a, b) }
-                if needed[1] { db[i % nb] += rhsGradient(g, a, b) }
+            var da = [Float](repeating: 0, count: needed[0] ? na : 0)
+            var db = [Float](repeating: 0, count: needed[1] ? nb : 0)
+            lhs.scalars.withUnsafeBufferPointer { a in
+                rhs.scalars.withUnsafeBufferPointer { b in
+                    upstream.scalars.withUnsafeBufferPointer { g in
+                        if needed[0] {
+                            da.withUnsafeMutableBufferPointer { da in
+                                forEachElement { i, ia, ib in da[ia] += lhsGradient(g[i], a[ia], b[ib]) }
+                            }
+                        }
+                        if needed[1] {
+                            db.withUnsafeMutableBufferPointer { db in
+                                forEachElement { i, ia, ib in db[ib] += rhsGradient(g[i], a[ia], b[ib]) }
+                            }
+                        }
+                    }
+                }
             }
             return [needed[0] ? Tensor(validShape: lhs.shape, scalars: da) : nil,
                     needed[1] ? Tensor(validShape: rhs.shape, scalars: db) : nil]

@@ -25,17 +25,31 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
     if let bias, bias.shape != [n] {
         throw ConvNetError.shape(op: op, message: "bias \(describe(shape: bias.shape)) does not match \(n) units")
     }
-    let multiply = implementation == .fast ? GEMM.multiply : GEMM.reference
-    var output = [Float](repeating: 0, count: m * n)
-    if let bias {
-        for row in 0..<m { output.replaceSubrange(row * n..<(row + 1) * n, with: bias.scalars) }
+    /// `C = op(A) · op(B) + β · C` with the chosen implementation.
+    @Sendable func multiply(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                  _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        switch implementation {
+        case .fast:
+            GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                          beta: beta, c: c, ldc: ldc)
+        case .reference:
+            GEMM.reference(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: c, ldc: ldc)
+        }
     }
-    input.scalars.withUnsafeBufferPointer { x in
-        kernel.scalars.withUnsafeBufferPointer { w in
-            output.withUnsafeMutableBufferPointer { z in
-                multiply(false, false, m, n, k, 1, x.baseAddress!, k, w.baseAddress!, n, bias == nil ? 0 : 1, z.baseAddress!, n)
+    let output = [Float](unsafeUninitializedCapacity: m * n) { z, initialized in
+        if let bias {
+            // Start from the bias and let GEMM accumulate onto it (β = 1).
+            bias.scalars.withUnsafeBufferPointer { b in
+                for row in 0..<m { (z.baseAddress! + row * n).initialize(from: b.baseAddress!, count: n) }
             }
         }
+        input.scalars.withUnsafeBufferPointer { x in
+            kernel.scalars.withUnsafeBufferPointer { w in
+                multiply(false, false, m, n, k, x.baseAddress!, k, w.baseAddress!, n, bias == nil ? 0 : 1, z.baseAddress!, n)
+            }
+        }
+        initialized = m * n
     }
     return record(Tensor(validShape: [m, n], scalars: output), inputs: [input, kernel, bias]) { upstream, needed in
         var dX = [Float](repeating: 0, count: needed[0] ? m * k : 0)
@@ -46,17 +60,21 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
                 kernel.scalars.withUnsafeBufferPointer { w in
                     if needed[0] {
                         dX.withUnsafeMutableBufferPointer {
-                            multiply(false, true, m, k, n, 1, dZ.baseAddress!, n, w.baseAddress!, n, 0, $0.baseAddress!, k)
+                            multiply(false, true, m, k, n, dZ.baseAddress!, n, w.baseAddress!, n, 0, $0.baseAddress!, k)
                         }
                     }
                     if needed[1] {
                         dW.withUnsafeMutableBufferPointer {
-                            multiply(true, false, k, n, m, 1, x.baseAddress!, k, dZ.baseAddress!, n, 0, $0.baseAddress!, n)
+                            multiply(true, false, k, n, m, x.baseAddress!, k, dZ.baseAddress!, n, 0, $0.baseAddress!, n)
                         }
                     }
                 }
             }
-            for row in 0..<m { for j in 0..<n { db[j] += dZ[row * n + j] } }
+            db.withUnsafeMutableBufferPointer { db in
+                for row in 0..<m {
+                    for j in 0..<n { db[j] += dZ[row * n + j] }
+                }
+            }
         }
         return [needed[0] ? Tensor(validShape: [m, k], scalars: dX) : nil,
                 needed[1] ? Tensor(validShape: [k, n], scalars: dW) : nil,

@@ -163,28 +163,51 @@ extension Model {
         return Dictionary(uniqueKeysWithValues: totals.logs)
     }
 
+    /// One optimisation step on one batch (Keras `model.train_on_batch`) with the compiled
+    /// optimizer and loss: forward, loss, backward, update. Returns the batch loss.
+    public mutating func trainOnBatch(_ batch: Batch, context: inout ForwardContext) throws -> Float {
+        guard var configuration = training else {
+            throw ConvNetError.argument("Model '\(name)': call compile(optimizer:loss:metrics:) before trainOnBatch")
+        }
+        training = nil  // the optimizer's state is then uniquely owned and updated in place
+        defer { training = configuration }
+        return try trainStep(batch, configuration: &configuration, context: &context).loss
+    }
+
     /// One optimisation step on a batch: forward with the weights on a tape, loss plus weight
     /// penalties, gradients, optimizer update. Returns the batch loss and the output scores.
     mutating func trainStep(_ batch: Batch, configuration: inout TrainingConfiguration,
                             context: inout ForwardContext) throws -> (loss: Float, scores: Tensor) {
+        let (loss, scores, gradients) = try lossAndGradients(batch, loss: configuration.loss, context: &context)
+        // The tape, whose backward closures held the weights, is gone. Lend the weights to the
+        // optimizer with the layers holding empty placeholders meanwhile, so that it updates
+        // uniquely referenced storage in place instead of copying every weight.
+        var weights = trainableWeights
+        trainableWeights = weights.map { _ in Tensor(shape: [0]) }
+        defer { trainableWeights = weights }
+        try configuration.optimizer.update(&weights, gradients: gradients)
+        return (loss, scores)
+    }
+
+    /// The forward and backward halves of `trainStep`: the batch loss, the output scores and the
+    /// gradients of the trainable weights. Batch normalization's updated statistics are kept.
+    private mutating func lossAndGradients(_ batch: Batch, loss lossFunction: Loss, context: inout ForwardContext)
+        throws -> (loss: Float, scores: Tensor, gradients: [Tensor]) {
         let tape = GradientTape()
         var working = self
-        let isLogits = working.removeFinalActivation(for: configuration.loss)
+        let isLogits = working.removeFinalActivation(for: lossFunction)
         let watched = working.trainableWeights.map(tape.watch)
         working.trainableWeights = watched
         let output = try working.forward(batch.inputs.detached, context: &context).output
-        var loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
+        var loss = try lossFunction.value(output, labels: batch.labels, outputIsLogits: isLogits)
         for layer in working.layers {
             if let penalty = try layer.regularizationLoss() { loss = try loss + penalty }
         }
         let gradients = try tape.gradient(of: loss, withRespectTo: watched)
-        var weights = trainableWeights
-        try configuration.optimizer.update(&weights, gradients: gradients)
-        trainableWeights = weights
         for index in layers.indices where !layers[index].nonTrainableWeights.isEmpty {
             layers[index].nonTrainableWeights = working.layers[index].nonTrainableWeights.map(\.detached)
         }
-        return (loss.scalars[0], output.detached)
+        return (loss.scalars[0], output.detached, gradients)
     }
 
     /// When the loss has a stable logits form and the output layer ends in the matching softmax

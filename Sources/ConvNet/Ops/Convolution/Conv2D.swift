@@ -14,25 +14,37 @@
 public func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor? = nil, strides: (Int, Int) = (1, 1),
                    padding: Padding = .valid, dilation: (Int, Int) = (1, 1),
                    implementation: Implementation = .fast) throws -> Tensor {
+    try conv2d(input, kernel: kernel, bias: bias, strides: strides, padding: padding, dilation: dilation,
+               implementation: implementation, fusingReLU: false)
+}
+
+/// `conv2d`, followed by `relu` when `fusingReLU`: one op whose fast kernels apply the ReLU as each
+/// group of output rows leaves GEMM, and mask the upstream gradient group by group in the backward
+/// pass (`dZ = y > 0 ? dY : 0`), instead of two more passes over the output (`Conv2D` layers with
+/// `activation: .relu` use it).
+func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor?, strides: (Int, Int), padding: Padding, dilation: (Int, Int),
+            implementation: Implementation, fusingReLU: Bool) throws -> Tensor {
     let shape = try ConvolutionShape(input: input.shape, kernel: kernel.shape, bias: bias?.shape,
                                      strides: strides, padding: padding, dilation: dilation)
     let output: [Float]
     switch implementation {
     case .reference:
-        output = ConvolutionReference.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape)
+        let z = ConvolutionReference.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape)
+        output = fusingReLU ? mapScalars(z) { max($0, 0) } : z
     case .fast:
-        output = ConvolutionFast.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape)
+        output = ConvolutionFast.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape,
+                                         relu: fusingReLU)
     }
     return record(Tensor(validShape: shape.outputShape, scalars: output), inputs: [input, kernel, bias]) { upstream, needed in
         let gradients: (input: [Float]?, kernel: [Float], bias: [Float])
         switch implementation {
         case .reference:
-            let g = ConvolutionReference.backward(input: input.scalars, kernel: kernel.scalars,
-                                                  upstream: upstream.scalars, shape: shape)
+            let dZ = fusingReLU ? mapScalars(upstream.scalars, output) { dy, y in y > 0 ? dy : 0 } : upstream.scalars
+            let g = ConvolutionReference.backward(input: input.scalars, kernel: kernel.scalars, upstream: dZ, shape: shape)
             gradients = (g.input, g.kernel, g.bias)
         case .fast:
             gradients = ConvolutionFast.backward(input: input.scalars, kernel: kernel.scalars, upstream: upstream.scalars,
-                                                 shape: shape, needInput: needed[0])
+                                                 shape: shape, needInput: needed[0], reluOutput: fusingReLU ? output : nil)
         }
         return [gradients.input.map { Tensor(validShape: shape.inputShape, scalars: $0) },
                 Tensor(validShape: shape.kernelShape, scalars: gradients.kernel),

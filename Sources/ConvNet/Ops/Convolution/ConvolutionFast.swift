@@ -1,113 +1,182 @@
 /// Convolution as matrix multiplication (im2col + GEMM).
 ///
-/// In NHWC, the receptive field of output pixel `(h, w)` is `f_h · f_w` runs of `n_C_prev`
-/// contiguous floats. Copying each field into one row gives
-/// the im2col matrix `cols` of shape `(n_H · n_W, f_h · f_w · n_C_prev)`, whose column order matches
-/// the kernel `(f_h, f_w, n_C_prev, n_C)` read as a `(f_h · f_w · n_C_prev, n_C)` matrix. Then
+/// In NHWC, the receptive field of output pixel `(h, w)` is `f_h` runs of `f_w · n_C_prev`
+/// contiguous floats (one per kernel row, when the dilation is 1). Copying each field into one row
+/// gives the im2col matrix `cols` of shape `(n_H · n_W, f_h · f_w · n_C_prev)`, whose column order
+/// matches the kernel `(f_h, f_w, n_C_prev, n_C)` read as a `(f_h · f_w · n_C_prev, n_C)` matrix. Then
 ///
 ///     forward:  Z  = cols · W + b            (rows = output pixels, already NHWC)
 ///     backward: dW = colsᵀ · dZ,  db = Σ_rows dZ,  dcols = dZ · Wᵀ, then col2im adds dcols back
 ///               into dA_prev (the adjoint of the copy).
 ///
-/// Images are processed in chunks so the `cols` buffer stays near `maxColumnBufferElements`.
-/// A 1x1 convolution with stride 1 and no padding skips the copy: the input already is `cols`.
+/// The batch is split into one contiguous run of images per thread (`Parallel.chunks`). Each thread
+/// works through its images in groups whose `cols` fit `columnBufferElements`, calling
+/// single-threaded GEMM on them while they are still in cache; the backward pass sums each thread's
+/// `dW` and `db` separately and adds the partial sums in thread order, so results depend on the
+/// thread count but never on timing. A lone task (one image, or one thread) uses threaded GEMM.
+///
+/// Two special cases change the layout (`PatchLayout`): a 1x1 convolution with stride 1 and no
+/// padding skips the copy (the input already is `cols`), and a single-channel input builds `colsᵀ`
+/// instead, one row per kernel tap, which GEMM multiplies faster when `n_C` is small.
 public enum ConvolutionFast {
-    /// Upper bound on the im2col buffer, in floats (32 MiB), unless one image alone needs more.
-    static let maxColumnBufferElements = 8 << 20
+    /// Size of each thread's im2col buffer, in floats (4 MiB): enough rows to amortise GEMM's
+    /// packing of the kernel matrix, few enough to stay in the L3 cache until GEMM reads them.
+    static let columnBufferElements = 1 << 20
+    /// The same for `colsᵀ` (512 KiB): its GEMMs are short, and fastest when `colsᵀ` stays in L2.
+    static let tapMajorBufferElements = 1 << 17
 
-    public static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape s: ConvolutionShape) -> [Float] {
-        let pixels = s.outputPixels, K = s.patchLength, cOut = s.outputChannels
-        var output = [Float](repeating: 0, count: s.batch * pixels * cOut)
-        let pointwise = isPointwise(s)
-        let chunk = imagesPerChunk(s)
-        var cols = [Float](repeating: 0, count: pointwise ? 0 : chunk * pixels * K)
-        input.withUnsafeBufferPointer { a in
-            kernel.withUnsafeBufferPointer { w in
-                output.withUnsafeMutableBufferPointer { z in
-                    cols.withUnsafeMutableBufferPointer { colsBuffer in
-                        let zBase = z.baseAddress!
-                        if let bias {
-                            // Start from the bias and let GEMM accumulate onto it (β = 1).
-                            for row in 0..<(s.batch * pixels) {
-                                (zBase + row * cOut).update(from: bias, count: cOut)
-                            }
-                        }
-                        for first in stride(from: 0, to: s.batch, by: chunk) {
-                            let images = first..<min(first + chunk, s.batch)
-                            let rows = images.count * pixels
-                            let source: UnsafePointer<Float>
-                            if pointwise {
-                                source = a.baseAddress! + first * pixels * K
-                            } else {
-                                im2col(a.baseAddress!, images: images, shape: s, into: colsBuffer.baseAddress!)
-                                source = UnsafePointer(colsBuffer.baseAddress!)
-                            }
-                            GEMM.multiply(m: rows, n: cOut, k: K, a: source, lda: K, b: w.baseAddress!, ldb: cOut,
-                                          beta: bias == nil ? 0 : 1, c: zBase + first * pixels * cOut, ldc: cOut)
-                        }
-                    }
-                }
-            }
-        }
-        return output
+    /// How `forEachGroup` presents a group's receptive fields to GEMM.
+    enum PatchLayout {
+        /// `cols`, `(rows × K)`: one row per output pixel (im2col; or the input itself when pointwise).
+        case pixelMajor
+        /// `colsᵀ`, `(K × rows)`: one row per kernel tap, for single-channel inputs. Each row is
+        /// built from runs of output-row length, and with the pixels as GEMM's long dimension a
+        /// layer with few filters (LeNet's 6) multiplies at full vector width.
+        case tapMajor
     }
 
-    /// Gradients of the input (when `needInput`), the kernel and the bias.
-    public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
-                                needInput: Bool = true) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
-        let pixels = s.outputPixels, K = s.patchLength, cOut = s.outputChannels
-        var dKernel = [Float](repeating: 0, count: kernel.count)
-        var dBias = [Float](repeating: 0, count: cOut)
-        var dInput = [Float](repeating: 0, count: needInput ? input.count : 0)
-        let pointwise = isPointwise(s)
-        let chunk = imagesPerChunk(s)
-        var cols = [Float](repeating: 0, count: pointwise ? 0 : chunk * pixels * K)
-        var dCols = [Float](repeating: 0, count: pointwise || !needInput ? 0 : chunk * pixels * K)
+    static func layout(_ s: ConvolutionShape) -> PatchLayout {
+        s.inputChannels == 1 && !isPointwise(s) ? .tapMajor : .pixelMajor
+    }
 
-        upstream.withUnsafeBufferPointer { dZ in
-            for row in 0..<(s.batch * pixels) {
-                for c in 0..<cOut { dBias[c] += dZ[row * cOut + c] }
-            }
-        }
-        input.withUnsafeBufferPointer { a in
-            kernel.withUnsafeBufferPointer { w in
-                upstream.withUnsafeBufferPointer { dZ in
-                    dKernel.withUnsafeMutableBufferPointer { dW in
-                        dInput.withUnsafeMutableBufferPointer { dA in
-                            cols.withUnsafeMutableBufferPointer { colsBuffer in
-                                dCols.withUnsafeMutableBufferPointer { dColsBuffer in
-                                    for first in stride(from: 0, to: s.batch, by: chunk) {
-                                        let images = first..<min(first + chunk, s.batch)
-                                        let rows = images.count * pixels
-                                        let dZChunk = dZ.baseAddress! + first * pixels * cOut
-                                        let patches: UnsafePointer<Float>
-                                        if pointwise {
-                                            patches = a.baseAddress! + first * pixels * K
-                                        } else {
-                                            im2col(a.baseAddress!, images: images, shape: s, into: colsBuffer.baseAddress!)
-                                            patches = UnsafePointer(colsBuffer.baseAddress!)
-                                        }
-                                        // dW (K × n_C) += colsᵀ · dZ
-                                        GEMM.multiply(transposeA: true, m: K, n: cOut, k: rows, a: patches, lda: K,
-                                                      b: dZChunk, ldb: cOut, beta: first == 0 ? 0 : 1,
-                                                      c: dW.baseAddress!, ldc: cOut)
-                                        guard needInput else { continue }
-                                        // dcols (rows × K) = dZ · Wᵀ
-                                        let target = pointwise ? dA.baseAddress! + first * pixels * K : dColsBuffer.baseAddress!
-                                        GEMM.multiply(transposeB: true, m: rows, n: K, k: cOut, a: dZChunk, lda: cOut,
-                                                      b: w.baseAddress!, ldb: cOut, c: target, ldc: K)
-                                        if !pointwise {
-                                            col2im(dColsBuffer.baseAddress!, images: images, shape: s, into: dA.baseAddress!)
-                                        }
-                                    }
-                                }
-                            }
+    /// The convolution's output; with `relu`, `max(0, Z)` (applied while each group is in cache).
+    public static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape s: ConvolutionShape,
+                               relu: Bool = false) -> [Float] {
+        let pixels = s.outputPixels, cOut = s.outputChannels
+        let tasks = Parallel.chunks(s.batch, costPerItem: pixels * s.patchLength * cOut)
+        return [Float](unsafeUninitializedCapacity: s.batch * pixels * cOut) { output, initialized in
+            let z = SendableMutablePointer(output.baseAddress!)
+            withSendablePointers([input, kernel, bias ?? [Float](repeating: 0, count: cOut)]) { p in
+                let (a, w, b) = (p[0], p[1], p[2])
+                Parallel.run(tasks: tasks.count) { task in
+                    forEachGroup(of: tasks[task], shape: s, input: a.pointer) { images, patches in
+                        let rows = images.count * pixels, zRows = z.pointer + images.lowerBound * pixels * cOut
+                        multiply(patches, rows: rows, kernel: w.pointer, bias: b.pointer, into: zRows, shape: s,
+                                 threaded: tasks.count == 1)
+                        if relu {
+                            for e in 0..<rows * cOut { zRows[e] = max(zRows[e], 0) }
                         }
                     }
                 }
             }
+            initialized = output.count
         }
-        return (needInput ? dInput : nil, dKernel, dBias)
+    }
+
+    /// `Z = cols · W + b` for one group of `rows` output pixels, written to `z` in NHWC order.
+    private static func multiply(_ patches: UnsafePointer<Float>, rows: Int, kernel w: UnsafePointer<Float>,
+                                 bias: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>, shape s: ConvolutionShape,
+                                 threaded: Bool) {
+        let K = s.patchLength, cOut = s.outputChannels
+        switch layout(s) {
+        case .pixelMajor:
+            // Start from the bias and let GEMM accumulate onto it (β = 1).
+            for row in 0..<rows {
+                for c in 0..<cOut { z[row * cOut + c] = bias[c] }
+            }
+            GEMM.multiply(m: rows, n: cOut, k: K, a: patches, lda: K, b: w, ldb: cOut, beta: 1, c: z, ldc: cOut,
+                          threaded: threaded)
+        case .tapMajor:
+            // Zᵀ (n_C × rows) = Wᵀ · colsᵀ, then transposed into NHWC with the bias.
+            ScratchBuffers.withBuffer(count: cOut * rows) { zT in
+                GEMM.multiply(transposeA: true, m: cOut, n: rows, k: K, a: w, lda: cOut, b: patches, ldb: rows,
+                              c: zT, ldc: rows, threaded: threaded)
+                for row in 0..<rows {
+                    for c in 0..<cOut { z[row * cOut + c] = zT[c * rows + row] + bias[c] }
+                }
+            }
+        }
+    }
+
+    /// Gradients of the input (when `needInput`), the kernel and the bias. `reluOutput` is the
+    /// output of a forward pass with `relu`, whose mask then applies to `upstream` first.
+    public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
+                                needInput: Bool = true, reluOutput: [Float]? = nil)
+        -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        let K = s.patchLength, cOut = s.outputChannels
+        let tasks = Parallel.chunks(s.batch, costPerItem: 2 * s.outputPixels * K * cOut)
+        let partialLength = K * cOut + cOut  // each task's kernel gradient (K × n_C), then its bias gradient
+        var dInput = [Float](repeating: 0, count: needInput ? input.count : 0)
+        let sums = ScratchBuffers.withBuffer(count: tasks.count * partialLength) { partials in
+            withSendablePointers([input, kernel, upstream, reluOutput ?? upstream]) { p in
+                dInput.withUnsafeMutableBufferPointer { dA in
+                    let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil
+                    let (partials, masked) = (SendableMutablePointer(partials), reluOutput != nil)
+                    Parallel.run(tasks: tasks.count) { task in
+                        backward(images: tasks[task], input: p[0].pointer, kernel: p[1].pointer, upstream: p[2].pointer,
+                                 reluOutput: masked ? p[3].pointer : nil, into: partials.pointer + task * partialLength,
+                                 inputGradient: dA?.pointer, shape: s, threaded: tasks.count == 1)
+                    }
+                }
+            }
+            // The tasks' partial sums, added in task order.
+            return [Float](unsafeUninitializedCapacity: partialLength) { total, initialized in
+                total.initialize(repeating: 0)
+                for task in 0..<tasks.count {
+                    for e in 0..<partialLength { total[e] += partials[task * partialLength + e] }
+                }
+                initialized = partialLength
+            }
+        }
+        return (needInput ? dInput : nil, Array(sums[..<(K * cOut)]), Array(sums[(K * cOut)...]))
+    }
+
+    /// One task's share of `backward`: the gradients from `images`, group by group. The kernel and
+    /// bias gradients go to `partial` (`K × n_C`, then `n_C`), the input gradient to `dA`.
+    private static func backward(images: Range<Int>, input a: UnsafePointer<Float>, kernel w: UnsafePointer<Float>,
+                                 upstream dZ: UnsafePointer<Float>, reluOutput y: UnsafePointer<Float>?,
+                                 into partial: UnsafeMutablePointer<Float>, inputGradient dA: UnsafeMutablePointer<Float>?,
+                                 shape s: ConvolutionShape, threaded: Bool) {
+        let pixels = s.outputPixels, cOut = s.outputChannels
+        forEachGroup(of: images, shape: s, input: a) { group, patches in
+            let offset = group.lowerBound * pixels * cOut
+            withMaskedUpstream(dZ + offset, count: group.count * pixels * cOut, reluOutput: y.map { $0 + offset }) { dZ in
+                accumulateGradients(patches, rows: group.count * pixels, upstream: dZ, kernel: w, into: partial,
+                                    first: group.lowerBound == images.lowerBound, shape: s, threaded: threaded)
+                if let dA { inputGradient(group, upstream: dZ, kernel: w, into: dA, shape: s, threaded: threaded) }
+            }
+        }
+    }
+
+    /// Calls `body` with `dZ`, or with `y > 0 ? dZ : 0` (ReLU's backward pass) when `reluOutput` is given.
+    private static func withMaskedUpstream(_ dZ: UnsafePointer<Float>, count: Int, reluOutput y: UnsafePointer<Float>?,
+                                           _ body: (UnsafePointer<Float>) -> Void) {
+        guard let y else { return body(dZ) }
+        ScratchBuffers.withBuffer(count: count) { masked in
+            for e in 0..<count { masked[e] = y[e] > 0 ? dZ[e] : 0 }
+            body(masked)
+        }
+    }
+
+    /// For one group of `rows` output pixels: `dW (K × n_C) = colsᵀ · dZ`, then `db = Σ_rows dZ`
+    /// after it in `dW`'s buffer, overwriting when `first` and adding otherwise.
+    private static func accumulateGradients(_ patches: UnsafePointer<Float>, rows: Int, upstream dZ: UnsafePointer<Float>,
+                                            kernel w: UnsafePointer<Float>, into dW: UnsafeMutablePointer<Float>, first: Bool,
+                                            shape s: ConvolutionShape, threaded: Bool) {
+        let K = s.patchLength, cOut = s.outputChannels, pixelMajor = layout(s) == .pixelMajor
+        GEMM.multiply(transposeA: pixelMajor, m: K, n: cOut, k: rows, a: patches, lda: pixelMajor ? K : rows,
+                      b: dZ, ldb: cOut, beta: first ? 0 : 1, c: dW, ldc: cOut, threaded: threaded)
+        let dB = dW + K * cOut
+        if first { dB.update(repeating: 0, count: cOut) }
+        for row in 0..<rows {
+            for c in 0..<cOut { dB[c] += dZ[row * cOut + c] }
+        }
+    }
+
+    /// `dcols (rows × K) = dZ · Wᵀ` for the group `images`, added back onto the input positions
+    /// (written directly when pointwise: `dA` is then `dcols`).
+    private static func inputGradient(_ images: Range<Int>, upstream dZ: UnsafePointer<Float>, kernel w: UnsafePointer<Float>,
+                                      into dA: UnsafeMutablePointer<Float>, shape s: ConvolutionShape, threaded: Bool) {
+        let rows = images.count * s.outputPixels, K = s.patchLength, cOut = s.outputChannels
+        if isPointwise(s) {
+            return GEMM.multiply(transposeB: true, m: rows, n: K, k: cOut, a: dZ, lda: cOut, b: w, ldb: cOut,
+                                 c: dA + images.lowerBound * s.outputPixels * K, ldc: K, threaded: threaded)
+        }
+        ScratchBuffers.withBuffer(count: rows * K) { dCols in
+            GEMM.multiply(transposeB: true, m: rows, n: K, k: cOut, a: dZ, lda: cOut, b: w, ldb: cOut, c: dCols, ldc: K,
+                          threaded: threaded)
+            col2im(dCols, images: images, shape: s, into: dA)
+        }
     }
 
     static func isPointwise(_ s: ConvolutionShape) -> Bool {
@@ -116,63 +185,178 @@ public enum ConvolutionFast {
             && g.padTop == 0 && g.padBottom == 0 && g.padLeft == 0 && g.padRight == 0
     }
 
-    static func imagesPerChunk(_ s: ConvolutionShape) -> Int {
-        max(1, min(s.batch, maxColumnBufferElements / max(1, s.outputPixels * s.patchLength)))
+    /// Calls `body(group, patches)` for consecutive groups of `images` whose patches fit the layout's
+    /// buffer (at least one image per group); `patches` holds the group's `cols` or `colsᵀ` (see
+    /// `PatchLayout`), or is the input itself for a pointwise convolution.
+    static func forEachGroup(of images: Range<Int>, shape s: ConvolutionShape, input: UnsafePointer<Float>,
+                             _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let patchesPerImage = s.outputPixels * s.patchLength
+        if isPointwise(s) {
+            return body(images, input + images.lowerBound * patchesPerImage)
+        }
+        let tapMajor = layout(s) == .tapMajor
+        let budget = tapMajor ? tapMajorBufferElements : columnBufferElements
+        let groupSize = max(1, min(images.count, budget / patchesPerImage))
+        ScratchBuffers.withBuffer(count: groupSize * patchesPerImage) { patches in
+            for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
+                let group = first..<min(first + groupSize, images.upperBound)
+                if tapMajor {
+                    im2row(input, images: group, shape: s, into: patches)
+                } else {
+                    im2col(input, images: group, shape: s, into: patches)
+                }
+                body(group, patches)
+            }
+        }
     }
 
-    /// Copies each receptive field of `images` into one row of `cols`; padding becomes zeros.
-    static func im2col(_ input: UnsafePointer<Float>, images: Range<Int>, shape s: ConvolutionShape,
-                       into cols: UnsafeMutablePointer<Float>) {
-        let g = s.window, cIn = s.inputChannels, K = s.patchLength, pixels = s.outputPixels
-        let rowCount = images.count * pixels
-        let source = SendablePointer(input), target = SendableMutablePointer(cols)
-        Parallel.forEachChunk(rowCount, costPerItem: K) { rows in
-            for row in rows {
-                let image = images.lowerBound + row / pixels
-                let h = (row % pixels) / g.outputWidth, w = row % g.outputWidth
-                var destination = target.pointer + row * K
-                for i in 0..<g.kernelHeight {
-                    let y = g.inputRow(h, i)
-                    for j in 0..<g.kernelWidth {
-                        let x = g.inputColumn(w, j)
-                        if y >= 0, y < g.inputHeight, x >= 0, x < g.inputWidth {
-                            destination.update(from: source.pointer + ((image * g.inputHeight + y) * g.inputWidth + x) * cIn,
-                                               count: cIn)
-                        } else {
-                            destination.update(repeating: 0, count: cIn)
+    /// `colsᵀ` of a single-channel input: row `i · f_w + j` (kernel tap `(i, j)`) holds, for every
+    /// output pixel of `images` in order, the input value that tap reads; padding becomes zeros.
+    static func im2row(_ input: UnsafePointer<Float>, images: Range<Int>, shape s: ConvolutionShape,
+                       into rows: UnsafeMutablePointer<Float>) {
+        let g = s.window, columns = images.count * s.outputPixels
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                let inside = g.outputColumnsInside(tap: j)
+                var target = rows + (i * g.kernelWidth + j) * columns
+                for image in images {
+                    for h in 0..<g.outputHeight {
+                        defer { target += g.outputWidth }
+                        let y = g.inputRow(h, i)
+                        guard y >= 0, y < g.inputHeight else {
+                            fill(target, count: g.outputWidth)
+                            continue
                         }
-                        destination += cIn
+                        let source = input + (image * g.inputHeight + y) * g.inputWidth + g.inputColumn(inside.lowerBound, j)
+                        fill(target, count: inside.lowerBound)
+                        if g.strideWidth == 1 {
+                            copy(source, to: target + inside.lowerBound, count: inside.count)
+                        } else {
+                            for n in 0..<inside.count { target[inside.lowerBound + n] = source[n &* g.strideWidth] }
+                        }
+                        fill(target + inside.upperBound, count: g.outputWidth - inside.upperBound)
                     }
                 }
             }
+        }
+    }
+
+    /// Copies each receptive field of `images` into one row of `cols`; padding becomes zeros.
+    /// A kernel row that lies wholly inside the image (with dilation 1) is one contiguous run of
+    /// `f_w · n_C_prev` floats, copied at once; the rest go through `copyClipped`.
+    static func im2col(_ input: UnsafePointer<Float>, images: Range<Int>, shape s: ConvolutionShape,
+                       into cols: UnsafeMutablePointer<Float>) {
+        let g = s.window, cIn = s.inputChannels, rowLength = g.kernelWidth * cIn, rowStride = g.inputWidth * cIn
+        var destination = cols
+        for image in images {
+            let plane = input + image * g.inputHeight * rowStride
+            for h in 0..<g.outputHeight {
+                for w in 0..<g.outputWidth {
+                    let contiguous = g.dilationWidth == 1 && g.kernelColumnsInside(w).count == g.kernelWidth
+                    let column = plane + g.inputColumn(w, 0) * cIn  // valid when `contiguous`
+                    for i in 0..<g.kernelHeight {
+                        let y = g.inputRow(h, i)
+                        if contiguous, y >= 0, y < g.inputHeight {
+                            copy(column + y * rowStride, to: destination, count: rowLength)
+                        } else {
+                            copyClipped(plane, row: y, outputColumn: w, to: destination, shape: s)
+                        }
+                        destination += rowLength
+                    }
+                }
+            }
+        }
+    }
+
+    /// One kernel row of an im2col row that reaches into the padding (or is dilated): the
+    /// positions inside the image are copied, the others set to zero.
+    @inline(never)
+    private static func copyClipped(_ plane: UnsafePointer<Float>, row y: Int, outputColumn w: Int,
+                                    to destination: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+        let g = s.window, cIn = s.inputChannels
+        fill(destination, count: g.kernelWidth * cIn)
+        guard y >= 0, y < g.inputHeight else { return }
+        for j in g.kernelColumnsInside(w) {
+            copy(plane + (y * g.inputWidth + g.inputColumn(w, j)) * cIn, to: destination + j * cIn, count: cIn)
+        }
+    }
+
+    /// `count` floats from `source` to `destination`; short runs (a 5x5 kernel row on one channel)
+    /// in a loop, because a call to `memmove` costs more than copying them.
+    @inline(__always) private static func copy(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>,
+                                               count: Int) {
+        if count >= 64 {
+            destination.update(from: source, count: count)
+        } else {
+            for e in 0..<count { destination[e] = source[e] }
+        }
+    }
+
+    /// Sets `count` floats to zero (see `copy`).
+    @inline(__always) private static func fill(_ destination: UnsafeMutablePointer<Float>, count: Int) {
+        if count >= 64 {
+            destination.update(repeating: 0, count: count)
+        } else {
+            for e in 0..<count { destination[e] = 0 }
         }
     }
 
     /// The adjoint of `im2col`: adds each row of `cols` back onto the input positions it was copied
-    /// from. Parallel over images, whose input regions are disjoint.
+    /// from (padding positions are dropped). Same structure as `im2col`.
     static func col2im(_ cols: UnsafePointer<Float>, images: Range<Int>, shape s: ConvolutionShape,
                        into input: UnsafeMutablePointer<Float>) {
-        let g = s.window, cIn = s.inputChannels, K = s.patchLength, pixels = s.outputPixels
-        let source = SendablePointer(cols), target = SendableMutablePointer(input)
-        Parallel.forEachChunk(images.count, costPerItem: pixels * K) { chunk in
-            for local in chunk {
-                let image = images.lowerBound + local
-                for p in 0..<pixels {
-                    let h = p / g.outputWidth, w = p % g.outputWidth
-                    var field = source.pointer + (local * pixels + p) * K
+        let g = s.window, cIn = s.inputChannels, rowLength = g.kernelWidth * cIn, rowStride = g.inputWidth * cIn
+        var field = cols
+        for image in images {
+            let plane = input + image * g.inputHeight * rowStride
+            for h in 0..<g.outputHeight {
+                for w in 0..<g.outputWidth {
+                    let contiguous = g.dilationWidth == 1 && g.kernelColumnsInside(w).count == g.kernelWidth
+                    let column = plane + g.inputColumn(w, 0) * cIn
                     for i in 0..<g.kernelHeight {
                         let y = g.inputRow(h, i)
-                        for j in 0..<g.kernelWidth {
-                            let x = g.inputColumn(w, j)
-                            if y >= 0, y < g.inputHeight, x >= 0, x < g.inputWidth {
-                                let destination = target.pointer + ((image * g.inputHeight + y) * g.inputWidth + x) * cIn
-                                for k in 0..<cIn { destination[k] += field[k] }
-                            }
-                            field += cIn
+                        if contiguous, y >= 0, y < g.inputHeight {
+                            let target = column + y * rowStride
+                            for e in 0..<rowLength { target[e] += field[e] }
+                        } else {
+                            addClipped(field, to: plane, row: y, outputColumn: w, shape: s)
                         }
+                        field += rowLength
                     }
                 }
             }
         }
+    }
+
+    /// The adjoint of `copyClipped`.
+    @inline(never)
+    private static func addClipped(_ field: UnsafePointer<Float>, to plane: UnsafeMutablePointer<Float>, row y: Int,
+                                   outputColumn w: Int, shape s: ConvolutionShape) {
+        let g = s.window, cIn = s.inputChannels
+        guard y >= 0, y < g.inputHeight else { return }
+        for j in g.kernelColumnsInside(w) {
+            let target = plane + (y * g.inputWidth + g.inputColumn(w, j)) * cIn
+            for e in 0..<cIn { target[e] += field[j * cIn + e] }
+        }
+    }
+}
+
+extension WindowGeometry {
+    /// The output columns `w` whose input column `inputColumn(w, j)` for kernel column `j` lies
+    /// inside the image: a contiguous range.
+    @inline(__always) func outputColumnsInside(tap j: Int) -> Range<Int> {
+        let x0 = inputColumn(0, j)
+        let first = x0 >= 0 ? 0 : (-x0 + strideWidth - 1) / strideWidth
+        let end = x0 >= inputWidth ? 0 : min(outputWidth, (inputWidth - 1 - x0) / strideWidth + 1)
+        return min(first, end)..<end
+    }
+
+    /// The kernel columns `j` whose input column `inputColumn(w, j)` lies inside the image, for
+    /// output column `w`: a contiguous range (the others fall in the left or right padding).
+    @inline(__always) func kernelColumnsInside(_ w: Int) -> Range<Int> {
+        let x0 = inputColumn(w, 0)
+        let first = x0 >= 0 ? 0 : (-x0 + dilationWidth - 1) / dilationWidth
+        let end = x0 >= inputWidth ? 0 : min(kernelWidth, (inputWidth - 1 - x0) / dilationWidth + 1)
+        return min(first, end)..<end
     }
 }

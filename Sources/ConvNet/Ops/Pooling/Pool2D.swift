@@ -44,7 +44,7 @@ func pool2d(_ input: Tensor, mode: PoolingMode, size: (Int, Int), strides: (Int,
         : PoolingReference.forward(input: input.scalars, mode: mode, shape: shape)
     return record(Tensor(validShape: shape.outputShape, scalars: output), inputs: [input]) { upstream, _ in
         let gradient = implementation == .fast
-            ? PoolingFast.backward(input: input.scalars, upstream: upstream.scalars, mode: mode, shape: shape)
+            ? PoolingFast.backward(input: input.scalars, upstream: upstream.scalars, mode: mode, shape: shape, output: output)
             : PoolingReference.backward(input: input.scalars, upstream: upstream.scalars, mode: mode, shape: shape)
         return [Tensor(validShape: shape.inputShape, scalars: gradient)]
     }

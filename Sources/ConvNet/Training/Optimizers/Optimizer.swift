@@ -38,32 +38,51 @@ struct OptimizerState: Sendable {
     }
 }
 
-/// Applies `body(&w, dW, &s₀, &s₁)` element by element to every weight; `s₀`, `s₁` are the
-/// weight's first two slots (scratch values when the optimizer keeps fewer).
+/// The pointers an element-wise update works on, for the element range `range`: the weight, its
+/// gradient, and its first two slots (`s0`, `s1`; placeholders that must not be read when the
+/// optimizer keeps fewer).
+struct ElementwiseUpdate {
+    let w: UnsafeMutablePointer<Float>
+    let g: UnsafePointer<Float>
+    let s0: UnsafeMutablePointer<Float>
+    let s1: UnsafeMutablePointer<Float>
+    let range: Range<Int>
+}
+
+/// Calls `body` on chunks of every weight, which updates `w` (and its slots) from `g` for each
+/// element of `range`. Weights and slots are updated in place (copied only when their storage is
+/// shared), large tensors are split over the threads (each element's update is independent of
+/// the others, so the split does not change the result), and `body` holds the loop itself, so its
+/// arithmetic is compiled inline rather than called per element.
 func updateElementwise(_ weights: inout [Tensor], _ gradients: [Tensor], _ slots: inout [[Tensor]],
-                       _ body: (inout Float, Float, inout Float, inout Float) -> Void) {
-    var scratch: [Float] = [0, 0]
-    for index in weights.indices {
-        var w = weights[index].detached
-        var first = slots[index].first?.scalars ?? []
-        var second = slots[index].count > 1 ? slots[index][1].scalars : []
-        let (hasFirst, hasSecond) = (!first.isEmpty, !second.isEmpty)
-        gradients[index].scalars.withUnsafeBufferPointer { g in
-            w.scalars.withUnsafeMutableBufferPointer { w in
-                first.withUnsafeMutableBufferPointer { s0 in
-                    second.withUnsafeMutableBufferPointer { s1 in
-                        scratch.withUnsafeMutableBufferPointer { scratch in
-                            for e in 0..<w.count {
-                                body(&w[e], g[e], &(hasFirst ? s0 : scratch)[hasFirst ? e : 0],
-                                     &(hasSecond ? s1 : scratch)[hasSecond ? e : 1])
+                       _ body: @escaping @Sendable (ElementwiseUpdate) -> Void) {
+    for index in weights.indices where weights[index].count > 0 {
+        weights[index].tapeEntry = nil
+        slots[index].withUnsafeMutableBufferPointer { slots in
+            withScalars(of: slots, 0) { s0 in
+                withScalars(of: slots, 1) { s1 in
+                    weights[index].scalars.withUnsafeMutableBufferPointer { w in
+                        gradients[index].scalars.withUnsafeBufferPointer { g in
+                            let count = w.count
+                            let (w, g) = (SendableMutablePointer(w.baseAddress!), SendablePointer(g.baseAddress!))
+                            Parallel.forEachChunk(count, costPerItem: 16) { range in
+                                body(ElementwiseUpdate(w: w.pointer, g: g.pointer, s0: s0.pointer, s1: s1.pointer, range: range))
                             }
                         }
                     }
                 }
             }
         }
-        weights[index] = w
-        if hasFirst { slots[index][0].scalars = first }
-        if hasSecond { slots[index][1].scalars = second }
     }
+}
+
+/// Calls `body` with a pointer to the scalars of `tensors[index]`, or to a placeholder when there
+/// are fewer tensors.
+private func withScalars(of tensors: UnsafeMutableBufferPointer<Tensor>, _ index: Int,
+                         _ body: (SendableMutablePointer<Float>) -> Void) {
+    guard index < tensors.count else {
+        var placeholder: Float = 0
+        return withUnsafeMutablePointer(to: &placeholder) { body(SendableMutablePointer($0)) }
+    }
+    tensors[index].scalars.withUnsafeMutableBufferPointer { body(SendableMutablePointer($0.baseAddress!)) }
 }

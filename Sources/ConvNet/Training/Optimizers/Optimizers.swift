@@ -13,7 +13,9 @@ public struct SGD: Optimizer {
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 0, optimizer: "SGD")
         let lr = learningRate
-        updateElementwise(&weights, gradients, &state.slots) { w, g, _, _ in w -= lr * g }
+        updateElementwise(&weights, gradients, &state.slots) { u in
+            for e in u.range { u.w[e] -= lr * u.g[e] }
+        }
     }
 }
 
@@ -47,17 +49,20 @@ public struct Momentum: Optimizer {
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Momentum")
         let (lr, beta, form) = (learningRate, beta, form)
-        updateElementwise(&weights, gradients, &state.slots) { w, g, v, s in
-            switch form {
-            case .exponentialAverage:
-                v = beta * v + (1 - beta) * g
-                w -= lr * v
-            case .classic:
-                v = beta * v - lr * g
-                w += v
-            case .nesterov:
-                v = beta * v - lr * g
-                w += beta * v - lr * g
+        updateElementwise(&weights, gradients, &state.slots) { u in
+            let (w, g, v) = (u.w, u.g, u.s0)
+            for e in u.range {
+                switch form {
+                case .exponentialAverage:
+                    v[e] = beta * v[e] + (1 - beta) * g[e]
+                    w[e] -= lr * v[e]
+                case .classic:
+                    v[e] = beta * v[e] - lr * g[e]
+                    w[e] += v[e]
+                case .nesterov:
+                    v[e] = beta * v[e] - lr * g[e]
+                    w[e] += beta * v[e] - lr * g[e]
+                }
             }
         }
     }
@@ -81,9 +86,12 @@ public struct Adagrad: Optimizer {
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Adagrad")
         let (lr, eps) = (learningRate, epsilon)
-        updateElementwise(&weights, gradients, &state.slots) { w, g, v, s in
-            v += g * g
-            w -= lr * g / (v.squareRoot() + eps)
+        updateElementwise(&weights, gradients, &state.slots) { u in
+            let (w, g, v) = (u.w, u.g, u.s0)
+            for e in u.range {
+                v[e] += g[e] * g[e]
+                w[e] -= lr * g[e] / (v[e].squareRoot() + eps)
+            }
         }
     }
 }
@@ -108,9 +116,12 @@ public struct RMSprop: Optimizer {
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "RMSprop")
         let (lr, rho, eps) = (learningRate, rho, epsilon)
-        updateElementwise(&weights, gradients, &state.slots) { w, g, v, s in
-            v = rho * v + (1 - rho) * g * g
-            w -= lr * g / (v + eps).squareRoot()
+        updateElementwise(&weights, gradients, &state.slots) { u in
+            let (w, g, v) = (u.w, u.g, u.s0)
+            for e in u.range {
+                v[e] = rho * v[e] + (1 - rho) * g[e] * g[e]
+                w[e] -= lr * g[e] / (v[e] + eps).squareRoot()
+            }
         }
     }
 }
@@ -152,11 +163,14 @@ public struct Adam: Optimizer {
         let t = Float(state.step)
         let (lr, b1, b2, eps, decay) = (learningRate, beta1, beta2, epsilon, weightDecay)
         let correction1 = 1 - Foundation.pow(b1, t), correction2 = 1 - Foundation.pow(b2, t)
-        updateElementwise(&weights, gradients, &state.slots) { w, g, v, s in
-            v = b1 * v + (1 - b1) * g
-            s = b2 * s + (1 - b2) * g * g
-            let vHat = v / correction1, sHat = s / correction2
-            w -= lr * vHat / (sHat + eps).squareRoot() + lr * decay * w
+        updateElementwise(&weights, gradients, &state.slots) { u in
+            let (w, g, v, s) = (u.w, u.g, u.s0, u.s1)
+            for e in u.range {
+                v[e] = b1 * v[e] + (1 - b1) * g[e]
+                s[e] = b2 * s[e] + (1 - b2) * g[e] * g[e]
+                let vHat = v[e] / correction1, sHat = s[e] / correction2
+                w[e] -= lr * vHat / (sHat + eps).squareRoot() + lr * decay * w[e]
+            }
         }
     }
 }
