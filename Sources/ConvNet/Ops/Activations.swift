@@ -33,9 +33,19 @@ public func activate(_ x: Tensor, _ activation: Activation) -> Tensor {
 
 /// `max(0, x)`; derivative 1 where `x > 0`, else 0, so `dx = y > 0 ? dy : 0` (only `y` is kept).
 public func relu(_ x: Tensor) -> Tensor {
-    let y = mapScalars(x.scalars) { max($0, 0) }
+    guard x.count > 0 else { return x }
+    let y = [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
+        x.scalars.withUnsafeBufferPointer { ReLUKernels.forward($0.baseAddress!, into: y.baseAddress!, count: $0.count) }
+        initialized = x.count
+    }
     return record(Tensor(validShape: x.shape, scalars: y), inputs: [x]) { upstream, _ in
-        [Tensor(validShape: x.shape, scalars: mapScalars(upstream.scalars, y) { dy, y in y > 0 ? dy : 0 })]
+        let dx = [Float](unsafeUninitializedCapacity: y.count) { dx, initialized in
+            withSendablePointers([upstream.scalars, y]) { p in
+                ReLUKernels.backward(p[0].pointer, output: p[1].pointer, into: dx.baseAddress!, count: y.count)
+            }
+            initialized = y.count
+        }
+        return [Tensor(validShape: x.shape, scalars: dx)]
     }
 }
 

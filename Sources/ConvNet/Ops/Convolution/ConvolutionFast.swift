@@ -53,9 +53,7 @@ public enum ConvolutionFast {
                         let rows = images.count * pixels, zRows = z.pointer + images.lowerBound * pixels * cOut
                         multiply(patches, rows: rows, kernel: w.pointer, bias: b.pointer, into: zRows, shape: s,
                                  threaded: tasks.count == 1)
-                        if relu {
-                            for e in 0..<rows * cOut { zRows[e] = max(zRows[e], 0) }
-                        }
+                        if relu { ReLUKernels.forward(zRows, into: zRows, count: rows * cOut) }
                     }
                 }
             }
@@ -143,7 +141,7 @@ public enum ConvolutionFast {
                                            _ body: (UnsafePointer<Float>) -> Void) {
         guard let y else { return body(dZ) }
         ScratchBuffers.withBuffer(count: count) { masked in
-            for e in 0..<count { masked[e] = y[e] > 0 ? dZ[e] : 0 }
+            ReLUKernels.backward(dZ, output: y, into: masked, count: count)
             body(masked)
         }
     }
@@ -156,10 +154,11 @@ public enum ConvolutionFast {
         let K = s.patchLength, cOut = s.outputChannels, pixelMajor = layout(s) == .pixelMajor
         GEMM.multiply(transposeA: pixelMajor, m: K, n: cOut, k: rows, a: patches, lda: pixelMajor ? K : rows,
                       b: dZ, ldb: cOut, beta: first ? 0 : 1, c: dW, ldc: cOut, threaded: threaded)
-        let dB = dW + K * cOut
-        if first { dB.update(repeating: 0, count: cOut) }
-        for row in 0..<rows {
-            for c in 0..<cOut { dB[c] += dZ[row * cOut + c] }
+        // db (1 × n_C) += 1ᵀ · dZ: a column sum, which GEMM vectorises across the (few) columns.
+        ScratchBuffers.withBuffer(count: rows) { ones in
+            ones.update(repeating: 1, count: rows)
+            GEMM.multiply(m: 1, n: cOut, k: rows, a: ones, lda: rows, b: dZ, ldb: cOut, beta: first ? 0 : 1,
+                          c: dW + K * cOut, ldc: cOut, threaded: threaded)
         }
     }
 
