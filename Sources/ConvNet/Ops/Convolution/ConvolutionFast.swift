@@ -17,7 +17,8 @@
 ///
 /// Two special cases change the layout (`PatchLayout`): a 1x1 convolution with stride 1 and no
 /// padding skips the copy (the input already is `cols`), and a single-channel input builds `colsᵀ`
-/// instead, one row per kernel tap, which GEMM multiplies faster when `n_C` is small.
+/// instead, one row per kernel tap, which GEMM multiplies faster when `n_C` is small. And the
+/// forward pass of a 3x3 stride-1 convolution with many channels goes to `ConvolutionWinograd`.
 public enum ConvolutionFast {
     /// Size of each thread's im2col buffer, in floats (4 MiB): enough rows to amortise GEMM's
     /// packing of the kernel matrix, few enough to stay in the L3 cache until GEMM reads them.
@@ -43,6 +44,10 @@ public enum ConvolutionFast {
     public static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape s: ConvolutionShape,
                                relu: Bool = false) -> [Float] {
         let pixels = s.outputPixels, cOut = s.outputChannels
+        if ConvolutionWinograd.applies(to: s) {
+            return ConvolutionWinograd.forward(input: input, kernel: kernel, bias: bias ?? [Float](repeating: 0, count: cOut),
+                                               shape: s, relu: relu)
+        }
         let tasks = Parallel.chunks(s.batch, costPerItem: pixels * s.patchLength * cOut)
         return [Float](unsafeUninitializedCapacity: s.batch * pixels * cOut) { output, initialized in
             let z = SendableMutablePointer(output.baseAddress!)
