@@ -76,6 +76,24 @@ import Testing
         #expect(allClose(fast.bias, reference.bias, absolute: 1e-3, relative: 1e-4), "db")
     }
 
+    /// On a tape, the fast convolution keeps its patches for the backward pass: the gradients are
+    /// exactly those of a backward pass that builds them again.
+    @Test(arguments: convCases)
+    func keptPatchesGiveTheSameGradients(_ c: ConvCase) throws {
+        let shape = try ConvolutionShape(input: c.input, kernel: c.kernel, bias: [c.kernel[3]], strides: c.strides,
+                                         padding: c.padding, dilation: c.dilation)
+        let x = Self.random(c.input, seed: 91), w = Self.random(c.kernel, seed: 92), b = Self.random([c.kernel[3]], seed: 93)
+        let weights = Self.random(shape.outputShape, seed: 94)
+        let tape = GradientTape()
+        let (tx, tw, tb) = (tape.watch(x), tape.watch(w), tape.watch(b))
+        let y = try conv2d(tx, kernel: tw, bias: tb, strides: c.strides, padding: c.padding, dilation: c.dilation)
+        let gradients = try tape.gradient(of: (y * weights).sum(), withRespectTo: [tx, tw, tb])
+        let rebuilt = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: weights.scalars, shape: shape)
+        #expect(gradients[0].scalars == rebuilt.input)
+        #expect(gradients[1].scalars == rebuilt.kernel)
+        #expect(gradients[2].scalars == rebuilt.bias)
+    }
+
     /// A `Conv2D` layer with ReLU (which fuses the two) computes `relu(conv2d(...))` and its gradients.
     @Test func conv2DLayerWithReLUMatchesSeparateOps() throws {
         var generator = RandomGenerator(seed: 11)

@@ -35,13 +35,13 @@ public func activate(_ x: Tensor, _ activation: Activation) -> Tensor {
 public func relu(_ x: Tensor) -> Tensor {
     guard x.count > 0 else { return x }
     let y = [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
-        x.scalars.withUnsafeBufferPointer { ReLUKernels.forward($0.baseAddress!, into: y.baseAddress!, count: $0.count) }
+        x.scalars.withUnsafeBufferPointer { VectorKernels.relu($0.baseAddress!, into: y.baseAddress!, count: $0.count) }
         initialized = x.count
     }
     return record(Tensor(validShape: x.shape, scalars: y), inputs: [x]) { upstream, _ in
         let dx = [Float](unsafeUninitializedCapacity: y.count) { dx, initialized in
             withSendablePointers([upstream.scalars, y]) { p in
-                ReLUKernels.backward(p[0].pointer, output: p[1].pointer, into: dx.baseAddress!, count: y.count)
+                VectorKernels.reluGradient(p[0].pointer, output: p[1].pointer, into: dx.baseAddress!, count: y.count)
             }
             initialized = y.count
         }

@@ -26,14 +26,15 @@ func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor?, strides: (Int, Int),
             implementation: Implementation, fusingReLU: Bool) throws -> Tensor {
     let shape = try ConvolutionShape(input: input.shape, kernel: kernel.shape, bias: bias?.shape,
                                      strides: strides, padding: padding, dilation: dilation)
-    let output: [Float]
+    let output: [Float], patches: [Float]?
     switch implementation {
     case .reference:
         let z = ConvolutionReference.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape)
-        output = fusingReLU ? mapScalars(z) { max($0, 0) } : z
+        (output, patches) = (fusingReLU ? mapScalars(z) { max($0, 0) } : z, nil)
     case .fast:
-        output = ConvolutionFast.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape,
-                                         relu: fusingReLU)
+        let recording = [input, kernel, bias].contains { $0?.tapeEntry != nil }
+        (output, patches) = ConvolutionFast.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape,
+                                                    relu: fusingReLU, keepingPatches: recording && ConvolutionFast.keepsPatches(shape))
     }
     return record(Tensor(validShape: shape.outputShape, scalars: output), inputs: [input, kernel, bias]) { upstream, needed in
         let gradients: (input: [Float]?, kernel: [Float], bias: [Float])
@@ -44,7 +45,8 @@ func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor?, strides: (Int, Int),
             gradients = (g.input, g.kernel, g.bias)
         case .fast:
             gradients = ConvolutionFast.backward(input: input.scalars, kernel: kernel.scalars, upstream: upstream.scalars,
-                                                 shape: shape, needInput: needed[0], reluOutput: fusingReLU ? output : nil)
+                                                 shape: shape, needInput: needed[0], reluOutput: fusingReLU ? output : nil,
+                                                 patches: patches)
         }
         return [gradients.input.map { Tensor(validShape: shape.inputShape, scalars: $0) },
                 Tensor(validShape: shape.kernelShape, scalars: gradients.kernel),

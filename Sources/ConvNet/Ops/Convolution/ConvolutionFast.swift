@@ -25,6 +25,9 @@ public enum ConvolutionFast {
     static let columnBufferElements = 1 << 20
     /// The same for `colsᵀ` (512 KiB): its GEMMs are short, and fastest when `colsᵀ` stays in L2.
     static let tapMajorBufferElements = 1 << 17
+    /// A training step keeps a layer's patches from the forward pass for the backward pass when
+    /// the whole batch's take at most this many floats (16 MiB), instead of building them twice.
+    static let maximumKeptPatches = 1 << 22
 
     /// How `forEachGroup` presents a group's receptive fields to GEMM.
     enum PatchLayout {
@@ -40,30 +43,68 @@ public enum ConvolutionFast {
         s.inputChannels == 1 && !isPointwise(s) ? .tapMajor : .pixelMajor
     }
 
+    /// Where `forEachGroup` gets each group's patches: built into a scratch buffer, built into (or
+    /// read from) one buffer for the whole batch, each group at its first image's offset.
+    enum PatchSource {
+        case build
+        case buildAndKeep(UnsafeMutablePointer<Float>)
+        case kept(UnsafePointer<Float>)
+    }
+
+    /// Whether a recorded forward pass should keep the patches for the backward pass.
+    static func keepsPatches(_ s: ConvolutionShape) -> Bool {
+        !isPointwise(s) && !ConvolutionWinograd.applies(to: s) && s.batch * s.outputPixels * s.patchLength <= maximumKeptPatches
+    }
+
+    /// The images of each thread's task; forward and backward split alike, so kept patches line up.
+    /// A kernel matrix larger than the im2col buffer (few output pixels, many weights: the last
+    /// layers of a deep net) makes one task whose GEMMs split the filters over the threads
+    /// instead: every GEMM call packs its share of `W` again, and per-thread image groups would
+    /// pack the whole of it once per thread and group.
+    static func tasks(_ s: ConvolutionShape) -> [Range<Int>] {
+        if kernelElements(s) > columnBufferElements { return [0..<s.batch] }
+        return Parallel.chunks(s.batch, costPerItem: s.outputPixels * s.patchLength * s.outputChannels)
+    }
+
+    /// `K · n_C`, the size of the kernel matrix GEMM packs on every call.
+    static func kernelElements(_ s: ConvolutionShape) -> Int { s.patchLength * s.outputChannels }
+
     /// The convolution's output; with `relu`, `max(0, Z)` (applied while each group is in cache).
     public static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape s: ConvolutionShape,
                                relu: Bool = false) -> [Float] {
+        forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu, keepingPatches: false).output
+    }
+
+    /// `forward`, also returning the patches when `keepingPatches` (for `backward(patches:)`).
+    static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape s: ConvolutionShape, relu: Bool,
+                        keepingPatches: Bool) -> (output: [Float], patches: [Float]?) {
         let pixels = s.outputPixels, cOut = s.outputChannels
+        let bias = bias ?? [Float](repeating: 0, count: cOut)
         if ConvolutionWinograd.applies(to: s) {
-            return ConvolutionWinograd.forward(input: input, kernel: kernel, bias: bias ?? [Float](repeating: 0, count: cOut),
-                                               shape: s, relu: relu)
+            return (ConvolutionWinograd.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu), nil)
         }
-        let tasks = Parallel.chunks(s.batch, costPerItem: pixels * s.patchLength * cOut)
-        return [Float](unsafeUninitializedCapacity: s.batch * pixels * cOut) { output, initialized in
-            let z = SendableMutablePointer(output.baseAddress!)
-            withSendablePointers([input, kernel, bias ?? [Float](repeating: 0, count: cOut)]) { p in
-                let (a, w, b) = (p[0], p[1], p[2])
-                Parallel.run(tasks: tasks.count) { task in
-                    forEachGroup(of: tasks[task], shape: s, input: a.pointer) { images, patches in
-                        let rows = images.count * pixels, zRows = z.pointer + images.lowerBound * pixels * cOut
-                        multiply(patches, rows: rows, kernel: w.pointer, bias: b.pointer, into: zRows, shape: s,
-                                 threaded: tasks.count == 1)
-                        if relu { ReLUKernels.forward(zRows, into: zRows, count: rows * cOut) }
+        let tasks = tasks(s)
+        var output: [Float] = []
+        let patches = [Float](unsafeUninitializedCapacity: keepingPatches ? s.batch * pixels * s.patchLength : 0) { kept, keptCount in
+            let kept = keepingPatches ? SendableMutablePointer(kept.baseAddress!) : nil
+            output = [Float](unsafeUninitializedCapacity: s.batch * pixels * cOut) { output, initialized in
+                let z = SendableMutablePointer(output.baseAddress!)
+                withSendablePointers([input, kernel, bias]) { p in
+                    Parallel.run(tasks: tasks.count) { task in
+                        let source = kept.map { PatchSource.buildAndKeep($0.pointer) } ?? .build
+                        forEachGroup(of: tasks[task], shape: s, input: p[0].pointer, source: source) { images, patches in
+                            let rows = images.count * pixels, zRows = z.pointer + images.lowerBound * pixels * cOut
+                            multiply(patches, rows: rows, kernel: p[1].pointer, bias: p[2].pointer, into: zRows, shape: s,
+                                     threaded: tasks.count == 1)
+                            if relu { VectorKernels.relu(zRows, into: zRows, count: rows * cOut) }
+                        }
                     }
                 }
+                initialized = output.count
             }
-            initialized = output.count
+            keptCount = kept == nil ? 0 : s.batch * pixels * s.patchLength
         }
+        return (output, keepingPatches ? patches : nil)
     }
 
     /// `Z = cols · W + b` for one group of `rows` output pixels, written to `z` in NHWC order.
@@ -71,16 +112,16 @@ public enum ConvolutionFast {
                                  bias: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>, shape s: ConvolutionShape,
                                  threaded: Bool) {
         let K = s.patchLength, cOut = s.outputChannels
-        switch layout(s) {
-        case .pixelMajor:
+        let pixelMajor = layout(s) == .pixelMajor
+        if pixelMajor || cOut >= minimumDirectFilters {
             // Start from the bias and let GEMM accumulate onto it (β = 1).
             for row in 0..<rows {
                 for c in 0..<cOut { z[row * cOut + c] = bias[c] }
             }
-            GEMM.multiply(m: rows, n: cOut, k: K, a: patches, lda: K, b: w, ldb: cOut, beta: 1, c: z, ldc: cOut,
-                          threaded: threaded)
-        case .tapMajor:
-            // Zᵀ (n_C × rows) = Wᵀ · colsᵀ, then transposed into NHWC with the bias.
+            GEMM.multiply(transposeA: !pixelMajor, m: rows, n: cOut, k: K, a: patches, lda: pixelMajor ? K : rows,
+                          b: w, ldb: cOut, beta: 1, c: z, ldc: cOut, threaded: threaded)
+        } else {
+            // Few filters: Zᵀ (n_C × rows) = Wᵀ · colsᵀ, then transposed into NHWC with the bias.
             ScratchBuffers.withBuffer(count: cOut * rows) { zT in
                 GEMM.multiply(transposeA: true, m: cOut, n: rows, k: K, a: w, lda: cOut, b: patches, ldb: rows,
                               c: zT, ldc: rows, threaded: threaded)
@@ -91,24 +132,30 @@ public enum ConvolutionFast {
         }
     }
 
+    /// From this many filters on, GEMM writes `Z` in NHWC directly from `colsᵀ` (`Z = (colsᵀ)ᵀ · W`);
+    /// with fewer (LeNet's 6), it runs several times faster producing `Zᵀ`, which is then transposed.
+    static let minimumDirectFilters = 16
+
     /// Gradients of the input (when `needInput`), the kernel and the bias. `reluOutput` is the
-    /// output of a forward pass with `relu`, whose mask then applies to `upstream` first.
+    /// output of a forward pass with `relu`, whose mask then applies to `upstream` first;
+    /// `patches` are the ones that forward pass kept, if it did.
     public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
-                                needInput: Bool = true, reluOutput: [Float]? = nil)
+                                needInput: Bool = true, reluOutput: [Float]? = nil, patches: [Float]? = nil)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
         let K = s.patchLength, cOut = s.outputChannels
-        let tasks = Parallel.chunks(s.batch, costPerItem: 2 * s.outputPixels * K * cOut)
+        let tasks = tasks(s)
         let partialLength = K * cOut + cOut  // each task's kernel gradient (K × n_C), then its bias gradient
         var dInput = [Float](repeating: 0, count: needInput ? input.count : 0)
         let sums = ScratchBuffers.withBuffer(count: tasks.count * partialLength) { partials in
-            withSendablePointers([input, kernel, upstream, reluOutput ?? upstream]) { p in
+            withSendablePointers([input, kernel, upstream, reluOutput ?? upstream, patches ?? upstream]) { p in
                 dInput.withUnsafeMutableBufferPointer { dA in
                     let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil
-                    let (partials, masked) = (SendableMutablePointer(partials), reluOutput != nil)
+                    let (partials, masked, kept) = (SendableMutablePointer(partials), reluOutput != nil, patches != nil)
                     Parallel.run(tasks: tasks.count) { task in
                         backward(images: tasks[task], input: p[0].pointer, kernel: p[1].pointer, upstream: p[2].pointer,
-                                 reluOutput: masked ? p[3].pointer : nil, into: partials.pointer + task * partialLength,
-                                 inputGradient: dA?.pointer, shape: s, threaded: tasks.count == 1)
+                                 reluOutput: masked ? p[3].pointer : nil, source: kept ? .kept(p[4].pointer) : .build,
+                                 into: partials.pointer + task * partialLength, inputGradient: dA?.pointer, shape: s,
+                                 threaded: tasks.count == 1)
                     }
                 }
             }
@@ -127,11 +174,11 @@ public enum ConvolutionFast {
     /// One task's share of `backward`: the gradients from `images`, group by group. The kernel and
     /// bias gradients go to `partial` (`K × n_C`, then `n_C`), the input gradient to `dA`.
     private static func backward(images: Range<Int>, input a: UnsafePointer<Float>, kernel w: UnsafePointer<Float>,
-                                 upstream dZ: UnsafePointer<Float>, reluOutput y: UnsafePointer<Float>?,
+                                 upstream dZ: UnsafePointer<Float>, reluOutput y: UnsafePointer<Float>?, source: PatchSource,
                                  into partial: UnsafeMutablePointer<Float>, inputGradient dA: UnsafeMutablePointer<Float>?,
                                  shape s: ConvolutionShape, threaded: Bool) {
         let pixels = s.outputPixels, cOut = s.outputChannels
-        forEachGroup(of: images, shape: s, input: a) { group, patches in
+        forEachGroup(of: images, shape: s, input: a, source: source) { group, patches in
             let offset = group.lowerBound * pixels * cOut
             withMaskedUpstream(dZ + offset, count: group.count * pixels * cOut, reluOutput: y.map { $0 + offset }) { dZ in
                 accumulateGradients(patches, rows: group.count * pixels, upstream: dZ, kernel: w, into: partial,
@@ -146,7 +193,7 @@ public enum ConvolutionFast {
                                            _ body: (UnsafePointer<Float>) -> Void) {
         guard let y else { return body(dZ) }
         ScratchBuffers.withBuffer(count: count) { masked in
-            ReLUKernels.backward(dZ, output: y, into: masked, count: count)
+            VectorKernels.reluGradient(dZ, output: y, into: masked, count: count)
             body(masked)
         }
     }
@@ -193,17 +240,27 @@ public enum ConvolutionFast {
     /// buffer (at least one image per group); `patches` holds the group's `cols` or `colsᵀ` (see
     /// `PatchLayout`), or is the input itself for a pointwise convolution.
     static func forEachGroup(of images: Range<Int>, shape s: ConvolutionShape, input: UnsafePointer<Float>,
-                             _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+                             source: PatchSource = .build, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
         let patchesPerImage = s.outputPixels * s.patchLength
         if isPointwise(s) {
             return body(images, input + images.lowerBound * patchesPerImage)
         }
         let tapMajor = layout(s) == .tapMajor
-        let budget = tapMajor ? tapMajorBufferElements : columnBufferElements
+        // Groups get at least twice as many patch floats as the kernel matrix has, so packing `W`
+        // costs at most half as much as packing the patches.
+        let budget = tapMajor ? tapMajorBufferElements : max(columnBufferElements, 2 * kernelElements(s))
         let groupSize = max(1, min(images.count, budget / patchesPerImage))
-        ScratchBuffers.withBuffer(count: groupSize * patchesPerImage) { patches in
+        ScratchBuffers.withBuffer(count: groupSize * patchesPerImage) { scratch in
             for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
                 let group = first..<min(first + groupSize, images.upperBound)
+                let patches: UnsafeMutablePointer<Float>
+                switch source {
+                case .build: patches = scratch
+                case let .buildAndKeep(kept): patches = kept + first * patchesPerImage
+                case let .kept(kept):
+                    body(group, kept + first * patchesPerImage)
+                    continue
+                }
                 if tapMajor {
                     im2row(input, images: group, shape: s, into: patches)
                 } else {

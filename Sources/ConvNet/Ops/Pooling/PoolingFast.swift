@@ -1,5 +1,5 @@
-/// Pooling in one pass over each window with the channel loop innermost (NHWC keeps channels
-/// contiguous, so it vectorises), spread over the cores. Same results as `PoolingReference`.
+/// Pooling with the channel loop innermost (NHWC keeps channels contiguous), spread over the
+/// cores. Same results as `PoolingReference`.
 public enum PoolingFast {
     public static func forward(input: [Float], mode: PoolingMode, shape s: PoolingShape) -> [Float] {
         let g = s.window, C = s.channels
@@ -9,8 +9,8 @@ public enum PoolingFast {
                 let outputRows = s.batch * g.outputHeight
                 Parallel.forEachChunk(outputRows, costPerItem: g.outputWidth * C * g.kernelHeight * g.kernelWidth) { rows in
                     switch mode {
-                    case .max: poolRows(rows, source.pointer, target.pointer, s, average: false) { Swift.max($0, $1) }
-                    case .average: poolRows(rows, source.pointer, target.pointer, s, average: true) { $0 + $1 }
+                    case .max: maxPoolRows(rows, source.pointer, target.pointer, s)
+                    case .average: averagePoolRows(rows, source.pointer, target.pointer, s)
                     }
                 }
             }
@@ -18,29 +18,47 @@ public enum PoolingFast {
         }
     }
 
-    /// Output rows `rows` (of all `m · n_H` rows): each window's elements combined with `combine`,
-    /// starting from its first element, then divided by the window's size when `average`.
-    @inline(__always)
-    private static func poolRows(_ rows: Range<Int>, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-                                 _ s: PoolingShape, average: Bool, combine: (Float, Float) -> Float) {
+    /// Max pooling of output rows `rows` (of all `m · n_H` rows), separably: the maximum over the
+    /// window's input rows, element by element along the whole row (`n_W · n_C` contiguous floats,
+    /// vectorised), then over each window's columns of that. The maximum does not depend on the order.
+    private static func maxPoolRows(_ rows: Range<Int>, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+                                    _ s: PoolingShape) {
+        let g = s.window, C = s.channels, rowLength = g.inputWidth * C
+        ScratchBuffers.withBuffer(count: rowLength) { columnMaxima in
+            for row in rows {
+                let image = input + row / g.outputHeight * g.inputHeight * rowLength, h = row % g.outputHeight
+                let b = s.bounds(h: h, w: 0)
+                columnMaxima.update(from: image + b.y0 * rowLength, count: rowLength)
+                for y in b.y0 + 1..<b.y1 { VectorKernels.maximum(columnMaxima, image + y * rowLength, count: rowLength) }
+                for w in 0..<g.outputWidth {
+                    let b = s.bounds(h: h, w: w), out = output + (row * g.outputWidth + w) * C
+                    for c in 0..<C { out[c] = columnMaxima[b.x0 * C + c] }
+                    for x in b.x0 + 1..<b.x1 {
+                        for c in 0..<C { out[c] = Swift.max(out[c], columnMaxima[x * C + c]) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Average pooling of output rows `rows`: each window's elements summed in scan order (the
+    /// order of `PoolingReference`), then divided by the window's size.
+    private static func averagePoolRows(_ rows: Range<Int>, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+                                        _ s: PoolingShape) {
         let g = s.window, C = s.channels
         for row in rows {
             let image = input + row / g.outputHeight * g.inputHeight * g.inputWidth * C, h = row % g.outputHeight
             for w in 0..<g.outputWidth {
-                let b = s.bounds(h: h, w: w)
-                let out = output + (row * g.outputWidth + w) * C
-                let first = image + (b.y0 * g.inputWidth + b.x0) * C
-                for c in 0..<C { out[c] = first[c] }
+                let b = s.bounds(h: h, w: w), out = output + (row * g.outputWidth + w) * C
+                out.update(repeating: 0, count: C)
                 for y in b.y0..<b.y1 {
-                    for x in b.x0..<b.x1 where y != b.y0 || x != b.x0 {
+                    for x in b.x0..<b.x1 {
                         let pixel = image + (y * g.inputWidth + x) * C
-                        for c in 0..<C { out[c] = combine(out[c], pixel[c]) }
+                        for c in 0..<C { out[c] += pixel[c] }
                     }
                 }
-                if average {
-                    let scale = 1 / Float((b.y1 - b.y0) * (b.x1 - b.x0))
-                    for c in 0..<C { out[c] *= scale }
-                }
+                let scale = 1 / Float((b.y1 - b.y0) * (b.x1 - b.x0))
+                for c in 0..<C { out[c] *= scale }
             }
         }
     }

@@ -12,10 +12,12 @@ public struct SGD: Optimizer {
 
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 0, optimizer: "SGD")
-        let lr = learningRate
-        updateElementwise(&weights, gradients, &state.slots) { u in
-            for e in u.range { u.w[e] -= lr * u.g[e] }
-        }
+        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate))
+    }
+
+    struct Rule: ElementwiseRule {
+        let lr: Float
+        @inline(__always) func apply<L: Lanes>(_ w: inout L, _ g: L, _ s0: inout L, _ s1: inout L) { w = w - lr * g }
     }
 }
 
@@ -48,21 +50,22 @@ public struct Momentum: Optimizer {
 
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Momentum")
-        let (lr, beta, form) = (learningRate, beta, form)
-        updateElementwise(&weights, gradients, &state.slots) { u in
-            let (w, g, v) = (u.w, u.g, u.s0)
-            for e in u.range {
-                switch form {
-                case .exponentialAverage:
-                    v[e] = beta * v[e] + (1 - beta) * g[e]
-                    w[e] -= lr * v[e]
-                case .classic:
-                    v[e] = beta * v[e] - lr * g[e]
-                    w[e] += v[e]
-                case .nesterov:
-                    v[e] = beta * v[e] - lr * g[e]
-                    w[e] += beta * v[e] - lr * g[e]
-                }
+        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, beta: beta, form: form))
+    }
+
+    struct Rule: ElementwiseRule {
+        let lr: Float, beta: Float, form: Form
+        @inline(__always) func apply<L: Lanes>(_ w: inout L, _ g: L, _ v: inout L, _ s1: inout L) {
+            switch form {
+            case .exponentialAverage:
+                v = beta * v + (1 - beta) * g
+                w = w - lr * v
+            case .classic:
+                v = beta * v - lr * g
+                w = w + v
+            case .nesterov:
+                v = beta * v - lr * g
+                w = w + (beta * v - lr * g)
             }
         }
     }
@@ -85,13 +88,14 @@ public struct Adagrad: Optimizer {
 
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Adagrad")
-        let (lr, eps) = (learningRate, epsilon)
-        updateElementwise(&weights, gradients, &state.slots) { u in
-            let (w, g, v) = (u.w, u.g, u.s0)
-            for e in u.range {
-                v[e] += g[e] * g[e]
-                w[e] -= lr * g[e] / (v[e].squareRoot() + eps)
-            }
+        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, eps: epsilon))
+    }
+
+    struct Rule: ElementwiseRule {
+        let lr: Float, eps: Float
+        @inline(__always) func apply<L: Lanes>(_ w: inout L, _ g: L, _ v: inout L, _ s1: inout L) {
+            v = v + g * g
+            w = w - lr * g / (v.squareRoot() + eps)
         }
     }
 }
@@ -115,13 +119,14 @@ public struct RMSprop: Optimizer {
 
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "RMSprop")
-        let (lr, rho, eps) = (learningRate, rho, epsilon)
-        updateElementwise(&weights, gradients, &state.slots) { u in
-            let (w, g, v) = (u.w, u.g, u.s0)
-            for e in u.range {
-                v[e] = rho * v[e] + (1 - rho) * g[e] * g[e]
-                w[e] -= lr * g[e] / (v[e] + eps).squareRoot()
-            }
+        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, rho: rho, eps: epsilon))
+    }
+
+    struct Rule: ElementwiseRule {
+        let lr: Float, rho: Float, eps: Float
+        @inline(__always) func apply<L: Lanes>(_ w: inout L, _ g: L, _ v: inout L, _ s1: inout L) {
+            v = rho * v + (1 - rho) * g * g
+            w = w - lr * g / (v + eps).squareRoot()
         }
     }
 }
@@ -161,16 +166,18 @@ public struct Adam: Optimizer {
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 2, optimizer: "Adam")
         let t = Float(state.step)
-        let (lr, b1, b2, eps, decay) = (learningRate, beta1, beta2, epsilon, weightDecay)
-        let correction1 = 1 - Foundation.pow(b1, t), correction2 = 1 - Foundation.pow(b2, t)
-        updateElementwise(&weights, gradients, &state.slots) { u in
-            let (w, g, v, s) = (u.w, u.g, u.s0, u.s1)
-            for e in u.range {
-                v[e] = b1 * v[e] + (1 - b1) * g[e]
-                s[e] = b2 * s[e] + (1 - b2) * g[e] * g[e]
-                let vHat = v[e] / correction1, sHat = s[e] / correction2
-                w[e] -= lr * vHat / (sHat + eps).squareRoot() + lr * decay * w[e]
-            }
+        updateElementwise(&weights, gradients, &state.slots, Rule(
+            lr: learningRate, b1: beta1, b2: beta2, eps: epsilon, decay: weightDecay,
+            correction1: 1 - Foundation.pow(beta1, t), correction2: 1 - Foundation.pow(beta2, t)))
+    }
+
+    struct Rule: ElementwiseRule {
+        let lr: Float, b1: Float, b2: Float, eps: Float, decay: Float, correction1: Float, correction2: Float
+        @inline(__always) func apply<L: Lanes>(_ w: inout L, _ g: L, _ v: inout L, _ s: inout L) {
+            v = b1 * v + (1 - b1) * g
+            s = b2 * s + (1 - b2) * g * g
+            let vHat = v / correction1, sHat = s / correction2
+            w = w - (lr * vHat / (sHat + eps).squareRoot() + lr * decay * w)
         }
     }
 }
