@@ -253,6 +253,22 @@ import Testing
         #expect(losses.last! < losses.first!)
     }
 
+    /// An L2 penalty (`convnet train --l2`) applies to graph models too: same wiring and weights,
+    /// a penalty on every Conv2D and Dense kernel. Dropout still needs a chain to insert into.
+    @Test func penaltiesApplyToGraphModels() throws {
+        let plain = try ModelZoo.model(named: "resnet20", seed: 3)
+        let penalized = try ModelZoo.model(named: "resnet20", seed: 3, regularizer: .l2(1e-4))
+        #expect(penalized.inbound == plain.inbound)
+        #expect(penalized.trainableWeights.map(\.scalars) == plain.trainableWeights.map(\.scalars))
+        let kernels = penalized.layers.filter { $0 is Conv2D || $0 is Dense }
+        #expect(kernels.count == 22)  // 19 convs + 2 projection shortcuts + the classifier
+        for layer in kernels {
+            let penalty = try #require(try layer.regularizationLoss(), "\(layer.name)")
+            #expect(penalty.scalars[0] > 0)
+        }
+        #expect(throws: ConvNetError.self) { _ = try ModelZoo.model(named: "resnet20", dropout: 0.5) }
+    }
+
     /// Nets ending in global pooling take any image size (here open sizes), the VGG-style and
     /// AlexNet ones any size the arithmetic allows; a too-small image names the layer.
     @Test func inputSizes() throws {

@@ -20,16 +20,24 @@ public enum ModelZoo {
                              dropout: Float? = nil, regularizer: Regularizer? = nil) throws -> Model {
         let base = try layers(named: name, inputShape: inputShape, classes: classes, seed: seed)
         guard dropout != nil || regularizer != nil else { return base }
+        let penalized = base.layers.map { layer -> any Layer in
+            if var conv = layer as? Conv2D { conv.kernelRegularizer = regularizer ?? conv.kernelRegularizer; return conv }
+            if var dense = layer as? Dense { dense.kernelRegularizer = regularizer ?? dense.kernelRegularizer; return dense }
+            return layer
+        }
+        guard let dropout, dropout > 0 else {
+            // A penalty changes no wiring, so graph models keep theirs.
+            return try Model(name: base.name, inputShape: base.inputShape, layers: penalized, inbound: base.inbound,
+                             isSequential: base.isSequential, seed: seed)
+        }
         guard base.isSequential else {
-            throw ConvNetError.argument("\(name): dropout and L1/L2 options apply to the chain models; \(name) is a graph (residual or inception)")
+            throw ConvNetError.argument("\(name): dropout applies to the chain models; \(name) is a graph (residual or inception)")
         }
         var layers: [any Layer] = []
-        for (index, var layer) in base.layers.enumerated() {
-            if var conv = layer as? Conv2D { conv.kernelRegularizer = regularizer ?? conv.kernelRegularizer; layer = conv }
-            if var dense = layer as? Dense { dense.kernelRegularizer = regularizer ?? dense.kernelRegularizer; layer = dense }
+        for (index, layer) in penalized.enumerated() {
             layers.append(layer)
-            let isHidden = index < base.layers.count - 1
-            if let dropout, dropout > 0, isHidden, layer is Flatten || layer is Dense {
+            let isHidden = index < penalized.count - 1
+            if isHidden, layer is Flatten || layer is Dense {
                 layers.append(Dropout(dropout, name: "dropout_after_\(layer.name)"))
             }
         }
