@@ -26,6 +26,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
     @Option(help: "L1 kernel penalty on every Conv2D and Dense layer (zoo models).") var l1: Float?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0
+    @Flag(help: "Evaluate on the test split after every epoch (Keras's validation_data=(x_test, y_test)), so the log and curves show test accuracy.") var validateOnTest = false
     @Flag(help: "Augment the training images: flip and random crop (padding height/8) for colour, shifts of up to 2 pixels for gray.") var augment = false
     @Option(help: "Augmentations to use instead of --augment's, e.g. flip,crop:4,translate:2 (flip[:P], crop:PAD[:HxW], translate:N).") var augmentations: String?
     @Option(help: "Input scaling: unit (x/255), centered (x/255 - 0.5), standardize (per-channel mean/std of the training set) or none.") var preprocessing = "unit"
@@ -47,6 +48,7 @@ struct TrainCommand: ParsableCommand {
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
+        if validateOnTest, validationSplit > 0 { throw ValidationError("--validate-on-test and --validation-split both choose the validation data; give one") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
         if let l2, !(l2 >= 0) { throw ValidationError("--l2 must not be negative, got \(l2)") }
@@ -68,7 +70,9 @@ struct TrainCommand: ParsableCommand {
                                     inputShape: probe.model.inputShape, preprocessing: probe.metadata?.preprocessing, named: preprocessing)
         let augmentationList = try augmentations.map(Augmentation.parseList)
             ?? (augment ? Augmentation.standard(forImageShape: data.splits.train.imageShape) : [])
-        let (train, validation) = try data.training(augmentations: augmentationList, validationSplit: validationSplit)
+        let (train, heldOut) = try data.training(augmentations: augmentationList, validationSplit: validationSplit)
+        if validateOnTest, !data.hasTestSplit { throw ConvNetError.argument("--validate-on-test: \(data.source) has no test split") }
+        let validation = validateOnTest ? try data.evaluation : heldOut
         // Zoo models get as many outputs as the dataset has classes.
         var network = ModelSource.isFile(model) || resumed != nil ? probe.model
             : try ModelSource.load(model, inputShape: probe.model.inputShape, classes: data.classNames.count, seed: seed,
