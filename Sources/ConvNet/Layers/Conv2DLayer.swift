@@ -3,7 +3,7 @@
 /// Input `(m, n_H_prev, n_W_prev, n_C_prev)`, kernel `(f_h, f_w, n_C_prev, filters)`, bias
 /// `(filters)`, output `(m, n_H, n_W, filters)`. Spatial sizes may be open (`nil`): a fully
 /// convolutional net accepts any image size.
-public struct Conv2D: ActivatedLayer {
+public struct Conv2D: KernelLayer {
     public var name: String
     public let filters: Int
     public let kernelSize: [Int]
@@ -49,16 +49,6 @@ public struct Conv2D: ActivatedLayer {
 
     public var kerasClassName: String { "Conv2D" }
 
-    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
-
-    public var trainableWeights: [Tensor] {
-        get { [kernel, bias].compactMap { $0 } }
-        set {
-            kernel = newValue.first
-            bias = useBias && newValue.count > 1 ? newValue[1] : nil
-        }
-    }
-
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
         try expectRank(input, 3, "(height, width, channels)")
@@ -80,8 +70,7 @@ public struct Conv2D: ActivatedLayer {
         let input = try singleInput(inputShapes)
         _ = try outputShape(for: inputShapes)
         let channels = input[2] ?? 0
-        kernel = kernelInitializer.make(shape: [kernelSize[0], kernelSize[1], channels, filters], generator: &generator)
-        bias = useBias ? biasInitializer.make(shape: [filters], generator: &generator) : nil
+        makeWeights(kernelShape: [kernelSize[0], kernelSize[1], channels, filters], generator: &generator)
     }
 
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
@@ -89,10 +78,5 @@ public struct Conv2D: ActivatedLayer {
         let z = try conv2d(inputs[0], kernel: kernel, bias: bias, strides: (strides[0], strides[1]), padding: padding,
                            dilation: (dilation[0], dilation[1]), implementation: .fast, fusingReLU: activation == .relu)
         return activation == .relu ? z : activate(z, activation)
-    }
-
-    public func regularizationLoss() throws -> Tensor? {
-        guard let kernelRegularizer, let kernel else { return nil }
-        return try kernelRegularizer.penalty(kernel)
     }
 }

@@ -1,7 +1,7 @@
 /// Fully connected layer (Keras `Dense`): `activation(x · kernel + bias)`.
 ///
 /// Input `(m, n_in)`, kernel `(n_in, units)`, bias `(units)`, output `(m, units)`.
-public struct Dense: ActivatedLayer {
+public struct Dense: KernelLayer {
     public var name: String
     public let units: Int
     public var activation: Activation
@@ -26,16 +26,6 @@ public struct Dense: ActivatedLayer {
 
     public var kerasClassName: String { "Dense" }
 
-    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
-
-    public var trainableWeights: [Tensor] {
-        get { [kernel, bias].compactMap { $0 } }
-        set {
-            kernel = newValue.first
-            bias = useBias && newValue.count > 1 ? newValue[1] : nil
-        }
-    }
-
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
         try expectRank(input, 1, "(features) — add a Flatten layer before Dense")
@@ -47,8 +37,7 @@ public struct Dense: ActivatedLayer {
     public mutating func build(inputShapes: [LayerShape], generator: inout RandomGenerator) throws {
         _ = try outputShape(for: inputShapes)
         let features = try requireKnown(singleInput(inputShapes), layer: "Dense '\(name)'", what: "a dense layer")[0]
-        kernel = kernelInitializer.make(shape: [features, units], generator: &generator)
-        bias = useBias ? biasInitializer.make(shape: [units], generator: &generator) : nil
+        makeWeights(kernelShape: [features, units], generator: &generator)
     }
 
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
@@ -57,10 +46,5 @@ public struct Dense: ActivatedLayer {
             throw ConvNetError.shape(op: "Dense '\(name)'", message: "expected input (None, \(kernel.shape[0])), got \(describe(shape: inputs[0].shape))")
         }
         return activate(try dense(inputs[0], kernel: kernel, bias: bias), activation)
-    }
-
-    public func regularizationLoss() throws -> Tensor? {
-        guard let kernelRegularizer, let kernel else { return nil }
-        return try kernelRegularizer.penalty(kernel)
     }
 }

@@ -76,6 +76,41 @@ public protocol ActivatedLayer: Layer {
     var activation: Activation { get set }
 }
 
+/// A layer with a kernel, an optional bias and an optional kernel penalty (Conv2D, Dense): its
+/// weights, their Keras names and its L1/L2 term come from here.
+public protocol KernelLayer: ActivatedLayer {
+    var kernel: Tensor? { get set }
+    var bias: Tensor? { get set }
+    var useBias: Bool { get }
+    var kernelInitializer: Initializer { get }
+    var biasInitializer: Initializer { get }
+    var kernelRegularizer: Regularizer? { get set }
+}
+
+extension KernelLayer {
+    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
+
+    public var trainableWeights: [Tensor] {
+        get { [kernel, bias].compactMap { $0 } }
+        set {
+            kernel = newValue.first
+            bias = useBias && newValue.count > 1 ? newValue[1] : nil
+        }
+    }
+
+    public func regularizationLoss() throws -> Tensor? {
+        guard let kernelRegularizer, let kernel else { return nil }
+        return try kernelRegularizer.penalty(kernel)
+    }
+
+    /// Creates the kernel of `kernelShape` and, with `useBias`, a bias with one entry per output
+    /// (the kernel's last axis), from their initializers.
+    mutating func makeWeights(kernelShape: [Int], generator: inout RandomGenerator) {
+        kernel = kernelInitializer.make(shape: kernelShape, generator: &generator)
+        bias = useBias ? biasInitializer.make(shape: [kernelShape[kernelShape.count - 1]], generator: &generator) : nil
+    }
+}
+
 /// Formats a layer shape as Keras does, with the batch axis: `(None, 28, 28, 1)`.
 public func describe(layerShape: LayerShape) -> String {
     "(" + (["None"] + layerShape.map { $0.map(String.init) ?? "None" }).joined(separator: ", ") + ")"

@@ -1,34 +1,29 @@
-/// Max pooling layer (Keras `MaxPooling2D`); `strides` default to the pool size.
-public struct MaxPooling2D: Layer {
-    public var name: String
-    public let poolSize: [Int]
-    public let strides: [Int]
-    public let padding: Padding
-
-    public init(poolSize: Int = 2, strides: Int? = nil, padding: Padding = .valid, name: String = "") {
-        self.init(poolSize: [poolSize, poolSize], strides: strides.map { [$0, $0] }, padding: padding, name: name)
-    }
-
-    public init(poolSize: [Int], strides: [Int]? = nil, padding: Padding = .valid, name: String = "") {
-        self.poolSize = poolSize
-        self.strides = strides ?? poolSize
-        self.padding = padding
-        self.name = name
-    }
-
-    public var kerasClassName: String { "MaxPooling2D" }
-
-    public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
-        try pooledShape(self, try singleInput(inputShapes), poolSize: poolSize, strides: strides, padding: padding)
-    }
-
-    public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
-        try maxPool2d(inputs[0], size: (poolSize[0], poolSize[1]), strides: (strides[0], strides[1]), padding: padding)
-    }
+/// Which window reduction a `Pooling2D` layer applies, with its Keras class name.
+public protocol PoolingKind: Sendable {
+    static var mode: PoolingMode { get }
+    static var kerasClassName: String { get }
 }
 
+/// The maximum of each window (`MaxPooling2D`).
+public enum MaxPoolingKind: PoolingKind {
+    public static var mode: PoolingMode { .max }
+    public static var kerasClassName: String { "MaxPooling2D" }
+}
+
+/// The mean of each window (`AveragePooling2D`).
+public enum AveragePoolingKind: PoolingKind {
+    public static var mode: PoolingMode { .average }
+    public static var kerasClassName: String { "AveragePooling2D" }
+}
+
+/// Max pooling layer (Keras `MaxPooling2D`); `strides` default to the pool size.
+public typealias MaxPooling2D = Pooling2D<MaxPoolingKind>
 /// Average pooling layer (Keras `AveragePooling2D`); `strides` default to the pool size.
-public struct AveragePooling2D: Layer {
+public typealias AveragePooling2D = Pooling2D<AveragePoolingKind>
+
+/// A pooling layer: windows of `poolSize` moved by `strides` over `(m, n_H, n_W, n_C)`, each
+/// channel reduced on its own by `Kind` (see `pool2d` for the output size).
+public struct Pooling2D<Kind: PoolingKind>: Layer {
     public var name: String
     public let poolSize: [Int]
     public let strides: [Int]
@@ -45,14 +40,15 @@ public struct AveragePooling2D: Layer {
         self.name = name
     }
 
-    public var kerasClassName: String { "AveragePooling2D" }
+    public var kerasClassName: String { Kind.kerasClassName }
 
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         try pooledShape(self, try singleInput(inputShapes), poolSize: poolSize, strides: strides, padding: padding)
     }
 
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
-        try avgPool2d(inputs[0], size: (poolSize[0], poolSize[1]), strides: (strides[0], strides[1]), padding: padding)
+        try pool2d(inputs[0], mode: Kind.mode, size: (poolSize[0], poolSize[1]), strides: (strides[0], strides[1]),
+                   padding: padding, implementation: .fast)
     }
 }
 

@@ -21,9 +21,9 @@ public enum ModelZoo {
         let base = try layers(named: name, inputShape: inputShape, classes: classes, seed: seed)
         guard dropout != nil || regularizer != nil else { return base }
         let penalized = base.layers.map { layer -> any Layer in
-            if var conv = layer as? Conv2D { conv.kernelRegularizer = regularizer ?? conv.kernelRegularizer; return conv }
-            if var dense = layer as? Dense { dense.kernelRegularizer = regularizer ?? dense.kernelRegularizer; return dense }
-            return layer
+            guard let regularizer, var penalizable = layer as? any KernelLayer else { return layer }
+            penalizable.kernelRegularizer = regularizer
+            return penalizable
         }
         guard let dropout, dropout > 0 else {
             // A penalty changes no wiring, so graph models keep theirs.

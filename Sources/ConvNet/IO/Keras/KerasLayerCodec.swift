@@ -206,11 +206,9 @@ enum KerasLayerCodec {
             config["kernel_regularizer"] = regularizerConfig(dense.kernelRegularizer)
             for key in ["bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] { config[key] = NSNull() }
         case let pool as MaxPooling2D:
-            config.merge(["pool_size": pool.poolSize, "strides": pool.strides, "padding": try paddingName(pool.padding, where_),
-                          "data_format": "channels_last"]) { $1 }
+            try config.merge(poolingConfig(pool, where_)) { $1 }
         case let pool as AveragePooling2D:
-            config.merge(["pool_size": pool.poolSize, "strides": pool.strides, "padding": try paddingName(pool.padding, where_),
-                          "data_format": "channels_last"]) { $1 }
+            try config.merge(poolingConfig(pool, where_)) { $1 }
         case is GlobalAveragePooling2D, is GlobalMaxPooling2D:
             config["data_format"] = "channels_last"
             config["keepdims"] = false
@@ -248,6 +246,12 @@ enum KerasLayerCodec {
             throw ConvNetError.argument("\(where_): no Keras equivalent")
         }
         return (layer.kerasClassName, config)
+    }
+
+    /// The config keys of Keras's `MaxPooling2D` and `AveragePooling2D`.
+    static func poolingConfig<Kind>(_ pool: Pooling2D<Kind>, _ where_: String) throws -> [String: Any] {
+        ["pool_size": pool.poolSize, "strides": pool.strides, "padding": try paddingName(pool.padding, where_),
+         "data_format": "channels_last"]
     }
 
     static func paddingName(_ padding: Padding, _ where_: String) throws -> String {
