@@ -136,6 +136,23 @@ import Testing
         #expect((json?["per_class_accuracy"] as? [Double])?.count == 10)
     }
 
+    /// `--validate-on-test` evaluates on the test split after every epoch: the log's last
+    /// `val_accuracy` is the test accuracy printed at the end.
+    @Test func validateOnTestLogsTestAccuracy() throws {
+        try expectFailure(["train", "--validate-on-test", "--validation-split", "0.1"], status: 2,
+                          mentions: ["--validate-on-test", "--validation-split"])
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("log.csv")
+        let train = try Self.run(["train", "--limit", "256", "--epochs", "2", "--quiet", "--validate-on-test", "--log", log.path])
+        #expect(train.status == 0, "\(train.error)")
+        let rows = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        let column = try #require(rows.first?.firstIndex(of: "val_accuracy"), "\(rows.first ?? [])")
+        #expect(rows.count == 3)
+        let lastValidation = try #require(Double(rows[rows.count - 1][column]))
+        #expect(train.output.contains(String(format: "Test accuracy: %.4f", lastValidation)), "\(train.output)")
+    }
+
     @Test func predictUsesStoredPreprocessingAndNames() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
