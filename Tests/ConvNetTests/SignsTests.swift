@@ -71,6 +71,19 @@ struct SignsTests {
         let gray = try SignsStyle.load(path: grayPath, split: .train)
         #expect(gray.images.shape == [2, 3, 4, 1])
         #expect(gray.classNames == ["0", "1"])  // no list_classes: max label + 1 classes
+
+        // The cat/non-cat set stores its class names as byte strings (numpy `S7`).
+        let catPath = folder.file("train_catvnoncat.h5")
+        try HDF5File.write(to: catPath) { file in
+            try file.write(HDF5Array<UInt8>(shape: [2, 3, 4], values: Array(0..<24)), to: "train_set_x")
+            try file.write(HDF5Array<Int64>(shape: [2], values: [1, 0]), to: "train_set_y")
+            try file.write(["non-cat", "cat"], to: "list_classes")
+        }
+        #expect(try SignsStyle.load(path: catPath, split: .train).classNames == ["non-cat", "cat"])
+        let file = try HDF5File.open(catPath)
+        defer { file.close() }
+        #expect(try file.readStrings("list_classes") == ["non-cat", "cat"])
+        #expect(throws: ConvNetError.self) { try file.readStrings("train_set_y") }  // numbers, not strings
     }
 
     @Test("missing files and datasets are errors naming the file and the dataset")

@@ -5,13 +5,13 @@ import Foundation
 ///
 ///     train_set_x   (m, 64, 64, 3) uint8     images, NHWC, pixel values 0...255
 ///     train_set_y   (m,) int64               labels (also accepted: (1, m) or (m, 1))
-///     list_classes  (n,) int64               the classes (optional; its length is the class count)
+///     list_classes  (n,) int64 or strings    the classes (optional; its length is the class count)
 ///     test_set_x, test_set_y                 the same for the test split
 ///
 /// The splits may be in one file, or in two files named alike with `train` and `test`
 /// (`train_signs.h5` / `test_signs.h5`). Labels index `list_classes`; class names are its values
-/// written as text (SIGNS: `"0"` ... `"5"`, the number of raised fingers). Without `list_classes`
-/// there are `max label + 1` classes. Gray images may be stored `(m, h, w)`.
+/// written as text (SIGNS: `"0"` ... `"5"`, the number of raised fingers; cat/non-cat: `non-cat`,
+/// `cat`). Without `list_classes` there are `max label + 1` classes. Gray images may be stored `(m, h, w)`.
 public enum SignsStyle {
     /// The HDF5 datasets of one split: `<prefix>_set_x` and `<prefix>_set_y`.
     public static func datasetNames(split: DatasetSplit) -> (images: String, labels: String) {
@@ -101,19 +101,14 @@ public enum SignsStyle {
         }
     }
 
-    /// The values of `list_classes` as text, or `0 ..< max label + 1` without it. String-valued
-    /// `list_classes` (as in the cat/non-cat set) are not readable through `HDF5File` yet; their
-    /// count is used, with the indices as names.
+    /// The values of `list_classes` as text (numbers, or strings as in the cat/non-cat set's
+    /// `[b'non-cat', b'cat']`), or `0 ..< max label + 1` without it.
     private static func readClassNames(_ file: HDF5File, labels: [Int]) throws -> [String] {
         let name = "list_classes"
         guard try file.kind(of: name) == .dataset else {
             return (0...max(labels.max() ?? 0, 0)).map(String.init)
         }
-        do {
-            return try file.readInt64(name).values.map(String.init)
-        } catch {
-            let count = try file.shape(ofDataset: name).reduce(1, *)
-            return (0..<count).map(String.init)
-        }
+        if let strings = try? file.readStrings(name) { return strings }
+        return try file.readInt64(name).values.map(String.init)
     }
 }

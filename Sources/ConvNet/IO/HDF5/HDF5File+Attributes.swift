@@ -45,9 +45,7 @@ extension HDF5File {
                 guard typeClass == H5T_STRING else {
                     throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected strings")
                 }
-                return H5Tis_variable_str(type) > 0
-                    ? try readVariableLengthStrings(id, type: type, count: count, what)
-                    : try readFixedLengthStrings(id, type: type, count: count, what)
+                return try readStrings(type: type, count: count, what) { H5Aread(id, type, $0) }
             }
         }
     }
@@ -112,15 +110,8 @@ extension HDF5File {
                 try createAttribute(name, of: object, type: Double.fileType, shape: [0]) { _ in 0 }
                 return
             }
-            let encoded = values.map { Array($0.utf8) }
-            let size = max(1, encoded.map(\.count).max() ?? 0)
-            var bytes = [UInt8](repeating: 0, count: encoded.count * size)
-            for (index, string) in encoded.enumerated() {
-                bytes.replaceSubrange(index * size..<index * size + string.count, with: string)
-            }
-            let type = try stringType(size: size)
+            let (type, bytes) = try fixedLengthStrings(values)
             defer { H5Tclose(type) }
-            _ = H5Tset_strpad(type, H5T_STR_NULLPAD)
             try createAttribute(name, of: object, type: type, shape: [values.count]) { H5Awrite($0, type, bytes) }
         }
     }
@@ -137,21 +128,23 @@ extension HDF5File {
 
     // MARK: - Lock held from here on.
 
-    private func readVariableLengthStrings(_ id: hid_t, type: hid_t, count: Int, _ what: String) throws -> [String] {
-        var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-        guard H5Aread(id, type, &pointers) >= 0 else { throw failure("cannot read \(what)") }
-        // libhdf5 allocated each string; it must free them too.
-        defer { pointers.forEach { H5free_memory($0) } }
-        return pointers.map { $0.map { String(cString: $0) } ?? "" }
-    }
-
-    private func readFixedLengthStrings(_ id: hid_t, type: hid_t, count: Int, _ what: String) throws -> [String] {
+    /// `count` strings of the stored string `type` (variable or fixed length), read by `read` into
+    /// a buffer of that type (`H5Aread` or `H5Dread`); `what` names the object for errors.
+    func readStrings(type: hid_t, count: Int, _ what: String,
+                     _ read: (UnsafeMutableRawPointer) -> herr_t) throws -> [String] {
+        if H5Tis_variable_str(type) > 0 {
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            guard pointers.withUnsafeMutableBytes({ read($0.baseAddress!) }) >= 0 else { throw failure("cannot read \(what)") }
+            // libhdf5 allocated each string; it must free them too.
+            defer { pointers.forEach { H5free_memory($0) } }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
+        }
         let size = H5Tget_size(type)
         guard size > 0, count <= Int.max / size else {
             throw ConvNetError.file(path: path, message: "\(what) has an invalid string size \(size)")
         }
-        var bytes = [UInt8](repeating: 0, count: count * size)
-        guard H5Aread(id, type, &bytes) >= 0 else { throw failure("cannot read \(what)") }
+        var bytes = [UInt8](repeating: 0, count: max(count * size, 1))
+        guard bytes.withUnsafeMutableBytes({ read($0.baseAddress!) }) >= 0 else { throw failure("cannot read \(what)") }
         let spacePadded = H5Tget_strpad(type) == H5T_STR_SPACEPAD
         return (0..<count).map { index in
             var string = bytes[index * size..<(index + 1) * size]
@@ -160,6 +153,20 @@ extension HDF5File {
             if spacePadded { while string.last == UInt8(ascii: " ") { string = string.dropLast() } }
             return String(decoding: string, as: UTF8.self)
         }
+    }
+
+    /// `values` as UTF-8 in one buffer of fixed-length, NUL-padded strings, with the string type
+    /// that describes it (as h5py stores a numpy `S` array); the caller closes the type.
+    func fixedLengthStrings(_ values: [String]) throws -> (type: hid_t, bytes: [UInt8]) {
+        let encoded = values.map { Array($0.utf8) }
+        let size = max(1, encoded.map(\.count).max() ?? 0)
+        var bytes = [UInt8](repeating: 0, count: encoded.count * size)
+        for (index, string) in encoded.enumerated() {
+            bytes.replaceSubrange(index * size..<index * size + string.count, with: string)
+        }
+        let type = try stringType(size: size)
+        _ = H5Tset_strpad(type, H5T_STR_NULLPAD)
+        return (type, bytes)
     }
 
     /// A C string type of `size` bytes, or variable-length for `HDF5Library.variableLength`.

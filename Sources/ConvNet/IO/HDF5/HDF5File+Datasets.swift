@@ -58,6 +58,35 @@ extension HDF5File {
         try writeDataset(array.values, shape: array.shape, to: dataset)
     }
 
+    /// Reads a dataset of strings, fixed or variable length (what h5py writes for a numpy `S`
+    /// array or a list of `str`), such as the cat/non-cat set's `list_classes`.
+    public func readStrings(_ dataset: String) throws -> [String] {
+        try HDF5Library.locked {
+            try withDataset(dataset) { id, storedType, shape in
+                let what = "dataset \(Self.display(dataset))"
+                let typeClass = H5Tget_class(storedType)
+                guard typeClass == H5T_STRING else {
+                    throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected strings")
+                }
+                return try readStrings(type: storedType, count: shape.reduce(1, *), what) {
+                    H5Dread(id, storedType, HDF5Library.wholeDataspace, HDF5Library.wholeDataspace, HDF5Library.defaults, $0)
+                }
+            }
+        }
+    }
+
+    /// Writes a one-dimensional dataset of fixed-length, NUL-padded UTF-8 strings (a numpy `S`
+    /// array, as in the cat/non-cat set's `list_classes`).
+    public func write(_ strings: [String], to dataset: String) throws {
+        try HDF5Library.locked {
+            let (type, bytes) = try fixedLengthStrings(strings)
+            defer { H5Tclose(type) }
+            try createDataset(dataset, type: type, shape: [strings.count]) { id in
+                bytes.withUnsafeBytes { H5Dwrite(id, type, HDF5Library.wholeDataspace, HDF5Library.wholeDataspace, HDF5Library.defaults, $0.baseAddress) }
+            }
+        }
+    }
+
     private func readDataset<Element: HDF5Scalar>(_ dataset: String) throws -> HDF5Array<Element> {
         try HDF5Library.locked {
             try withDataset(dataset) { id, storedType, shape in
@@ -81,25 +110,32 @@ extension HDF5File {
 
     private func writeDataset<Element: HDF5Scalar>(_ values: [Element], shape: [Int], to dataset: String) throws {
         try HDF5Library.locked {
-            let what = "dataset \(Self.display(dataset))"
-            guard !Self.normalized(dataset).isEmpty else {
-                throw ConvNetError.file(path: path, message: "a dataset needs a name")
-            }
-            guard try objectKind(dataset) == nil else {
-                throw ConvNetError.file(path: path, message: "cannot write \(what): it already exists")
-            }
-            try withDataspace(shape, what) { space in
-                let file = try fileID()
-                let id = try withIntermediateGroups("cannot create \(what)") {
-                    H5Dcreate2(file, Self.locationName(dataset), Element.fileType, space, $0, HDF5Library.defaults, HDF5Library.defaults)
+            try createDataset(dataset, type: Element.fileType, shape: shape) { id in
+                values.withUnsafeBytes {
+                    H5Dwrite(id, Element.memoryType, HDF5Library.wholeDataspace, HDF5Library.wholeDataspace, HDF5Library.defaults, $0.baseAddress)
                 }
-                defer { H5Dclose(id) }
-                if !values.isEmpty {
-                    let status = values.withUnsafeBytes {
-                        H5Dwrite(id, Element.memoryType, HDF5Library.wholeDataspace, HDF5Library.wholeDataspace, HDF5Library.defaults, $0.baseAddress)
-                    }
-                    guard status >= 0 else { throw failure("cannot write \(what)") }
-                }
+            }
+        }
+    }
+
+    /// Creates a new dataset of stored `type` and `shape` (with any missing parent groups) and fills
+    /// it with `write` unless it is empty. Lock held.
+    private func createDataset(_ dataset: String, type: hid_t, shape: [Int], write: (hid_t) -> herr_t) throws {
+        let what = "dataset \(Self.display(dataset))"
+        guard !Self.normalized(dataset).isEmpty else {
+            throw ConvNetError.file(path: path, message: "a dataset needs a name")
+        }
+        guard try objectKind(dataset) == nil else {
+            throw ConvNetError.file(path: path, message: "cannot write \(what): it already exists")
+        }
+        try withDataspace(shape, what) { space in
+            let file = try fileID()
+            let id = try withIntermediateGroups("cannot create \(what)") {
+                H5Dcreate2(file, Self.locationName(dataset), type, space, $0, HDF5Library.defaults, HDF5Library.defaults)
+            }
+            defer { H5Dclose(id) }
+            if shape.reduce(1, *) > 0 {
+                guard write(id) >= 0 else { throw failure("cannot write \(what)") }
             }
         }
     }
