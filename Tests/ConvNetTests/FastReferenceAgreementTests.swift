@@ -15,6 +15,44 @@ import Testing
         }
     }
 
+    /// Batch normalization through the ops, training and inference mode: outputs, batch statistics
+    /// and the gradients of `x`, `γ` and `β` from a tape. The shapes span several summation blocks
+    /// and threads, and channel counts that are not multiples of the vector width; the inputs sit
+    /// away from zero, as activations do, which the two-pass variance must handle.
+    @Test(arguments: [[2, 3], [7, 5, 5, 3], [16, 9, 9, 17], [64, 8, 8, 40]])
+    func batchNormalizationAgrees(_ shape: [Int]) throws {
+        var generator = RandomGenerator(seed: UInt64(shape.reduce(1, *)))
+        let channels = shape[shape.count - 1]
+        let x = Tensor.randomUniform(shape: shape, low: 2, high: 5, generator: &generator)
+        let dy = Tensor.randomUniform(shape: shape, low: -1, high: 1, generator: &generator)
+        let gamma = Tensor.randomUniform(shape: [channels], low: 0.5, high: 1.5, generator: &generator)
+        let beta = Tensor.randomUniform(shape: [channels], low: -1, high: 1, generator: &generator)
+        let mean = Tensor.randomUniform(shape: [channels], low: 2, high: 5, generator: &generator)
+        let variance = Tensor.randomUniform(shape: [channels], low: 0.5, high: 2, generator: &generator)
+        for training in [true, false] {
+            func run(_ implementation: Implementation) throws -> (output: [Float], gradients: [[Float]], statistics: BatchStatistics?) {
+                let tape = GradientTape()
+                let (tx, tg, tb) = (tape.watch(x), tape.watch(gamma), tape.watch(beta))
+                let (y, statistics): (Tensor, BatchStatistics?) = training
+                    ? try batchNormTraining(tx, gamma: tg, beta: tb, implementation: implementation)
+                    : (try batchNormInference(tx, gamma: tg, beta: tb, mean: mean, variance: variance, implementation: implementation), nil)
+                let gradients = try tape.gradient(of: (y * dy).sum(), withRespectTo: [tx, tg, tb])
+                return (y.scalars, gradients.map(\.scalars), statistics)
+            }
+            let (fast, reference) = (try run(.fast), try run(.reference))
+            let mode = training ? "training" : "inference"
+            #expect(allClose(fast.output, reference.output, absolute: 1e-5, relative: 1e-5), "\(mode) y \(shape)")
+            for (index, name) in ["dx", "dγ", "dβ"].enumerated() {
+                let (f, r) = (fast.gradients[index], reference.gradients[index])
+                #expect(allClose(f, r, absolute: 1e-4, relative: 1e-4), "\(mode) \(name) \(shape): \(maxDifference(f, r))")
+            }
+            if let f = fast.statistics, let r = reference.statistics {
+                #expect(allClose(f.mean, r.mean, absolute: 1e-6, relative: 1e-6), "mean \(shape)")
+                #expect(allClose(f.variance, r.variance, absolute: 1e-6, relative: 1e-5), "variance \(shape)")
+            }
+        }
+    }
+
     @Test func convolutionAgrees() throws {
         var generator = RandomGenerator(seed: 2024)
         var checked = 0

@@ -110,13 +110,16 @@ import Testing
         }
     }
 
-    @Test func batchNormalizationGradients() throws {
+    @Test(arguments: [Implementation.reference, .fast])
+    func batchNormalizationGradients(_ implementation: Implementation) throws {
         let x = GradientCheck.random([3, 2, 2, 3], seed: 19)
         let gamma = GradientCheck.random([3], seed: 20, low: 0.5, high: 1.5), beta = GradientCheck.random([3], seed: 21)
-        try GradientCheck.check([x, gamma, beta]) { try batchNormTraining($0[0], gamma: $0[1], beta: $0[2]).output }
+        try GradientCheck.check([x, gamma, beta]) {
+            try batchNormTraining($0[0], gamma: $0[1], beta: $0[2], implementation: implementation).output
+        }
         let mean = GradientCheck.random([3], seed: 22), variance = GradientCheck.random([3], seed: 23, low: 0.5, high: 2)
         try GradientCheck.check([x, gamma, beta]) {
-            try batchNormInference($0[0], gamma: $0[1], beta: $0[2], mean: mean, variance: variance)
+            try batchNormInference($0[0], gamma: $0[1], beta: $0[2], mean: mean, variance: variance, implementation: implementation)
         }
     }
 

@@ -2,7 +2,8 @@
 public enum Implementation: Sendable, Equatable {
     /// Loops that read like the decks' `conv_forward` / `pool_forward`: the oracle.
     case reference
-    /// im2col + GEMM for convolution, single-pass kernels for pooling, spread over the cores.
+    /// im2col + GEMM (or Winograd) for convolution, vectorised loops for pooling and batch
+    /// normalization, spread over the cores.
     case fast
 }
 
