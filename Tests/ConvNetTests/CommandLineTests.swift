@@ -153,6 +153,27 @@ import Testing
         #expect(train.output.contains(String(format: "Test accuracy: %.4f", lastValidation)), "\(train.output)")
     }
 
+    /// `--resume` continues a `--checkpoint` run: the log of 2 epochs + 1 resumed epoch is the log
+    /// of 3 epochs without a break, every row numbered, and the final test accuracy is the same.
+    @Test func resumeContinuesTheRunAndItsLog() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let common = ["train", "--limit", "256", "--quiet", "--schedule", "cosine", "--augment"]
+        let straight = try Self.run(common + ["--epochs", "3", "--log", path("straight.csv")])
+        #expect(straight.status == 0, "\(straight.error)")
+        let first = try Self.run(common + ["--epochs", "3", "--log", path("resumed.csv"), "--checkpoint", path("ck-{epoch}.h5")])
+        #expect(first.status == 0, "\(first.error)")
+        let resumed = try Self.run(common + ["--epochs", "3", "--log", path("resumed.csv"), "--resume", path("ck-2.h5")])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        let straightLog = try String(contentsOfFile: path("straight.csv"), encoding: .utf8)
+        #expect(try String(contentsOfFile: path("resumed.csv"), encoding: .utf8) == straightLog)
+        #expect(straightLog.split(separator: "\n").map { $0.prefix(2) } == ["ep", "1,", "2,", "3,"])
+        func accuracy(_ run: Run) -> String { run.output.components(separatedBy: "; training took").first ?? "" }
+        #expect(accuracy(resumed).hasPrefix("Test accuracy: "))
+        #expect(accuracy(resumed) == accuracy(straight))
+    }
+
     @Test func predictUsesStoredPreprocessingAndNames() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -145,8 +145,10 @@ public struct CheckpointWriter: Callback {
     }
 
     public mutating func onEpochEnd(_ epoch: Int, logs: [String: Double], state: inout TrainingState) throws {
+        var history = state.history
+        history.epochs.append(logs)  // `fit` adds this epoch's logs after the callbacks ran
         try TrainingCheckpoint(model: state.model, epoch: epoch, shuffler: state.shuffler,
-                               dropoutGenerator: state.dropoutGenerator, metadata: metadata)
+                               dropoutGenerator: state.dropoutGenerator, metadata: metadata, history: history)
             .save(to: path.replacingOccurrences(of: "{epoch}", with: String(epoch)))
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 
 /// Everything needed to resume training exactly where it stopped: the model with its weights,
 /// optimizer (hyperparameters, step count, moments), learning-rate schedule, the number of completed
-/// epochs, and the states of the shuffling and dropout generators. Resuming from epoch `k` gives
-/// the same weights as an uninterrupted run.
+/// epochs, their history, and the states of the shuffling and dropout generators. Resuming from
+/// epoch `k` gives the same weights, and the same history, as an uninterrupted run.
 ///
 /// Saved as a Keras legacy `.h5` model file (so Keras can still load the model) with ConvNet's
 /// training state beside it: a JSON root attribute `convnet_checkpoint` and the optimizer's slot
@@ -15,14 +15,18 @@ public struct TrainingCheckpoint: Sendable {
     public var shuffler: RandomGenerator
     public var dropoutGenerator: RandomGenerator
     public var metadata: ModelMetadata?
+    /// The logs of the completed epochs, which a resumed `fit` continues (so a `CSVLogger` keeps
+    /// every row and the epoch numbers run on).
+    public var history: History
 
     public init(model: Model, epoch: Int, shuffler: RandomGenerator, dropoutGenerator: RandomGenerator,
-                metadata: ModelMetadata? = nil) {
+                metadata: ModelMetadata? = nil, history: History = History()) {
         self.model = model
         self.epoch = epoch
         self.shuffler = shuffler
         self.dropoutGenerator = dropoutGenerator
         self.metadata = metadata
+        self.history = history
     }
 
     /// The JSON stored in `convnet_checkpoint`.
@@ -38,9 +42,14 @@ public struct TrainingCheckpoint: Sendable {
         var schedulePerStep: Bool
         var loss: LossCoding
         var metrics: [String]
+        /// Absent in checkpoints written before the history was kept.
+        var history: [[String: Double]]?
     }
 
     static let stateAttribute = "convnet_checkpoint"
+    /// How NaN and infinite logged values (a diverged validation loss) are spelled in the JSON.
+    static let nonFiniteNumbers = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     static let optimizerGroup = "convnet_optimizer"
 
     public func save(to path: String) throws {
@@ -53,8 +62,10 @@ public struct TrainingCheckpoint: Sendable {
                           step: training.optimizer.step, initialLearningRate: training.initialLearningRate,
                           schedule: training.schedule, schedulePerStep: training.schedulePerStep,
                           loss: LossCoding(training.loss),
-                          metrics: training.metrics.map(\.name))
-        file.extraAttributes[Self.stateAttribute] = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+                          metrics: training.metrics.map(\.name), history: history.epochs)
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = Self.nonFiniteNumbers
+        file.extraAttributes[Self.stateAttribute] = String(decoding: try encoder.encode(state), as: UTF8.self)
         for (weight, slots) in training.optimizer.slots.enumerated() {
             for (slot, tensor) in slots.enumerated() {
                 file.extraDatasets["\(Self.optimizerGroup)/\(weight)/\(slot)"] = tensor
@@ -71,7 +82,10 @@ public struct TrainingCheckpoint: Sendable {
         }
         let state: State
         do {
-            state = try JSONDecoder().decode(State.self, from: Data(json.utf8))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity",
+                                                                            negativeInfinity: "-Infinity", nan: "NaN")
+            state = try decoder.decode(State.self, from: Data(json.utf8))
         } catch {
             throw ConvNetError.file(path: path, message: "unreadable \(stateAttribute): \(error)")
         }
@@ -94,7 +108,8 @@ public struct TrainingCheckpoint: Sendable {
                                                   schedule: state.schedule, schedulePerStep: state.schedulePerStep,
                                                   initialLearningRate: state.initialLearningRate)
         return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler),
-                                  dropoutGenerator: try generator(state.dropout), metadata: metadata)
+                                  dropoutGenerator: try generator(state.dropout), metadata: metadata,
+                                  history: History(epochs: state.history ?? []))
     }
 
     static func makeOptimizer(name: String, hyperparameters h: [String: Float], path: String) throws -> any Optimizer {

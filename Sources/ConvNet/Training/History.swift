@@ -3,7 +3,7 @@ public struct History: Sendable, Equatable {
     /// One dictionary per epoch.
     public var epochs: [[String: Double]] = []
 
-    public init() {}
+    public init(epochs: [[String: Double]] = []) { self.epochs = epochs }
 
     /// The values of one key over the epochs (missing epochs are skipped).
     public func values(_ key: String) -> [Double] { epochs.compactMap { $0[key] } }

@@ -73,7 +73,8 @@ extension Model {
         guard trainingData.count > 0 else { throw ConvNetError.argument("fit: no training samples") }
 
         var callbacks = callbacks
-        var state = TrainingState(model: self, learningRate: configuration.optimizer.learningRate, epochs: epochs, history: History())
+        var state = TrainingState(model: self, learningRate: configuration.optimizer.learningRate, epochs: epochs,
+                                  history: checkpoint?.history ?? History())
         for index in callbacks.indices { try callbacks[index].onTrainBegin(&state) }
         var shuffler = checkpoint?.shuffler ?? RandomGenerator(seed: seed)
         var context = ForwardContext(training: true, generator: checkpoint?.dropoutGenerator ?? RandomGenerator(seed: seed ^ 0x5EED_D80F))
