@@ -16,6 +16,15 @@ struct DatasetResolver {
         var source: String
     }
 
+    /// Training and test sets ready to batch: held in memory, or image folders read from disk.
+    struct DatasetSplits {
+        var train: any Dataset
+        var test: (any Dataset)?
+        var source: String
+        /// Whether image folders are decoded from disk batch by batch rather than held in memory.
+        var streamed: Bool
+    }
+
     /// The names `--dataset` accepts besides folders and `.h5` files.
     static let knownNames = ["fashion-mnist", "mnist", "cifar10", "signs"]
 
@@ -49,28 +58,52 @@ struct DatasetResolver {
             }
             return try signs(dataDirectory)
         default:
-            if ["h5", "hdf5"].contains((name as NSString).pathExtension.lowercased()) {
-                return try signs(name)
-            }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ConvNetError.argument("--dataset \(name): not a known dataset (\(Self.knownNames.joined(separator: ", "))), "
-                                            + "an .h5 file, nor a folder of class subfolders")
-            }
-            if FileManager.default.fileExists(atPath: (name as NSString).appendingPathComponent("train_signs.h5")) {
-                return try signs(name)
-            }
-            let trainRoot = (name as NSString).appendingPathComponent("train")
-            let testRoot = (name as NSString).appendingPathComponent("test")
-            if FileManager.default.fileExists(atPath: trainRoot) {
-                return Splits(train: try ImageFolder.load(root: trainRoot, imageSize: imageSize, channels: channels ?? 3, limit: limit),
-                              test: FileManager.default.fileExists(atPath: testRoot)
-                                ? try ImageFolder.load(root: testRoot, imageSize: imageSize, channels: channels ?? 3) : nil,
-                              source: name)
-            }
-            return Splits(train: try ImageFolder.load(root: name, imageSize: imageSize, channels: channels ?? 3, limit: limit),
-                          test: nil, source: name)
+            if isSignsStyle { return try signs(name) }
+            let roots = try folderRoots()
+            return Splits(train: try ImageFolder.load(root: roots.train, imageSize: imageSize, channels: channels ?? 3, limit: limit),
+                          test: try roots.test.map { try ImageFolder.load(root: $0, imageSize: imageSize, channels: channels ?? 3) },
+                          source: name)
         }
+    }
+
+    /// The training and test sets as datasets to train and evaluate on. Image folders whose decoded
+    /// images (as `Float`) would take more than `memoryBudget` bytes stay on disk and are decoded
+    /// batch by batch (`ImageFolderDataset`), as Keras's `image_dataset_from_directory` does; the
+    /// rest is loaded into memory once, which is faster from the second epoch on.
+    func open(imageSize: (height: Int, width: Int)?, channels: Int?, memoryBudget: Int) throws -> DatasetSplits {
+        guard !Self.knownNames.contains(name), !isSignsStyle else {
+            let loaded = try load(imageSize: imageSize, channels: channels)
+            return DatasetSplits(train: loaded.train, test: loaded.test, source: loaded.source, streamed: false)
+        }
+        let roots = try folderRoots()
+        let train = try ImageFolderDataset(root: roots.train, imageSize: imageSize, channels: channels ?? 3, limit: limit)
+        let test = try roots.test.map { try ImageFolderDataset(root: $0, imageSize: imageSize, channels: channels ?? 3) }
+        let decodedBytes = (train.count + (test?.count ?? 0)) * train.sampleShape.reduce(1, *) * MemoryLayout<Float>.size
+        guard decodedBytes > memoryBudget else {
+            return DatasetSplits(train: try train.loadAll(), test: try test?.loadAll(), source: name, streamed: false)
+        }
+        return DatasetSplits(train: train, test: test, source: name, streamed: true)
+    }
+
+    /// Whether `name` is a SIGNS-style `.h5` file or a folder holding `train_signs.h5`.
+    private var isSignsStyle: Bool {
+        ["h5", "hdf5"].contains((name as NSString).pathExtension.lowercased())
+            || FileManager.default.fileExists(atPath: (name as NSString).appendingPathComponent("train_signs.h5"))
+    }
+
+    /// For a folder of class subfolders: its `train/` and `test/` folders when it has `train/`
+    /// (`test/` when present), or else the folder itself as the training set.
+    /// - Throws: `ConvNetError.argument` when `name` is not a folder.
+    private func folderRoots() throws -> (train: String, test: String?) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ConvNetError.argument("--dataset \(name): not a known dataset (\(Self.knownNames.joined(separator: ", "))), "
+                                        + "an .h5 file, nor a folder of class subfolders")
+        }
+        let trainRoot = (name as NSString).appendingPathComponent("train")
+        let testRoot = (name as NSString).appendingPathComponent("test")
+        guard FileManager.default.fileExists(atPath: trainRoot) else { return (name, nil) }
+        return (trainRoot, FileManager.default.fileExists(atPath: testRoot) ? testRoot : nil)
     }
 
     /// A SIGNS-style HDF5 dataset from a file or folder; the test split is optional (the same file,

@@ -1,23 +1,32 @@
 import ConvNet
+import Foundation
 
 /// A dataset loaded for a model: raw pixels as loaded, turned into model inputs batch by batch
 /// (augmentation for training only, then the preprocessing), with the class names.
 struct PreparedData {
-    let splits: DatasetResolver.Splits
+    let splits: DatasetResolver.DatasetSplits
     let preprocessing: Preprocessing
     var classNames: [String] { splits.train.classNames }
     var source: String { splits.source }
+    /// `(height, width, channels)` of the images (or a sample's shape for other data).
+    var sampleShape: [Int] { splits.train.sampleShape }
+
+    /// How many bytes of decoded images an image folder may take in memory before it is read from
+    /// disk batch by batch instead: a quarter of the machine's memory, so that the model, its
+    /// gradients and the rest of the system keep room.
+    static var defaultMemoryBudget: Int { Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max))) }
 
     /// Loads `dataset`, resizing image folders to the model's input. `preprocessing` is a saved
     /// model's, or else the one named on the command line (`unit`, `centered`, `standardize` with
     /// the training set's statistics, `none`).
+    /// - Parameter memoryBudget: image folders whose decoded images need more bytes than this are
+    ///   decoded from disk every epoch (`0` streams every folder).
     init(dataset: String, dataDirectory: String?, limit: Int?, download: Bool, inputShape: LayerShape,
-         preprocessing saved: Preprocessing?, named: String = "unit") throws {
+         preprocessing saved: Preprocessing?, named: String = "unit", memoryBudget: Int = PreparedData.defaultMemoryBudget) throws {
         let size = inputShape.count == 3 ? inputShape[0].flatMap { h in inputShape[1].map { (height: h, width: $0) } } : nil
         splits = try DatasetResolver(name: dataset, dataDirectory: dataDirectory, limit: limit, download: download)
-            .load(imageSize: size, channels: inputShape.count == 3 ? inputShape[2] : nil)
-        let train = splits.train
-        preprocessing = try saved ?? Preprocessing(named: named, trainingImages: train.images)
+            .open(imageSize: size, channels: inputShape.count == 3 ? inputShape[2] : nil, memoryBudget: memoryBudget)
+        preprocessing = try saved ?? Preprocessing(named: named, trainingSet: splits.train)
     }
 
     /// The training set (augmented, preprocessed) and the held-out validation part (preprocessed).
@@ -36,7 +45,7 @@ struct PreparedData {
 
     /// Throws unless the images fit the model's input and the model has an output per class.
     func check(against model: Model) throws {
-        let sample = splits.train.imageShape
+        let sample = sampleShape
         guard sample.count == model.inputShape.count, zip(sample, model.inputShape).allSatisfy({ $1 == nil || $0 == $1 }) else {
             throw ConvNetError.shape(op: "--dataset \(source)",
                                      message: "images are \(sample.map(String.init).joined(separator: "x")) but model '\(model.name)' expects \(describe(layerShape: model.inputShape)); resize the images or pick a model for this size")

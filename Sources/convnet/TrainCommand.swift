@@ -40,6 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Draw the training curves (loss and accuracy per epoch) as SVG, or PNG by the file's name.") var plot: String?
     @Option(help: "Save a checkpoint (model, optimizer state, epoch, generators) after every epoch; `{epoch}` is replaced.") var checkpoint: String?
     @Option(help: "Resume from a checkpoint written by --checkpoint (same dataset and flags), up to --epochs in total.") var resume: String?
+    @Flag(help: "Decode image folders from disk batch by batch every epoch instead of loading them into memory (the default when the decoded images would take more than a quarter of the RAM).") var streamImages = false
     @Flag(help: "Print only the final results.") var quiet = false
 
     func validate() throws {
@@ -67,9 +68,10 @@ struct TrainCommand: ParsableCommand {
         let resumed = try resume.map(TrainingCheckpoint.load(from:))
         let probe = try resumed.map { ModelSource.Loaded(model: $0.model, metadata: $0.metadata) } ?? ModelSource.load(model, seed: seed)
         let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: limit, download: !noDownload,
-                                    inputShape: probe.model.inputShape, preprocessing: probe.metadata?.preprocessing, named: preprocessing)
+                                    inputShape: probe.model.inputShape, preprocessing: probe.metadata?.preprocessing, named: preprocessing,
+                                    memoryBudget: streamImages ? 0 : PreparedData.defaultMemoryBudget)
         let augmentationList = try augmentations.map(Augmentation.parseList)
-            ?? (augment ? Augmentation.standard(forImageShape: data.splits.train.imageShape) : [])
+            ?? (augment ? Augmentation.standard(forImageShape: data.sampleShape) : [])
         let (train, heldOut) = try data.training(augmentations: augmentationList, validationSplit: validationSplit)
         if validateOnTest, !data.hasTestSplit { throw ConvNetError.argument("--validate-on-test: \(data.source) has no test split") }
         let validation = validateOnTest ? try data.evaluation : heldOut
@@ -85,6 +87,9 @@ struct TrainCommand: ParsableCommand {
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)
         if !quiet {
             print("Training \(network.name) (\(network.parameterCounts.trainable) parameters) on \(train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
+            if data.splits.streamed {
+                print("Decoding the images from disk batch by batch" + (streamImages ? " (--stream-images)" : ": all at once they would take more than a quarter of the memory"))
+            }
             if !augmentationList.isEmpty { print("Augmentation: \(augmentationList.map(\.description).joined(separator: ", "))") }
         }
         var callbacks: [any Callback] = []

@@ -174,6 +174,43 @@ import Testing
         #expect(accuracy(resumed) == accuracy(straight))
     }
 
+    /// `--stream-images` decodes the folders batch by batch instead of loading them: the same
+    /// batches, so the same log and test accuracy as training from memory, standardisation included.
+    @Test func streamedFoldersTrainLikeLoadedOnes() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var generator = RandomGenerator(seed: 3)
+        for (split, count) in [("train", 6), ("test", 3)] {
+            for (label, name) in ["a", "b", "c"].enumerated() {
+                let folder = directory.appendingPathComponent("\(split)/\(name)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                for index in 0..<count {
+                    // Each class has its own brightness, plus noise.
+                    let pixels = try Tensor(shape: [20, 20, 3], scalars: (0..<1200).map { _ in
+                        Float(40 + 80 * label + Int.random(in: 0..<60, using: &generator)) })
+                    try ImageCodec.write(pixels, to: folder.appendingPathComponent("\(index).png").path)
+                }
+            }
+        }
+        func train(_ extra: [String], log: String) throws -> Run {
+            let run = try Self.run(["train", "--model", "lenet5", "--dataset", directory.path, "--epochs", "2", "--batch-size", "4",
+                                    "--augment", "--preprocessing", "standardize", "--validate-on-test",
+                                    "--log", directory.appendingPathComponent(log).path] + extra)
+            #expect(run.status == 0, "\(run.error)")
+            return run
+        }
+        let loaded = try train([], log: "loaded.csv")
+        let streamed = try train(["--stream-images"], log: "streamed.csv")
+        #expect(streamed.output.contains("Decoding the images from disk batch by batch (--stream-images)"), "\(streamed.output)")
+        #expect(!loaded.output.contains("Decoding the images from disk"))
+        #expect(try String(contentsOfFile: directory.appendingPathComponent("streamed.csv").path, encoding: .utf8)
+                == String(contentsOfFile: directory.appendingPathComponent("loaded.csv").path, encoding: .utf8))
+        func result(_ run: Run) -> String? {
+            run.output.split(separator: "\n").first { $0.hasPrefix("Test accuracy: ") }?.components(separatedBy: "; training took").first
+        }
+        #expect(result(streamed) != nil && result(streamed) == result(loaded), "\(streamed.output)\n\(loaded.output)")
+    }
+
     @Test func predictUsesStoredPreprocessingAndNames() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

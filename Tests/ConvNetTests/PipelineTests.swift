@@ -66,14 +66,29 @@ struct PipelinePreprocessingTests {
             #expect(abs(statistics.mean[channel]) < 1e-5)
             #expect(abs(statistics.standardDeviation[channel] - 1) < 1e-5)
         }
-        let named = try Preprocessing(named: "standardize", trainingImages: data.images)
+        // The named one reads the dataset batch by batch: the same numbers, bit for bit.
+        let named = try Preprocessing(named: "standardize", trainingSet: data)
         #expect(named == preprocessing)
-        #expect(try Preprocessing(named: "unit", trainingImages: data.images) == .unitRange)
-        #expect(throws: ConvNetError.self) { try Preprocessing(named: "zscore", trainingImages: data.images) }
+        #expect(try Preprocessing(named: "unit", trainingSet: data) == .unitRange)
+        #expect(throws: ConvNetError.self) { try Preprocessing(named: "zscore", trainingSet: data) }
         // Statistics for 3 channels do not fit 2-channel images.
         #expect(throws: ConvNetError.self) {
             try data.preprocessed(.standardize(mean: [0, 0, 0], standardDeviation: [1, 1, 1]))
         }
+    }
+
+    @Test("statistics read batch by batch equal those of the whole tensor, bit for bit")
+    func batchedStatistics() throws {
+        var generator = RandomGenerator(seed: 7)
+        let images = try Tensor(shape: [37, 3, 2, 3], scalars: (0..<(37 * 18)).map { _ in Float.random(in: 0...255, using: &generator) })
+        let whole = try ChannelStatistics(of: images)
+        let dataset = try TensorDataset(inputs: images, labels: [Int](repeating: 0, count: 37))
+        for batchSize in [1, 5, 36, 37, 100] {
+            #expect(try ChannelStatistics(of: dataset, batchSize: batchSize) == whole)
+        }
+        #expect(throws: ConvNetError.self) { try ChannelStatistics(of: dataset, batchSize: 0) }
+        let empty = try TensorDataset(inputs: Tensor(shape: [0, 2, 2, 3], scalars: []), labels: [])
+        #expect(throws: ConvNetError.self) { try ChannelStatistics(of: empty) }
     }
 
     @Test("splitForValidation holds out the last fraction, as fit does")
@@ -287,6 +302,8 @@ struct PipelineImageFolderTests {
         // The whole pipeline on top of it.
         let pipeline = try lazy.augmented(with: [.horizontalFlip()]).preprocessed(.unitRange)
         #expect(try pipeline.batch(at: [1], seed: 0).inputs.scalars.allSatisfy { abs($0 - 1 / 255) < 1e-6 })
+        // Standardisation measured on the files batch by batch equals the loaded images'.
+        #expect(try ChannelStatistics(of: lazy, batchSize: 2) == ChannelStatistics(of: eager.images))
     }
 
     @Test("a corrupt file is reported, naming it, by the batch that holds it")

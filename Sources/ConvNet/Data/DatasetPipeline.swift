@@ -89,14 +89,22 @@ extension Preprocessing {
         return .standardize(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
     }
 
+    /// Per-channel standardisation with the statistics of `trainingSet`'s inputs, read batch by
+    /// batch (see `ChannelStatistics.init(of:batchSize:)`), for datasets not held in one tensor.
+    public static func standardization(of trainingSet: any Dataset) throws -> Preprocessing {
+        let statistics = try ChannelStatistics(of: trainingSet)
+        return .standardize(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
+    }
+
     /// The scaling named on a command line: `unit` (`x/255`), `centered` (`x/255 − 0.5`),
-    /// `standardize` (per-channel statistics of `trainingImages`) or `none`.
+    /// `standardize` (per-channel statistics of `trainingSet`, which is read only for this one)
+    /// or `none`.
     /// - Throws: `ConvNetError.argument` for another name.
-    public init(named name: String, trainingImages: @autoclosure () -> Tensor) throws {
+    public init(named name: String, trainingSet: any Dataset) throws {
         switch name {
         case "unit", "unit-range", "x/255": self = .unitRange
         case "centered", "centered-unit-range", "x/255-0.5": self = .centeredUnitRange
-        case "standardize", "standardise", "per-channel": self = try .standardization(of: trainingImages())
+        case "standardize", "standardise", "per-channel": self = try .standardization(of: trainingSet)
         case "none": self = .none
         default:
             throw ConvNetError.argument("preprocessing '\(name)': expected unit (x/255), centered (x/255 - 0.5), standardize (per-channel mean/std) or none")

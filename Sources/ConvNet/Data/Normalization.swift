@@ -41,30 +41,69 @@ public struct ChannelStatistics: Sendable, Equatable {
     /// Sums are accumulated in `Double`, since a dataset has tens of millions of values per channel.
     /// A constant channel gets deviation `1e-7` (Keras's epsilon) instead of 0, so normalising
     /// does not divide by zero.
+    /// - Throws: `ConvNetError.shape` for an empty tensor or one without a channel axis.
     public init(of images: Tensor) throws {
-        guard let channels = images.shape.last, channels > 0, images.count > 0 else {
-            throw ConvNetError.shape(op: "ChannelStatistics", message: "need a non-empty tensor with a channel axis, got \(describe(shape: images.shape))")
-        }
-        let pixels = images.count / channels
-        var sum = [Double](repeating: 0, count: channels)
-        var sumOfSquares = [Double](repeating: 0, count: channels)
-        images.scalars.withUnsafeBufferPointer { x in
-            for pixel in 0..<pixels {
-                for c in 0..<channels { sum[c] += Double(x[pixel * channels + c]) }
+        try self.init(channels: images.shape.last ?? 0) { visit in try visit(images) }
+    }
+
+    /// Measures a dataset's inputs batch by batch, e.g. an `ImageFolderDataset` too large for
+    /// memory (Keras's `Normalization.adapt(dataset)`). The dataset is read twice, once for the
+    /// means and once for the deviations. The numbers equal `init(of:)` on all inputs at once: the
+    /// `Double` sums run over the same values in the same order.
+    /// - Throws: `ConvNetError.argument` for a batch size below 1; `ConvNetError.shape` for an
+    ///   empty dataset; the dataset's own errors (e.g. a file that cannot be decoded).
+    public init(of dataset: any Dataset, batchSize: Int = 256) throws {
+        guard batchSize > 0 else { throw ConvNetError.argument("ChannelStatistics: batch size must be positive, got \(batchSize)") }
+        try self.init(channels: dataset.sampleShape.last ?? 0) { visit in
+            for start in stride(from: 0, to: dataset.count, by: batchSize) {
+                try visit(dataset.batch(at: Array(start..<min(start + batchSize, dataset.count)), seed: 0).inputs)
             }
         }
+    }
+
+    /// The two passes shared by both measurements: `forEachChunk` hands every chunk of the data
+    /// `(..., channels)` to its argument, in order, and is called twice.
+    ///
+    ///     mean_c = Σ x_c / n,   std_c = √(Σ (x_c − mean_c)² / n)
+    ///
+    /// Two passes (means first, then squared deviations) avoid the cancellation of E[x²] − E[x]².
+    private init(channels: Int, measuring forEachChunk: ((Tensor) throws -> Void) throws -> Void) throws {
+        var pixels = 0
+        var sum = [Double](repeating: 0, count: max(channels, 0))
+        try forEachChunk { chunk in
+            try Self.checkChannels(of: chunk, channels: channels)
+            pixels += chunk.count / channels
+            chunk.scalars.withUnsafeBufferPointer { x in
+                for pixel in 0..<(x.count / channels) {
+                    for c in 0..<channels { sum[c] += Double(x[pixel * channels + c]) }
+                }
+            }
+        }
+        guard channels > 0, pixels > 0 else {
+            throw ConvNetError.shape(op: "ChannelStatistics", message: "need non-empty data with a channel axis, got none")
+        }
         let mean = sum.map { $0 / Double(pixels) }
-        // Two passes (mean first, then squared deviations) avoid the cancellation of E[x²] − E[x]².
-        images.scalars.withUnsafeBufferPointer { x in
-            for pixel in 0..<pixels {
-                for c in 0..<channels {
-                    let deviation = Double(x[pixel * channels + c]) - mean[c]
-                    sumOfSquares[c] += deviation * deviation
+        var sumOfSquares = [Double](repeating: 0, count: channels)
+        try forEachChunk { chunk in
+            try Self.checkChannels(of: chunk, channels: channels)
+            chunk.scalars.withUnsafeBufferPointer { x in
+                for pixel in 0..<(x.count / channels) {
+                    for c in 0..<channels {
+                        let deviation = Double(x[pixel * channels + c]) - mean[c]
+                        sumOfSquares[c] += deviation * deviation
+                    }
                 }
             }
         }
         self.mean = mean.map { Float($0) }
         self.standardDeviation = sumOfSquares.map { Swift.max(Float(($0 / Double(pixels)).squareRoot()), 1e-7) }
+    }
+
+    private static func checkChannels(of chunk: Tensor, channels: Int) throws {
+        guard channels > 0, chunk.shape.last == channels else {
+            throw ConvNetError.shape(op: "ChannelStatistics",
+                                     message: "need data with a channel axis of \(channels), got \(describe(shape: chunk.shape))")
+        }
     }
 
     /// `(x - mean_c) / std_c` for every element of channel `c` (the last axis). Preprocessing: the
