@@ -31,7 +31,8 @@ import Testing
     /// - googlenet: 6,998,552, recomputed from table 1 of Szegedy et al. 2014 in
     ///   `googLeNetCountFollowsTable1`.
     /// - resnet20: 272,474 trainable, He et al. 2015's "0.27M" CIFAR ResNet-20 with projection
-    ///   shortcuts (option B), computed in `resNet20CountFollowsSection4_2`.
+    ///   shortcuts (option B), computed for it and resnet32/44/56/110 in
+    ///   `cifarResNetCountsFollowSection4_2`.
     /// - resnet18-cifar / vgg11-cifar / vgg16-cifar: 11,173,962 / 9,231,114 / 14,728,266
     ///   trainable, the counts of kuangliu/pytorch-cifar's `ResNet18()`, `VGG('VGG11')`,
     ///   `VGG('VGG16')` (PyTorch's `parameters()`).
@@ -182,18 +183,24 @@ import Testing
         #expect(cifar.nonTrainable == count(cifarConvs.map { ($0.0, 0, $0.2) }, perChannel: 2))
     }
 
-    /// ResNet-20 (He et al. 2015, section 4.2, n = 3) with two projection shortcuts (option B).
-    @Test func resNet20CountFollowsSection4_2() throws {
+    /// The CIFAR ResNets of He et al. 2015, section 4.2 (depth 6n + 2: 3 stages of n basic blocks,
+    /// 2n 3x3 convolutions each), with two projection shortcuts (option B), counted layer by layer.
+    @Test(arguments: [(20, 3), (32, 5), (44, 7), (56, 9), (110, 18)])
+    func cifarResNetCountsFollowSection4_2(depth: Int, n: Int) throws {
         let conv3x3 = { (cIn: Int, cOut: Int) in 9 * cIn * cOut }
         let stem = conv3x3(3, 16)
-        let stage1 = 6 * conv3x3(16, 16)
-        let stage2 = conv3x3(16, 32) + 5 * conv3x3(32, 32) + 16 * 32  // + 1x1 projection
-        let stage3 = conv3x3(32, 64) + 5 * conv3x3(64, 64) + 32 * 64
-        let normalizedChannels = 16 + 6 * 16 + 7 * 32 + 7 * 64      // one batch norm per convolution
-        let counts = try ModelZoo.model(named: "resnet20").parameterCounts
+        let stage1 = 2 * n * conv3x3(16, 16)
+        let stage2 = conv3x3(16, 32) + (2 * n - 1) * conv3x3(32, 32) + 16 * 32  // + 1x1 projection
+        let stage3 = conv3x3(32, 64) + (2 * n - 1) * conv3x3(64, 64) + 32 * 64
+        let normalizedChannels = 16 + 2 * n * 16 + (2 * n + 1) * 32 + (2 * n + 1) * 64  // one batch norm per convolution
+        let model = try ModelZoo.model(named: "resnet\(depth)")
+        #expect(model.layers.filter { $0.kerasClassName == "Conv2D" }.count == depth - 1 + 2)  // + the 2 projections
+        #expect(model.outputShape == [10])
+        let counts = model.parameterCounts
         #expect(counts.trainable == stem + stage1 + stage2 + stage3 + 2 * normalizedChannels + 64 * 10 + 10)
         #expect(counts.nonTrainable == 2 * normalizedChannels)
-        #expect(abs(Double(counts.trainable) - 270_000) < 5_000)  // the paper's "0.27M"
+        if depth == 20 { #expect(abs(Double(counts.trainable) - 270_000) < 5_000) }  // the paper's "0.27M"
+        if depth == 110 { #expect(abs(Double(counts.trainable) - 1_700_000) < 50_000) }  // the paper's "1.7M"
     }
 
     /// The residual and inception blocks through real tensors at the ImageNet size agree with
@@ -215,7 +222,7 @@ import Testing
     /// (batch statistics, dropout) and the gradient of a cross-entropy loss with respect to every
     /// weight, which must be finite and reach every layer that has weights.
     @Test(arguments: [("alexnet", 67), ("vgg16", 32), ("resnet18", 32), ("resnet34", 32), ("resnet50", 32), ("googlenet", 32),
-                      ("resnet20", 32), ("resnet18-cifar", 32), ("vgg11-cifar", 32), ("vgg16-cifar", 32), ("googlenet-cifar", 32)])
+                      ("resnet20", 32), ("resnet32", 32), ("resnet18-cifar", 32), ("vgg11-cifar", 32), ("vgg16-cifar", 32), ("googlenet-cifar", 32)])
     func forwardAndBackwardOnATinyInput(name: String, size: Int) throws {
         var model = try ModelZoo.model(named: name, inputShape: [size, size, 3], classes: 3, seed: 1)
         var generator = RandomGenerator(seed: 2)

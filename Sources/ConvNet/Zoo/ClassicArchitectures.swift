@@ -20,6 +20,10 @@ enum ClassicArchitectures {
             + "global average pool, dropout 0.4, 1000 (224x224x3); 6,998,552 params"),
         ("resnet20", "He et al. 2015 section 4.2 CIFAR ResNet-20: 3x3 conv 16, 3x3 basic blocks of 16/32/64 filters, "
             + "projection shortcuts, global average pool, 10 (32x32x3); 272,474 trainable params"),
+        ("resnet32", "the same with 5 blocks per stage; 466,906 trainable params"),
+        ("resnet44", "the same with 7 blocks per stage; 661,338 trainable params"),
+        ("resnet56", "the same with 9 blocks per stage; 855,770 trainable params"),
+        ("resnet110", "the same with 18 blocks per stage; 1,730,714 trainable params"),
         ("resnet18-cifar", "ResNet-18 for 32x32 (3x3 stem, no max pool, as kuangliu/pytorch-cifar); 11,173,962 trainable params"),
         ("vgg11-cifar", "VGG-11 (config A) convs with batch norm at 32x32, global average pool, 10; 9,231,114 trainable params"),
         ("vgg16-cifar", "VGG-16 (config D) convs with batch norm at 32x32, global average pool, 10; 14,728,266 trainable params"),
@@ -40,8 +44,9 @@ enum ClassicArchitectures {
                               classes: classes ?? 1000, seed: seed)
         case "googlenet":
             return try googLeNet(inputShape: inputShape ?? imageNet, classes: classes ?? 1000, seed: seed)
-        case "resnet20":
-            return try resNet20(inputShape: inputShape ?? cifar, classes: classes ?? 10, seed: seed)
+        case "resnet20", "resnet32", "resnet44", "resnet56", "resnet110":
+            return try resNetCIFAR(depth: Int(name.dropFirst("resnet".count))!, inputShape: inputShape ?? cifar,
+                                   classes: classes ?? 10, seed: seed)
         case "resnet18-cifar":
             return try resNet18CIFAR(inputShape: inputShape ?? cifar, classes: classes ?? 10, seed: seed)
         case "vgg11-cifar", "vgg16-cifar":

@@ -126,19 +126,30 @@ extension ClassicArchitectures {
         return try Model(kerasOrderedName: name, input: input, output: classifierHead(features, classes: classes), seed: seed)
     }
 
-    /// ResNet-20 for CIFAR-10 (He et al., section 4.2 with n = 3): 3x3 convolution of 16, three
-    /// stages of three basic blocks with 16, 32 and 64 filters on 32x32, 16x16 and 8x8 maps
-    /// (stride 2 on the first convolution of stages 2 and 3), global average pooling, softmax.
+    /// The CIFAR-10 ResNets of He et al., section 4.2: depth 6n + 2 (ResNet-20, 32, 44, 56, 110
+    /// for n = 3, 5, 7, 9, 18). A 3x3 convolution of 16, three stages of n basic blocks with 16, 32
+    /// and 64 filters on 32x32, 16x16 and 8x8 maps (stride 2 on the first convolution of stages 2
+    /// and 3), global average pooling, softmax.
     ///
     /// Shortcuts where the shape changes are 1x1 projections with batch norm (option B); the
     /// paper's CIFAR nets use option A (zero-padded identity), which needs a channel-padding layer
     /// ConvNet does not have. The two projections add 2,560 weights and 192 batch-norm scales and
-    /// offsets to the paper's "0.27M": 272,474 trainable parameters with 10 classes (270,256 in
-    /// convolutions, 1,568 batch-norm, 650 dense) and 1,568 non-trainable.
-    static func resNet20(inputShape: LayerShape, classes: Int, seed: UInt64) throws -> Model {
-        try cifarResNet(name: "resnet20", stemFilters: 16,
-                        stages: [16, 32, 64].enumerated().map { ResidualStage(filters: $1, blocks: 3, strides: $0 == 0 ? 1 : 2) },
-                        inputShape: inputShape, classes: classes, seed: seed)
+    /// offsets to the paper's counts. Trainable parameters with 10 classes:
+    ///
+    ///     convolutions  432 + 2n·2304 + (4608 + 512 + (2n − 1)·9216) + (18432 + 2048 + (2n − 1)·36864)
+    ///     batch norm    2 · (16 + 2n·16 + 2n·32 + 32 + 2n·64 + 64)
+    ///     dense         64·10 + 10
+    ///
+    /// ResNet-20: 270,256 + 1,568 + 650 = 272,474 (the paper's "0.27M"), and as many non-trainable
+    /// (batch-norm moving statistics) as batch-norm parameters.
+    static func resNetCIFAR(depth: Int, inputShape: LayerShape, classes: Int, seed: UInt64) throws -> Model {
+        guard depth >= 8, (depth - 2) % 6 == 0 else {
+            throw ConvNetError.argument("a CIFAR ResNet has depth 6n + 2 (20, 32, 44, 56, 110), got \(depth)")
+        }
+        let blocks = (depth - 2) / 6
+        return try cifarResNet(name: "resnet\(depth)", stemFilters: 16,
+                               stages: [16, 32, 64].enumerated().map { ResidualStage(filters: $1, blocks: blocks, strides: $0 == 0 ? 1 : 2) },
+                               inputShape: inputShape, classes: classes, seed: seed)
     }
 
     /// ResNet-18 for 32x32 images, as `ResNet18()` of kuangliu/pytorch-cifar: the ImageNet stages
