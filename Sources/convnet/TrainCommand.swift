@@ -22,7 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
     @Option(help: "Momentum β for momentum and nesterov.") var momentum: Float = 0.9
     @Option(help: "Decay: inverse-time:K, inverse-sqrt:K, exponential:K, power:K, step:K:EVERY, cosine, piecewise:B1,B2:V1,V2,V3.") var schedule: String?
-    @Option(help: "Dropout rate inserted after Flatten and hidden dense layers (zoo models).") var dropout: Float?
+    @Option(help: "Dropout rate after Flatten, global average pooling and hidden dense layers, and of the model's own dropout layers (zoo models).") var dropout: Float?
     @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
     @Option(help: "L1 kernel penalty on every Conv2D and Dense layer (zoo models).") var l1: Float?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0

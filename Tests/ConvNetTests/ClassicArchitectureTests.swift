@@ -273,7 +273,36 @@ import Testing
             let penalty = try #require(try layer.regularizationLoss(), "\(layer.name)")
             #expect(penalty.scalars[0] > 0)
         }
-        #expect(throws: ConvNetError.self) { _ = try ModelZoo.model(named: "resnet20", dropout: 0.5) }
+    }
+
+    /// `dropout:` works on graph models too: a `Dropout` after the global average pool feeds the
+    /// classifier; a model's own dropout layers take the rate instead of getting a second one.
+    @Test func dropoutAppliesToGraphModels() throws {
+        let plain = try ModelZoo.model(named: "resnet20", seed: 3)
+        let dropped = try ModelZoo.model(named: "resnet20", seed: 3, dropout: 0.3)
+        #expect(dropped.layers.count == plain.layers.count + 1)
+        let pool = try #require(dropped.layers.firstIndex { $0.name == "avg_pool" })
+        let dropout = try #require(dropped.layers[pool + 1] as? Dropout)
+        #expect(dropout.rate == 0.3 && dropped.inbound[pool + 1] == [pool])
+        #expect(dropped.inbound.last == [pool + 1] && dropped.layers.last?.name == "predictions")
+        #expect(dropped.trainableWeights.map(\.scalars) == plain.trainableWeights.map(\.scalars))
+        // Every residual join still reads the same layers (by name) as in the plain model.
+        func wiring(_ model: Model) -> [[String]] {
+            model.inbound.map { $0.map { $0 == Model.inputNode ? "input" : model.layers[$0].name } }
+        }
+        #expect(Array(wiring(dropped)[..<(pool + 1)]) == Array(wiring(plain)[..<(pool + 1)]))
+        // Same images, inference mode: dropout is the identity, so the outputs agree.
+        var generator = RandomGenerator(seed: 4)
+        let images = Tensor.randomUniform(shape: [2, 32, 32, 3], generator: &generator)
+        #expect(try dropped.predict(images) == plain.predict(images))
+
+        let googLeNet = try ModelZoo.model(named: "googlenet-cifar", dropout: 0.2)
+        #expect(googLeNet.layers.count == (try ModelZoo.model(named: "googlenet-cifar")).layers.count)
+        #expect(googLeNet.layers.compactMap { ($0 as? Dropout)?.rate } == [0.2])
+        // AlexNet keeps one dropout after fc6 and fc7 (its own, at the new rate) and gets one after Flatten.
+        let alexNet = try ModelZoo.model(named: "alexnet", inputShape: [67, 67, 3], classes: 3, dropout: 0.25)
+        #expect(alexNet.layers.compactMap { ($0 as? Dropout)?.rate } == [0.25, 0.25, 0.25])
+        #expect(alexNet.isSequential)
     }
 
     /// Nets ending in global pooling take any image size (here open sizes), the VGG-style and

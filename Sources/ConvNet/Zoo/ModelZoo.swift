@@ -14,8 +14,10 @@ public enum ModelZoo {
     ] + ClassicArchitectures.catalog
 
     /// Builds a zoo model. `inputShape` defaults to the model's own; `classes` to its own.
-    /// `dropout` inserts a `Dropout` after `Flatten` and after every hidden `Dense` layer;
-    /// `regularizer` puts a kernel penalty on every `Conv2D` and `Dense` layer.
+    /// `regularizer` puts a kernel penalty on every `Conv2D` and `Dense` layer. `dropout` becomes
+    /// the rate of every `Dropout` the model has (AlexNet's after fc6 and fc7, GoogLeNet's after
+    /// the average pool) and of one inserted after every `Flatten`, `GlobalAveragePooling2D` and
+    /// hidden `Dense` layer not followed by one already, in chain and graph models alike.
     public static func model(named name: String, inputShape: LayerShape? = nil, classes: Int? = nil, seed: UInt64 = 0,
                              dropout: Float? = nil, regularizer: Regularizer? = nil) throws -> Model {
         let base = try layers(named: name, inputShape: inputShape, classes: classes, seed: seed)
@@ -26,23 +28,44 @@ public enum ModelZoo {
             return penalizable
         }
         guard let dropout, dropout > 0 else {
-            // A penalty changes no wiring, so graph models keep theirs.
+            // A penalty changes no wiring.
             return try Model(name: base.name, inputShape: base.inputShape, layers: penalized, inbound: base.inbound,
                              isSequential: base.isSequential, seed: seed)
         }
-        guard base.isSequential else {
-            throw ConvNetError.argument("\(name): dropout applies to the chain models; \(name) is a graph (residual or inception)")
+        let (layers, inbound) = withDropout(rate: dropout, layers: penalized, inbound: base.inbound)
+        return try Model(name: base.name, inputShape: base.inputShape, layers: layers, inbound: inbound,
+                         isSequential: base.isSequential, seed: seed)
+    }
+
+    /// `layers` (wired by `inbound`, in execution order, the output last) with every `Dropout` at
+    /// `rate`, and a new one after every `Flatten`, `GlobalAveragePooling2D` and hidden `Dense`
+    /// layer whose consumers are not all `Dropout`s already; the new one takes over the layer's
+    /// consumers. A chain stays a chain.
+    private static func withDropout(rate: Float, layers: [any Layer], inbound: [[Int]]) -> (layers: [any Layer], inbound: [[Int]]) {
+        var consumers = [[Int]](repeating: [], count: layers.count)
+        for (index, sources) in inbound.enumerated() {
+            for source in sources where source != Model.inputNode { consumers[source].append(index) }
         }
-        var layers: [any Layer] = []
-        for (index, layer) in penalized.enumerated() {
-            layers.append(layer)
-            let isHidden = index < penalized.count - 1
-            if isHidden, layer is Flatten || layer is Dense {
-                layers.append(Dropout(dropout, name: "dropout_after_\(layer.name)"))
+        var result: [any Layer] = [], wiring: [[Int]] = []
+        var position = [Int](repeating: Model.inputNode, count: layers.count)  // what reads layer i's output now
+        for (index, layer) in layers.enumerated() {
+            if var existing = layer as? Dropout {
+                existing.rate = rate
+                result.append(existing)
+            } else {
+                result.append(layer)
+            }
+            wiring.append(inbound[index].map { $0 == Model.inputNode ? $0 : position[$0] })
+            position[index] = result.count - 1
+            let isHidden = index < layers.count - 1
+            let alreadyFollowed = !consumers[index].isEmpty && consumers[index].allSatisfy { layers[$0] is Dropout }
+            if isHidden, !alreadyFollowed, layer is Flatten || layer is GlobalAveragePooling2D || layer is Dense {
+                result.append(Dropout(rate, name: "dropout_after_\(layer.name)"))
+                wiring.append([result.count - 2])
+                position[index] = result.count - 1
             }
         }
-        return try Model(name: base.name, inputShape: base.inputShape, layers: layers,
-                         inbound: layers.indices.map { [$0 - 1] }, isSequential: true, seed: seed)
+        return (result, wiring)
     }
 
     private static func layers(named name: String, inputShape: LayerShape?, classes: Int?, seed: UInt64) throws -> Model {
