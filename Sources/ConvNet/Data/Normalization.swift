@@ -80,7 +80,7 @@ public struct ChannelStatistics: Sendable, Equatable {
             }
         }
         guard channels > 0, pixels > 0 else {
-            throw ConvNetError.shape(op: "ChannelStatistics", message: "need non-empty data with a channel axis, got none")
+            throw ConvNetError.shape(op: "ChannelStatistics", message: "need at least one value per channel; the data is empty")
         }
         let mean = sum.map { $0 / Double(pixels) }
         var sumOfSquares = [Double](repeating: 0, count: channels)
