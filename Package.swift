@@ -24,7 +24,7 @@ let package = Package(
             name: "convnet",
             dependencies: ["ConvNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "ConvNetTests", dependencies: ["ConvNet"]),
+        .testTarget(name: "ConvNetTests", dependencies: ["ConvNet"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Side-by-side throughput of ConvNet and PyTorch on the decks' models (issue 6).
+# Side-by-side throughput of ConvNet and PyTorch on the lecture notes' models.
 #
 #   bash scripts/compare-pytorch.sh [ROUNDS] [MODELS...]      # default: 5 rounds of lenet5 conv4x7 cifar
 #
 # For every model and round it runs `convnet bench --model M --json` and
-# ../shared/bench/torch_reference.py M, alternately (ConvNet first in odd rounds, PyTorch first in
+# benchmarks/pytorch/throughput.py M, alternately (ConvNet first in odd rounds, PyTorch first in
 # even ones), with the same batch (64) and threads (2), so both see the same machine state. It
 # then prints a Markdown table of the medians and the ratios ConvNet / PyTorch; every run's JSON
 # line is kept in $OUT (default /tmp/compare-pytorch.jsonl).
@@ -23,9 +23,8 @@ models=("$@")
 venv=${TORCH_VENV:-/tmp/torchenv}
 batch=${BATCH:-64} threads=${THREADS:-2} steps=${STEPS:-60} warmup=${WARMUP:-10}
 out=${OUT:-/tmp/compare-pytorch.jsonl}
-reference="$here/../shared/bench/torch_reference.py"
+reference="$here/benchmarks/pytorch/throughput.py"
 
-[ -f "$reference" ] || { echo "Error: $reference not found (the shared bench folder sits next to the repository)" >&2; exit 1; }
 if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
     echo "Setting up PyTorch in $venv ..." >&2
     python3 -m venv "$venv"
@@ -40,7 +39,7 @@ for model in "${models[@]}"; do
     if [ "$model" != lenet5 ]; then s=$(( (steps + 2) / 3 )) w=$(( (warmup + 2) / 3 )); fi
     for round in $(seq 1 "$rounds"); do
         run_convnet() { "$convnet" bench --model "$model" --batch "$batch" --threads "$threads" --steps "$s" --warmup "$w" --json; }
-        run_torch() { "$venv/bin/python" "$reference" "$model" --batch "$batch" --threads "$threads" --steps "$s" --warmup "$w"; }
+        run_torch() { "$venv/bin/python" "$reference" "$model" --batch-size "$batch" --threads "$threads" --steps "$s" --warmup "$w"; }
         if (( round % 2 )); then run_convnet >> "$out"; run_torch >> "$out"; else run_torch >> "$out"; run_convnet >> "$out"; fi
         echo "$model round $round/$rounds done" >&2
     done

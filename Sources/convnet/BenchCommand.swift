@@ -3,7 +3,7 @@ import ConvNet
 import Foundation
 
 /// `convnet bench --model M`: training and inference throughput of a zoo model, measured exactly as
-/// `../shared/bench/torch_reference.py` measures PyTorch, so the two can be compared side by side.
+/// `benchmarks/pytorch/throughput.py` measures PyTorch, so the two can be compared side by side.
 ///
 /// The work per training step is the script's: one batch of random inputs of the model's shape
 /// (uniform in [0, 1)) with random labels, forward, softmax cross-entropy, backward, one Adam update

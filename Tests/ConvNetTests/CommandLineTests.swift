@@ -92,13 +92,13 @@ import Testing
                           mentions: [directory.appendingPathComponent("train-images-idx3-ubyte").path, "magic"])
         // A truncated HDF5 model.
         let model = directory.appendingPathComponent("model.h5")
-        let original = try Data(contentsOf: SharedFixtures.root.appendingPathComponent("fixtures/keras/lenet5.h5"))
+        let original = try Data(contentsOf: Fixtures.url("keras/lenet5.h5"))
         try original.prefix(5000).write(to: model)
         try expectFailure(["evaluate", "--model", model.path], mentions: [model.path])
         // A corrupt PNG given to predict.
         let image = directory.appendingPathComponent("broken.png")
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]).write(to: image)
-        try expectFailure(["predict", "--model", SharedFixtures.root.appendingPathComponent("fixtures/keras/lenet5.h5").path, image.path],
+        try expectFailure(["predict", "--model", Fixtures.url("keras/lenet5.h5").path, image.path],
                           mentions: [image.path])
     }
 
@@ -219,7 +219,7 @@ import Testing
         let png = directory.appendingPathComponent("boot.png").path
         try ImageCodec.write(first.images.reshaped(to: [28, 28, 1]), to: png)
         let model = directory.appendingPathComponent("keras.h5").path
-        let convert = try Self.run(["convert", SharedFixtures.root.appendingPathComponent("fixtures/keras/lenet5.h5").path, model])
+        let convert = try Self.run(["convert", Fixtures.url("keras/lenet5.h5").path, model])
         #expect(convert.status == 0, "\(convert.error)")
         let result = try Self.run(["predict", "--model", model, "--json", png])
         #expect(result.status == 0, "\(result.error)")

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// HDF5 reading and writing, checked against the LeNet-5 that Keras 3.15 trained and saved in both
-/// of its layouts (`../shared/fixtures/keras/lenet5.h5` and `lenet5.weights.h5`).
+/// of its layouts (`Fixtures/keras/lenet5.h5` and `lenet5.weights.h5`).
 @Suite struct HDF5Tests {
     static let lenetLayers = ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "flatten", "dense", "dense_1", "dense_2"]
     static let lenetWeightShapes = [[5, 5, 1, 6], [6], [5, 5, 6, 16], [16], [400, 120], [120], [120, 84], [84], [84, 10], [10]]
@@ -386,7 +386,7 @@ import Testing
 // MARK: - Helpers
 
 private func fixtureURL(_ name: String) throws -> URL {
-    let directory = SharedFixtures.root.appendingPathComponent("fixtures/keras")
+    let directory = Fixtures.keras
     let url = directory.appendingPathComponent(name)
     guard FileManager.default.fileExists(atPath: url.path) else {
         throw FixtureError("missing \(url.path): the HDF5 tests need the Keras fixtures in \(directory.path)")

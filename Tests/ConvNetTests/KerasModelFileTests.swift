@@ -2,10 +2,10 @@ import ConvNet
 import Foundation
 import Testing
 
-/// Keras files both ways: the real LeNet-5 trained by Keras 3.15 (`../shared/fixtures/keras`) must
+/// Keras files both ways: the real LeNet-5 trained by Keras 3.15 (`Fixtures/keras`) must
 /// give Keras's own outputs and accuracy here, and ConvNet's files must read back identically.
 @Suite struct KerasModelFileTests {
-    static let keras = SharedFixtures.root.appendingPathComponent("fixtures/keras")
+    static let keras = Fixtures.keras
 
     struct Expected {
         let probabilities: [[Float]]

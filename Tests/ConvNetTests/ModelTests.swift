@@ -5,7 +5,7 @@ import Testing
 @Suite struct ModelTests {
     /// Deck 002's Keras summary of the four-7x7-conv model and its LeNet total.
     @Test func summaryCountsMatchTheDeck() throws {
-        let examples = try #require(try SharedFixtures.seedExamples()["parameter_counts"] as? [[String: Any]])
+        let examples = try #require(try Fixtures.seedExamples()["parameter_counts"] as? [[String: Any]])
         let conv4x7 = try ModelZoo.model(named: "conv4x7")
         let perLayer = try JSONValue.ints(examples[1]["per_layer"])
         #expect(conv4x7.summaryRows.map(\.parameters) == perLayer)

@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func formulasMatchTheDeck() throws {
-        let example = try #require(try SharedFixtures.seedExamples()["optimizers"] as? [String: Any])
+        let example = try #require(try Fixtures.seedExamples()["optimizers"] as? [String: Any])
         let defaults = try #require(example["adam_defaults"] as? [String: Double])
         let adam = Adam()
         #expect(adam.beta1 == defaults["beta1"].map { Float($0) })

@@ -320,7 +320,7 @@ struct PipelineImageFolderTests {
 }
 
 /// Throughput of the two image-folder paths, when `CONVNET_PIPELINE_BENCH` names a folder with
-/// `train/<class>/*.jpg` (e.g. ../shared/datasets/cifar10-jpeg.tar.gz extracted).
+/// `train/<class>/*.jpg` (e.g. the CIFAR-10 JPEG folders).
 @Suite("Pipeline: throughput (set CONVNET_PIPELINE_BENCH=DIR)")
 struct PipelineThroughputTests {
     static let root = ProcessInfo.processInfo.environment["CONVNET_PIPELINE_BENCH"]

@@ -2,7 +2,7 @@ import ConvNet
 import Foundation
 import Testing
 
-/// The decks' worked examples (`../shared/fixtures/seed_examples.json`), asserted exactly: every
+/// The decks' worked examples (`Tests/ConvNetTests/Fixtures/seed_examples.json`), asserted exactly: every
 /// value in them is a small integer or a dyadic fraction that Float represents and computes exactly,
 /// except where a tolerance is stated.
 @Suite struct SeedExampleTests {
@@ -10,7 +10,7 @@ import Testing
 
     @Test(arguments: implementations)
     func convolutionExamples(implementation: Implementation) throws {
-        let examples = try #require(try SharedFixtures.seedExamples()["convolution"] as? [[String: Any]])
+        let examples = try #require(try Fixtures.seedExamples()["convolution"] as? [[String: Any]])
         #expect(examples.count >= 7)
         for example in examples {
             let input = try Tensor.image(JSONValue.matrix(example["input"]))
@@ -27,7 +27,7 @@ import Testing
 
     @Test(arguments: implementations)
     func poolingExamples(implementation: Implementation) throws {
-        let examples = try #require(try SharedFixtures.seedExamples()["pooling"] as? [[String: Any]])
+        let examples = try #require(try Fixtures.seedExamples()["pooling"] as? [[String: Any]])
         #expect(examples.count >= 4)
         for example in examples {
             let input = try Tensor.image(JSONValue.matrix(example["input"]))
@@ -44,7 +44,7 @@ import Testing
     /// and a 2x2 convolution followed by ReLU.
     @Test(arguments: implementations)
     func gradientExamples(implementation: Implementation) throws {
-        let examples = try #require(try SharedFixtures.seedExamples()["gradients"] as? [[String: Any]])
+        let examples = try #require(try Fixtures.seedExamples()["gradients"] as? [[String: Any]])
         #expect(examples.count == 3)
         for example in examples {
             let tape = GradientTape()
@@ -78,7 +78,7 @@ import Testing
 
     /// Output shapes of single conv/pool layers (deck 003 quizzes).
     @Test func layerShapes() throws {
-        let examples = try #require(try SharedFixtures.seedExamples()["shapes"] as? [[String: Any]])
+        let examples = try #require(try Fixtures.seedExamples()["shapes"] as? [[String: Any]])
         var checked = 0
         for example in examples {
             guard let input = example["input"] as? [NSNumber], let output = example["output"] as? [NSNumber] else { continue }
@@ -155,7 +155,7 @@ import Testing
     }
 
     @Test func softmaxExamples() throws {
-        let examples = try #require(try SharedFixtures.seedExamples()["softmax"] as? [[String: Any]])
+        let examples = try #require(try Fixtures.seedExamples()["softmax"] as? [[String: Any]])
         #expect(examples.count == 2)
         for example in examples {
             let y = softmax(Tensor(try JSONValue.vector(example["input"])))
@@ -165,7 +165,7 @@ import Testing
     }
 
     @Test func inputNormalization() throws {
-        let example = try #require(try SharedFixtures.seedExamples()["normalization"] as? [String: Any])
+        let example = try #require(try Fixtures.seedExamples()["normalization"] as? [String: Any])
         #expect(example["formula"] as? String == "x / 255 - 0.5")
         let pairs = try #require(example["examples"] as? [[NSNumber]])
         let pixels = Tensor(pairs.map { $0[0].floatValue })

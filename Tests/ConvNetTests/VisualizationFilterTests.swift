@@ -14,7 +14,7 @@ import Testing
         let raw = try ImageFilters.apply(.verticalEdge, to: image, padding: .valid)
         #expect(raw.shape == [4, 4, 1])
         #expect(raw.scalars == [Float]((0..<4).flatMap { _ in [0, 30, 30, 0] }))
-        let fixture = try #require(try SharedFixtures.seedExamples()["convolution"] as? [[String: Any]])
+        let fixture = try #require(try Fixtures.seedExamples()["convolution"] as? [[String: Any]])
         #expect(raw.scalars == (try JSONValue.matrix(fixture[0]["output"])).flatMap { $0 })
 
         let display = DisplayScaling.absolute.apply(to: raw)
@@ -26,7 +26,7 @@ import Testing
 
     /// The horizontal-edge kernel on the deck's checkered example, and the dark-to-light case.
     @Test func horizontalEdgeAndNegativeEdgesMatchTheDeck() throws {
-        let fixture = try #require(try SharedFixtures.seedExamples()["convolution"] as? [[String: Any]])
+        let fixture = try #require(try Fixtures.seedExamples()["convolution"] as? [[String: Any]])
         for (index, kernel) in [(1, FilterKernel.verticalEdge), (2, FilterKernel.horizontalEdge)] {
             let input = try JSONValue.matrix(fixture[index]["input"])
             let image = try Tensor(shape: [input.count, input[0].count, 1], scalars: input.flatMap { $0 })

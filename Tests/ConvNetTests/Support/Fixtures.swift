@@ -2,17 +2,23 @@ import ConvNet
 import Foundation
 import Testing
 
-/// Locates `../shared` beside the package (where CI and developers keep the fixtures).
-enum SharedFixtures {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let root = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+/// The test fixtures kept in the repository (`Tests/ConvNetTests/Fixtures/`, found relative to this
+/// file): the lecture notes' worked examples and a LeNet-5 trained by Keras 3.15 with its expected outputs.
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    /// The decks' worked examples; fails the calling test when the file is missing.
+    /// A fixture file by its path under `Fixtures/`, e.g. `keras/lenet5.h5`.
+    static func url(_ relativePath: String) -> URL { directory.appendingPathComponent(relativePath) }
+
+    /// The Keras LeNet-5 fixtures (`lenet5.h5`, `lenet5.weights.h5`, `lenet5.expected.json`).
+    static let keras = url("keras")
+
+    /// The lecture notes' worked examples (`seed_examples.json`), each recomputed independently in float64.
     static func seedExamples() throws -> [String: Any] {
-        let url = root.appendingPathComponent("fixtures/seed_examples.json")
+        let url = url("seed_examples.json")
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw FixtureError("missing \(url.path): the tests need ../shared beside the repository")
+            throw FixtureError("missing fixture \(url.path)")
         }
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FixtureError("\(url.path) is not a JSON object")
