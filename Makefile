@@ -1,9 +1,11 @@
 # ConvNet: set-up, main job, tests. See README.md.
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 APT_PACKAGES := libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev pkg-config dataset-fashion-mnist
 
-.PHONY: setup build run test bench-gemm clean
+.PHONY: setup build install uninstall run test bench-gemm clean
 
 ## Install the system libraries and datasets ConvNet uses (Debian/Ubuntu, apt-get).
 setup:
@@ -12,6 +14,14 @@ setup:
 
 build:
 	$(SWIFT) build -c release
+
+## Put `convnet` on the PATH: $(BINDIR)/convnet (PREFIX=/usr/local by default; DESTDIR for packagers).
+install: build
+	install -d "$(DESTDIR)$(BINDIR)"
+	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/convnet" "$(DESTDIR)$(BINDIR)/convnet"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/convnet"
 
 ## The main job: LeNet-5 on Fashion-MNIST, test accuracy, a Keras model file and the training curves.
 run: build
