@@ -10,7 +10,7 @@ public struct Conv2D: KernelLayer {
     public let strides: [Int]
     public let padding: Padding
     public let dilation: [Int]
-    public var activation: Activation
+    public var activation: ActivationFunction
     public let useBias: Bool
     public let kernelInitializer: Initializer
     public let biasInitializer: Initializer
@@ -21,7 +21,7 @@ public struct Conv2D: KernelLayer {
     public var bias: Tensor?
 
     public init(_ filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid, dilation: Int = 1,
-                activation: Activation = .linear, useBias: Bool = true,
+                activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, name: String = "") {
         self.init(filters, kernelSize: [kernelSize, kernelSize], strides: [strides, strides], padding: padding,
@@ -31,7 +31,7 @@ public struct Conv2D: KernelLayer {
     }
 
     public init(_ filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
-                dilation: [Int] = [1, 1], activation: Activation = .linear, useBias: Bool = true,
+                dilation: [Int] = [1, 1], activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, name: String = "") {
         self.filters = filters

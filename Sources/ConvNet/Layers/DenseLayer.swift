@@ -4,7 +4,7 @@
 public struct Dense: KernelLayer {
     public var name: String
     public let units: Int
-    public var activation: Activation
+    public var activation: ActivationFunction
     public let useBias: Bool
     public let kernelInitializer: Initializer
     public let biasInitializer: Initializer
@@ -12,7 +12,7 @@ public struct Dense: KernelLayer {
     public var kernel: Tensor?
     public var bias: Tensor?
 
-    public init(_ units: Int, activation: Activation = .linear, useBias: Bool = true,
+    public init(_ units: Int, activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, name: String = "") {
         self.units = units

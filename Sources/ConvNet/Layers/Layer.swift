@@ -73,7 +73,7 @@ extension Layer {
 
 /// A layer with an activation applied to its output (`Conv2D`, `Dense`, `Activation`).
 public protocol ActivatedLayer: Layer {
-    var activation: Activation { get set }
+    var activation: ActivationFunction { get set }
 }
 
 /// A layer with a kernel, an optional bias and an optional kernel penalty (Conv2D, Dense): its

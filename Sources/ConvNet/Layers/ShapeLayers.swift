@@ -41,12 +41,17 @@ public struct ZeroPadding2D: Layer {
     }
 }
 
-/// Applies an activation function (Keras `Activation`).
-public struct ActivationLayer: ActivatedLayer {
+/// Applies an activation function on its own, element-wise (softmax over the last axis), as Keras's
+/// `layers.Activation("relu")`: `Activation(.relu)`. Saved as Keras's `Activation` with
+/// `{"activation": "relu"}` (as `LeakyReLU`/`ELU` when their slope differs from Keras's string default).
+public struct Activation: ActivatedLayer {
+    /// The layer's name; Keras's automatic `activation`, `activation_1`, ... when empty.
     public var name: String
-    public var activation: Activation
+    /// The function applied, e.g. `.relu`.
+    public var activation: ActivationFunction
 
-    public init(_ activation: Activation, name: String = "") {
+    /// An activation layer applying `activation` (Keras `layers.Activation(activation)`).
+    public init(_ activation: ActivationFunction, name: String = "") {
         self.activation = activation
         self.name = name
     }
@@ -59,6 +64,10 @@ public struct ActivationLayer: ActivatedLayer {
         activate(inputs[0], activation)
     }
 }
+
+/// The activation layer's former name.
+@available(*, deprecated, renamed: "Activation")
+public typealias ActivationLayer = Activation
 
 /// Inverted dropout (Keras `Dropout`): active only in training mode.
 public struct Dropout: Layer {

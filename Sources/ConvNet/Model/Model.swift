@@ -17,6 +17,10 @@ public struct Model: Sendable {
     public let isSequential: Bool
     /// Optimizer, loss and metrics, once `compile` has been called.
     public var training: TrainingConfiguration?
+    /// How inputs are scaled and what the classes are called, saved with the model and read back by
+    /// `Model.load(from:)`; `nil` for a Keras file without ConvNet's metadata. `fit` on a dataset
+    /// with class names records them here when the model has none.
+    public var metadata: ModelMetadata?
 
     /// Stands for the model's input in `inbound`.
     public static let inputNode = -1

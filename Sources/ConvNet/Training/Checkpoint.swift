@@ -76,7 +76,7 @@ public struct TrainingCheckpoint: Sendable {
 
     public static func load(from path: String) throws -> TrainingCheckpoint {
         let file = try KerasWeightsFile.read(path)
-        let (model, metadata) = try Model.load(file, path: path)
+        let model = try Model.load(file, path: path)
         guard let json = file.extraAttributes[stateAttribute] else {
             throw ConvNetError.file(path: path, message: "is a model file without training state (no \(stateAttribute) attribute); use Model.load")
         }
@@ -108,7 +108,7 @@ public struct TrainingCheckpoint: Sendable {
                                                   schedule: state.schedule, schedulePerStep: state.schedulePerStep,
                                                   initialLearningRate: state.initialLearningRate)
         return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler),
-                                  dropoutGenerator: try generator(state.dropout), metadata: metadata,
+                                  dropoutGenerator: try generator(state.dropout), metadata: model.metadata,
                                   history: History(epochs: state.history ?? []))
     }
 
