@@ -45,9 +45,12 @@ public struct TensorDataset: Dataset {
         self.classNames = classNames ?? (0..<classes).map(String.init)
     }
 
+    /// The number of samples.
     public var count: Int { labels.count }
+    /// One sample's shape, without the batch axis.
     public var sampleShape: [Int] { Array(inputs.shape.dropFirst()) }
 
+    /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at indices: [Int], seed: UInt64) throws -> Batch {
         let size = sampleShape.reduce(1, *)
         var scalars = [Float](repeating: 0, count: indices.count * size)
@@ -63,6 +66,7 @@ public struct TensorDataset: Dataset {
 
 /// A view of some samples of another dataset (validation splits, `--limit`).
 public struct DatasetSubset: Dataset {
+    /// The dataset this one wraps.
     public let base: any Dataset
     public let indices: [Int]
 
@@ -71,10 +75,14 @@ public struct DatasetSubset: Dataset {
         self.indices = indices
     }
 
+    /// The number of samples.
     public var count: Int { indices.count }
+    /// One sample's shape, without the batch axis.
     public var sampleShape: [Int] { base.sampleShape }
+    /// The base dataset's class names.
     public var classNames: [String] { base.classNames }
 
+    /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at positions: [Int], seed: UInt64) throws -> Batch {
         try base.batch(at: positions.map { indices[$0] }, seed: seed)
     }

@@ -87,6 +87,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
     /// `counts[actual][predicted]`.
     public let counts: [[Int]]
 
+    /// Counts the pairs; labels or predictions outside `0..<classes` are skipped.
     public init(labels: [Int], predictions: [Int], classes: Int) {
         var counts = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         for (label, prediction) in zip(labels, predictions) where (0..<classes).contains(label) && (0..<classes).contains(prediction) {
@@ -95,7 +96,9 @@ public struct ConfusionMatrix: Sendable, Equatable {
         self.counts = counts
     }
 
+    /// The number of counted samples.
     public var total: Int { counts.joined().reduce(0, +) }
+    /// The fraction on the diagonal (correct predictions).
     public var accuracy: Double { Double(counts.indices.reduce(0) { $0 + counts[$1][$1] }) / Double(max(total, 1)) }
     /// Of the samples of class `c`, the fraction predicted as `c` (also the per-class accuracy).
     public var recall: [Double] { counts.indices.map { Double(counts[$0][$0]) / Double(max(counts[$0].reduce(0, +), 1)) } }

@@ -2,14 +2,19 @@ import Foundation
 
 /// Gradient descent, `W ← W − α·dW`.
 public struct SGD: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
     var state = OptimizerState()
 
     public init(learningRate: Float = 0.01) { self.learningRate = learningRate }
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "sgd" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 0, optimizer: "SGD")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate))
@@ -33,6 +38,7 @@ public struct Momentum: Optimizer {
         case nesterov
     }
 
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
     public let beta: Float
     public let form: Form
@@ -44,10 +50,14 @@ public struct Momentum: Optimizer {
         self.form = form
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { form == .nesterov ? "nesterov" : "momentum" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Momentum")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, beta: beta, form: form))
@@ -73,6 +83,7 @@ public struct Momentum: Optimizer {
 
 /// Adagrad (deck 001): `v ← v + dW²`, `W ← W − α·dW / (√v + ε)` (ε outside the root).
 public struct Adagrad: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
     public let epsilon: Float
     var state = OptimizerState()
@@ -82,10 +93,14 @@ public struct Adagrad: Optimizer {
         self.epsilon = epsilon
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "adagrad" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Adagrad")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, eps: epsilon))
@@ -102,6 +117,7 @@ public struct Adagrad: Optimizer {
 
 /// RMSprop (deck 001): `S ← ρ·S + (1 − ρ)·dW²`, `W ← W − α·dW / √(S + ε)` (ε inside the root).
 public struct RMSprop: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
     public let rho: Float
     public let epsilon: Float
@@ -113,10 +129,14 @@ public struct RMSprop: Optimizer {
         self.epsilon = epsilon
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "rmsprop" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "RMSprop")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, rho: rho, eps: epsilon))
@@ -137,6 +157,7 @@ public struct RMSprop: Optimizer {
 ///     V̂ = V / (1 − β₁ᵗ),        Ŝ = S / (1 − β₂ᵗ)
 ///     W ← W − α·V̂ / √(Ŝ + ε) − α·λ·W          (ε inside the root, as the deck writes it; λ = 0 for Adam)
 public struct Adam: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
     public let beta1: Float
     public let beta2: Float
@@ -159,10 +180,14 @@ public struct Adam: Optimizer {
         Adam(learningRate: learningRate, weightDecay: weightDecay)
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { weightDecay == 0 ? "adam" : "adamw" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 2, optimizer: "Adam")
         let t = Float(state.step)
