@@ -2,7 +2,7 @@ import Foundation
 
 /// One line of a plot: `y[i]` against `x[i]`.
 public struct PlotSeries: Sendable, Equatable {
-    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
+    /// The legend label.
     public var name: String
     public var x: [Double]
     public var y: [Double]

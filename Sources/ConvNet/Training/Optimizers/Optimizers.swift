@@ -6,6 +6,7 @@ public struct SGD: Optimizer {
     public var learningRate: Float
     var state = OptimizerState()
 
+    /// Plain gradient descent (Keras `SGD(learning_rate=0.01)`).
     public init(learningRate: Float = 0.01) { self.learningRate = learningRate }
     /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
@@ -28,6 +29,7 @@ public struct SGD: Optimizer {
 
 /// Gradient descent with momentum, in either of deck 001's forms.
 public struct Momentum: Optimizer {
+    /// How the velocity is formed and applied.
     public enum Form: Sendable, Equatable {
         /// Deck 001's exponentially weighted average: `v ← β·v + (1 − β)·dW`, `W ← W − α·v`.
         case exponentialAverage
@@ -40,10 +42,13 @@ public struct Momentum: Optimizer {
 
     /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// The velocity's decay `β`.
     public let beta: Float
+    /// Which of the momentum formulas is used.
     public let form: Form
     var state = OptimizerState()
 
+    /// Momentum with step `α`, decay `β` and the given form.
     public init(learningRate: Float = 0.01, beta: Float = 0.9, form: Form = .exponentialAverage) {
         self.learningRate = learningRate
         self.beta = beta
@@ -85,9 +90,11 @@ public struct Momentum: Optimizer {
 public struct Adagrad: Optimizer {
     /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// Added to the denominator `√(·) + ε` so that it never divides by zero.
     public let epsilon: Float
     var state = OptimizerState()
 
+    /// Adagrad with step `α` and stabiliser `ε`.
     public init(learningRate: Float = 0.01, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.epsilon = epsilon
@@ -119,10 +126,13 @@ public struct Adagrad: Optimizer {
 public struct RMSprop: Optimizer {
     /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// The decay `ρ` of the running mean of squared gradients.
     public let rho: Float
+    /// Added to the denominator `√(·) + ε` so that it never divides by zero.
     public let epsilon: Float
     var state = OptimizerState()
 
+    /// RMSprop with step `α`, decay `ρ` and stabiliser `ε` (Keras's defaults).
     public init(learningRate: Float = 0.001, rho: Float = 0.9, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.rho = rho
@@ -159,13 +169,17 @@ public struct RMSprop: Optimizer {
 public struct Adam: Optimizer {
     /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// The decay `β₁` of the first moment (mean of gradients).
     public let beta1: Float
+    /// The decay `β₂` of the second moment (mean of squared gradients).
     public let beta2: Float
+    /// Added to the denominator `√(·) + ε` so that it never divides by zero.
     public let epsilon: Float
     /// AdamW's `λ`; 0 gives plain Adam.
     public let weightDecay: Float
     var state = OptimizerState()
 
+    /// Adam with Keras's defaults; a non-zero `weightDecay` makes it AdamW.
     public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0) {
         self.learningRate = learningRate
