@@ -27,7 +27,7 @@ struct ConvertCommand: ParsableCommand {
             network = try ModelSource.load(model).model
             try network.loadWeights(from: input)
         } else {
-            (network, metadata) = try Model.load(from: input)
+            (network, metadata) = try Model.loadWithMetadata(from: input)
         }
         if output.hasSuffix(".weights.h5") {
             try network.saveWeights(to: output)

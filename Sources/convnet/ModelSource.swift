@@ -15,7 +15,7 @@ enum ModelSource {
     static func load(_ name: String, inputShape: LayerShape? = nil, classes: Int? = nil, seed: UInt64 = 0,
                      dropout: Float? = nil, regularizer: Regularizer? = nil) throws -> Loaded {
         if name.hasSuffix(".h5") {
-            let (model, metadata) = try Model.load(from: name)
+            let (model, metadata) = try Model.loadWithMetadata(from: name)
             return Loaded(model: model, metadata: metadata)
         }
         if name.hasSuffix(".json") {

@@ -57,7 +57,7 @@ import Testing
         try TrainingCheckpoint(model: model, epoch: 0, shuffler: RandomGenerator(seed: 1), dropoutGenerator: RandomGenerator(seed: 2))
             .save(to: path)
         #expect(try KerasWeightsFile.layout(of: path) == .legacyModel)
-        let (loaded, _) = try Model.load(from: path)
+        let loaded = try Model.load(from: path)
         #expect(loaded.trainableWeights == model.trainableWeights)
         // A plain model file is not a checkpoint.
         try model.save(to: path)

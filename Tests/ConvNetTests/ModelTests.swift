@@ -61,7 +61,7 @@ import Testing
         let input = SymbolicTensor.input(shape: [8, 8, 3])
         let stem = Conv2D(4, kernelSize: 3, padding: .same, activation: .relu)(input)
         let branch = BatchNormalization()(Conv2D(4, kernelSize: 3, padding: .same)(stem))
-        let joined = ActivationLayer(.relu)(Add()([branch, stem]))
+        let joined = Activation(.relu)(Add()([branch, stem]))
         let output = Dense(3, activation: .softmax)(GlobalAveragePooling2D()(joined))
         var model = try Model(name: "residual", input: input, output: output)
         #expect(model.layers.map(\.name) == ["conv2d", "conv2d_1", "batch_normalization", "add", "activation",

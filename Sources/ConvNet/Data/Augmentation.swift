@@ -18,6 +18,7 @@ public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// right, filling with zeros (Keras `RandomTranslation` with `fill_mode="constant"`).
     case translation(maxShift: Int)
 
+    /// A one-line, human-readable form.
     public var description: String {
         switch self {
         case let .horizontalFlip(probability): return "flip:\(probability)"
@@ -130,6 +131,7 @@ extension Optional {
 /// prepares it and whenever, and the training loop's per-step seeds give every epoch new draws.
 /// The struct holds no mutable state, so concurrent calls are safe.
 public struct AugmentedDataset: Dataset {
+    /// The dataset this one wraps.
     public let base: any Dataset
     public let augmentations: [Augmentation]
     /// The shape of every augmented sample (a crop may change the height and width).
@@ -152,7 +154,9 @@ public struct AugmentedDataset: Dataset {
         self.stageShapes = stages
     }
 
+    /// The number of samples.
     public var count: Int { base.count }
+    /// The base dataset's class names.
     public var classNames: [String] { base.classNames }
 
     /// The base's batch with every sample augmented.

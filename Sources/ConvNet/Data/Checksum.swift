@@ -26,6 +26,7 @@ public enum Checksum: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A one-line, human-readable form.
     public var description: String { "\(algorithm) \(hexDigest)" }
 
     /// The digest of `bytes` with this checksum's algorithm, in lowercase hexadecimal.

@@ -53,6 +53,7 @@ func gatherRows(of tensor: Tensor, at indices: [Int], op: String) throws -> Tens
 /// Another dataset's batches with a `Preprocessing` applied to their inputs: `x/255`,
 /// `x/255 − 0.5`, or per-channel standardisation.
 public struct PreprocessedDataset: Dataset {
+    /// The dataset this one wraps.
     public let base: any Dataset
     public let preprocessing: Preprocessing
 
@@ -70,10 +71,14 @@ public struct PreprocessedDataset: Dataset {
         self.preprocessing = preprocessing
     }
 
+    /// The number of samples.
     public var count: Int { base.count }
+    /// One sample's shape, without the batch axis.
     public var sampleShape: [Int] { base.sampleShape }
+    /// The base dataset's class names.
     public var classNames: [String] { base.classNames }
 
+    /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at indices: [Int], seed: UInt64) throws -> Batch {
         var batch = try base.batch(at: indices, seed: seed)
         batch.inputs = try preprocessing.apply(batch.inputs)

@@ -58,6 +58,7 @@ public struct ImageFolderDataset: Dataset {
         }
     }
 
+    /// The number of samples.
     public var count: Int { files.count }
 
     /// Decodes the files at `indices` (in parallel) into a batch of raw pixels.

@@ -4,17 +4,26 @@
 /// `moving = momentum · moving + (1 − momentum) · batch`. Inference: normalise with the moving
 /// statistics. Weights in Keras's order: gamma, beta (trainable), moving mean, moving variance.
 public struct BatchNormalization: Layer {
+    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// The moving averages' decay `ρ`: `moving = ρ·moving + (1 − ρ)·batch` (Keras's `momentum`, default 0.99).
     public let momentum: Float
+    /// Added to the variance before the square root, `x̂ = (x − μ) / √(σ² + ε)`, for stability.
     public let epsilon: Float
     /// Whether the layer learns an offset `β` (else `β = 0`), and a scale `γ` (else `γ = 1`).
     public let center: Bool
+    /// Whether the normalised value is multiplied by a learned `gamma`.
     public let scale: Bool
+    /// The learned scale `γ`, one per channel (`nil` without `scale` or before building).
     public var gamma: Tensor?
+    /// The learned offset `β`, one per channel (`nil` without `center` or before building).
     public var beta: Tensor?
+    /// The running mean per channel, used at inference.
     public var movingMean: Tensor?
+    /// The running variance per channel, used at inference.
     public var movingVariance: Tensor?
 
+    /// Batch normalization over the channel axis with Keras's defaults (`momentum` 0.99, `epsilon` 1e-3).
     public init(momentum: Float = 0.99, epsilon: Float = 1e-3, center: Bool = true, scale: Bool = true, name: String = "") {
         self.momentum = momentum
         self.epsilon = epsilon
@@ -23,8 +32,10 @@ public struct BatchNormalization: Layer {
         self.name = name
     }
 
+    /// Keras's class name, used in summaries and saved configs.
     public var kerasClassName: String { "BatchNormalization" }
 
+    /// Keras's names: `gamma`, `beta` (when present), `moving_mean`, `moving_variance`.
     public var weightNames: [String] {
         (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
     }
@@ -39,11 +50,13 @@ public struct BatchNormalization: Layer {
         }
     }
 
+    /// The moving mean and variance, updated by training-mode forward passes rather than the optimizer.
     public var nonTrainableWeights: [Tensor] {
         get { [movingMean, movingVariance].compactMap { $0 } }
         set { (movingMean, movingVariance) = newValue.count == 2 ? (newValue[0], newValue[1]) : (nil, nil) }
     }
 
+    /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
         guard let channels = input.last, channels != nil else {
@@ -52,6 +65,7 @@ public struct BatchNormalization: Layer {
         return input
     }
 
+    /// Creates the weights for `inputShapes` from the initializers, drawing from `generator`.
     public mutating func build(inputShapes: [LayerShape], generator: inout RandomGenerator) throws {
         let channels = (try outputShape(for: inputShapes).last ?? nil) ?? 0
         gamma = scale ? Tensor(shape: [channels], repeating: 1) : nil
@@ -60,6 +74,7 @@ public struct BatchNormalization: Layer {
         movingVariance = Tensor(shape: [channels], repeating: 1)
     }
 
+    /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         guard let movingMean, let movingVariance else {
             throw ConvNetError.argument("BatchNormalization '\(name)' is used before it was built")

@@ -4,24 +4,36 @@
 /// `(filters)`, output `(m, n_H, n_W, filters)`. Spatial sizes may be open (`nil`): a fully
 /// convolutional net accepts any image size.
 public struct Conv2D: KernelLayer {
+    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// The number of output channels `n_C`.
     public let filters: Int
+    /// The window `[f_h, f_w]`.
     public let kernelSize: [Int]
+    /// The steps `[s_h, s_w]` between windows.
     public let strides: [Int]
+    /// `.valid` (none), `.same` (output size `⌈n/s⌉`) or explicit amounts.
     public let padding: Padding
+    /// The spacing `[d_h, d_w]` between kernel taps (Keras's `dilation_rate`).
     public let dilation: [Int]
-    public var activation: Activation
+    /// Applied to `conv(x) + b`.
+    public var activation: ActivationFunction
+    /// Whether a bias is added per output channel.
     public let useBias: Bool
+    /// How the kernel is drawn when the layer is built (Keras's default: Glorot uniform).
     public let kernelInitializer: Initializer
+    /// How the bias is set when the layer is built (zeros by default).
     public let biasInitializer: Initializer
+    /// An L1/L2 penalty on the kernel added to the loss (Keras's `kernel_regularizer`).
     public var kernelRegularizer: Regularizer?
     /// `(f_h, f_w, n_C_prev, filters)`; nil until built.
     public var kernel: Tensor?
     /// `(filters)`; nil until built or when `useBias` is false.
     public var bias: Tensor?
 
+    /// A convolution with square `kernelSize` and equal strides and dilation (Keras `Conv2D(filters, kernel_size)`).
     public init(_ filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid, dilation: Int = 1,
-                activation: Activation = .linear, useBias: Bool = true,
+                activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, name: String = "") {
         self.init(filters, kernelSize: [kernelSize, kernelSize], strides: [strides, strides], padding: padding,
@@ -30,8 +42,9 @@ public struct Conv2D: KernelLayer {
                   kernelRegularizer: kernelRegularizer, name: name)
     }
 
+    /// A convolution with a `[f_h, f_w]` kernel, `[s_h, s_w]` strides and `[d_h, d_w]` dilation.
     public init(_ filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
-                dilation: [Int] = [1, 1], activation: Activation = .linear, useBias: Bool = true,
+                dilation: [Int] = [1, 1], activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, name: String = "") {
         self.filters = filters
@@ -47,8 +60,10 @@ public struct Conv2D: KernelLayer {
         self.name = name
     }
 
+    /// Keras's class name, used in summaries and saved configs.
     public var kerasClassName: String { "Conv2D" }
 
+    /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
         try expectRank(input, 3, "(height, width, channels)")
@@ -66,6 +81,7 @@ public struct Conv2D: KernelLayer {
         return spatial + [filters]
     }
 
+    /// Creates the weights for `inputShapes` from the initializers, drawing from `generator`.
     public mutating func build(inputShapes: [LayerShape], generator: inout RandomGenerator) throws {
         let input = try singleInput(inputShapes)
         _ = try outputShape(for: inputShapes)
@@ -73,6 +89,7 @@ public struct Conv2D: KernelLayer {
         makeWeights(kernelShape: [kernelSize[0], kernelSize[1], channels, filters], generator: &generator)
     }
 
+    /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         guard let kernel else { throw ConvNetError.argument("Conv2D '\(name)' is used before it was built") }
         let z = try conv2d(inputs[0], kernel: kernel, bias: bias, strides: (strides[0], strides[1]), padding: padding,

@@ -2,17 +2,27 @@
 ///
 /// Input `(m, n_in)`, kernel `(n_in, units)`, bias `(units)`, output `(m, units)`.
 public struct Dense: KernelLayer {
+    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// The number of outputs.
     public let units: Int
-    public var activation: Activation
+    /// Applied to `x·W + b`.
+    public var activation: ActivationFunction
+    /// Whether the bias `b` is added.
     public let useBias: Bool
+    /// How `W` is drawn when the layer is built (Keras's default: Glorot uniform).
     public let kernelInitializer: Initializer
+    /// How `b` is set when the layer is built (zeros by default).
     public let biasInitializer: Initializer
+    /// An L1/L2 penalty on `W` added to the loss (Keras's `kernel_regularizer`).
     public var kernelRegularizer: Regularizer?
+    /// The weights `W`, `(in, units)` as in Keras; `nil` before the layer is built.
     public var kernel: Tensor?
+    /// The bias `b`, `(units)`; `nil` without `useBias` or before building.
     public var bias: Tensor?
 
-    public init(_ units: Int, activation: Activation = .linear, useBias: Bool = true,
+    /// A fully connected layer `y = g(x·W + b)` (Keras `Dense(units, activation=...)`).
+    public init(_ units: Int, activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, name: String = "") {
         self.units = units
@@ -24,8 +34,10 @@ public struct Dense: KernelLayer {
         self.name = name
     }
 
+    /// Keras's class name, used in summaries and saved configs.
     public var kerasClassName: String { "Dense" }
 
+    /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
         try expectRank(input, 1, "(features) — add a Flatten layer before Dense")
@@ -34,12 +46,14 @@ public struct Dense: KernelLayer {
         return [units]
     }
 
+    /// Creates the weights for `inputShapes` from the initializers, drawing from `generator`.
     public mutating func build(inputShapes: [LayerShape], generator: inout RandomGenerator) throws {
         _ = try outputShape(for: inputShapes)
         let features = try requireKnown(singleInput(inputShapes), layer: "Dense '\(name)'", what: "a dense layer")[0]
         makeWeights(kernelShape: [features, units], generator: &generator)
     }
 
+    /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         guard let kernel else { throw ConvNetError.argument("Dense '\(name)' is used before it was built") }
         guard inputs[0].rank == 2, inputs[0].shape[1] == kernel.shape[0] else {

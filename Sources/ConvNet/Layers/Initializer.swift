@@ -30,6 +30,7 @@ public enum Initializer: Sendable, Equatable, Hashable {
     /// normal truncated to [−2, 2], so the samples keep the intended variance.
     static let truncationCorrection: Float = 0.879_625_661_034_239_78
 
+    /// A tensor of `shape` drawn from this distribution; fan-in and fan-out come from the shape as in Keras.
     public func make(shape: [Int], generator: inout RandomGenerator) -> Tensor {
         let (fanIn, fanOut) = Self.fans(shape)
         switch self {
@@ -77,15 +78,20 @@ public enum Initializer: Sendable, Equatable, Hashable {
 /// A weight penalty added to the loss, as Keras's `regularizers.L1L2`:
 /// `l1 · Σ|W| + l2 · Σ W²` (Keras adds it to the reported loss too).
 public struct Regularizer: Sendable, Equatable, Hashable {
+    /// The L1 factor: the penalty adds `l1·Σ|w|`.
     public var l1: Float
+    /// The L2 factor: the penalty adds `l2·Σw²`.
     public var l2: Float
 
+    /// A penalty `l1·Σ|w| + l2·Σw²` (Keras `regularizers.L1L2`).
     public init(l1: Float = 0, l2: Float = 0) {
         self.l1 = l1
         self.l2 = l2
     }
 
+    /// Keras's `regularizers.l2(value)`: `value·Σw²`.
     public static func l2(_ value: Float) -> Regularizer { Regularizer(l2: value) }
+    /// Keras's `regularizers.l1(value)`: `value·Σ|w|`.
     public static func l1(_ value: Float) -> Regularizer { Regularizer(l1: value) }
 
     /// The penalty of one weight tensor, differentiable.

@@ -9,6 +9,7 @@ public struct ForwardContext: Sendable {
     /// The source of dropout masks; advanced by every dropout layer.
     public var generator: RandomGenerator
 
+    /// A context in training or inference mode, with dropout masks drawn from `generator`.
     public init(training: Bool, generator: RandomGenerator = RandomGenerator(seed: 0)) {
         self.training = training
         self.generator = generator
@@ -45,11 +46,17 @@ public protocol Layer: Sendable {
 }
 
 extension Layer {
+    /// One input, unless the layer is a merge layer.
     public var acceptsMultipleInputs: Bool { false }
+    /// No trainable weights by default.
     public var trainableWeights: [Tensor] { get { [] } set {} }
+    /// No non-trainable weights by default.
     public var nonTrainableWeights: [Tensor] { get { [] } set {} }
+    /// No weights by default.
     public var weightNames: [String] { [] }
+    /// Creates the weights for `inputShapes` from the initializers, drawing from `generator`.
     public mutating func build(inputShapes: [LayerShape], generator: inout RandomGenerator) throws {}
+    /// No weight penalty by default.
     public func regularizationLoss() throws -> Tensor? { nil }
     /// Number of scalars in all weights.
     public var parameterCount: Int { (trainableWeights + nonTrainableWeights).reduce(0) { $0 + $1.count } }
@@ -73,7 +80,7 @@ extension Layer {
 
 /// A layer with an activation applied to its output (`Conv2D`, `Dense`, `Activation`).
 public protocol ActivatedLayer: Layer {
-    var activation: Activation { get set }
+    var activation: ActivationFunction { get set }
 }
 
 /// A layer with a kernel, an optional bias and an optional kernel penalty (Conv2D, Dense): its
@@ -88,8 +95,10 @@ public protocol KernelLayer: ActivatedLayer {
 }
 
 extension KernelLayer {
+    /// `kernel` and, with a bias, `bias` (Keras's weight names).
     public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
 
+    /// The kernel and, when present, the bias.
     public var trainableWeights: [Tensor] {
         get { [kernel, bias].compactMap { $0 } }
         set {
@@ -98,6 +107,7 @@ extension KernelLayer {
         }
     }
 
+    /// The kernel regularizer's penalty, if one is set.
     public func regularizationLoss() throws -> Tensor? {
         guard let kernelRegularizer, let kernel else { return nil }
         return try kernelRegularizer.penalty(kernel)

@@ -6,13 +6,17 @@ public protocol PoolingKind: Sendable {
 
 /// The maximum of each window (`MaxPooling2D`).
 public enum MaxPoolingKind: PoolingKind {
+    /// Each window gives its maximum.
     public static var mode: PoolingMode { .max }
+    /// Keras's class name, used in summaries and saved configs.
     public static var kerasClassName: String { "MaxPooling2D" }
 }
 
 /// The mean of each window (`AveragePooling2D`).
 public enum AveragePoolingKind: PoolingKind {
+    /// Each window gives its mean.
     public static var mode: PoolingMode { .average }
+    /// Keras's class name, used in summaries and saved configs.
     public static var kerasClassName: String { "AveragePooling2D" }
 }
 
@@ -24,15 +28,21 @@ public typealias AveragePooling2D = Pooling2D<AveragePoolingKind>
 /// A pooling layer: windows of `poolSize` moved by `strides` over `(m, n_H, n_W, n_C)`, each
 /// channel reduced on its own by `Kind` (see `pool2d` for the output size).
 public struct Pooling2D<Kind: PoolingKind>: Layer {
+    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// The window `[f_h, f_w]`.
     public let poolSize: [Int]
+    /// The steps between windows (the pool size unless given, as in Keras).
     public let strides: [Int]
+    /// `.valid` (windows inside the input) or `.same` (output size `⌈n/s⌉`), as in Keras.
     public let padding: Padding
 
+    /// Pooling over square windows (Keras `MaxPooling2D(pool_size=2)`); strides default to the pool size.
     public init(poolSize: Int = 2, strides: Int? = nil, padding: Padding = .valid, name: String = "") {
         self.init(poolSize: [poolSize, poolSize], strides: strides.map { [$0, $0] }, padding: padding, name: name)
     }
 
+    /// Pooling over `[f_h, f_w]` windows with `[s_h, s_w]` strides (the pool size when `nil`).
     public init(poolSize: [Int], strides: [Int]? = nil, padding: Padding = .valid, name: String = "") {
         self.poolSize = poolSize
         self.strides = strides ?? poolSize
@@ -40,12 +50,15 @@ public struct Pooling2D<Kind: PoolingKind>: Layer {
         self.name = name
     }
 
+    /// Keras's class name, used in summaries and saved configs.
     public var kerasClassName: String { Kind.kerasClassName }
 
+    /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         try pooledShape(self, try singleInput(inputShapes), poolSize: poolSize, strides: strides, padding: padding)
     }
 
+    /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         try pool2d(inputs[0], mode: Kind.mode, size: (poolSize[0], poolSize[1]), strides: (strides[0], strides[1]),
                    padding: padding, implementation: .fast)
@@ -54,16 +67,21 @@ public struct Pooling2D<Kind: PoolingKind>: Layer {
 
 /// Global average pooling (Keras `GlobalAveragePooling2D`): `(m, n_H, n_W, n_C) → (m, n_C)`.
 public struct GlobalAveragePooling2D: Layer {
+    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
+    /// Keras's class name, used in summaries and saved configs.
     public var kerasClassName: String { "GlobalAveragePooling2D" }
 
+    /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
         try expectRank(input, 3, "(height, width, channels)")
         return [input[2]]
     }
 
+    /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         try globalAvgPool2d(inputs[0])
     }
@@ -71,16 +89,21 @@ public struct GlobalAveragePooling2D: Layer {
 
 /// Global max pooling (Keras `GlobalMaxPooling2D`): `(m, n_H, n_W, n_C) → (m, n_C)`.
 public struct GlobalMaxPooling2D: Layer {
+    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
+    /// Keras's class name, used in summaries and saved configs.
     public var kerasClassName: String { "GlobalMaxPooling2D" }
 
+    /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
         try expectRank(input, 3, "(height, width, channels)")
         return [input[2]]
     }
 
+    /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         try globalMaxPool2d(inputs[0])
     }

@@ -4,6 +4,7 @@
 /// `SymbolicTensor`s. Layers are stored in execution order; `inbound[i]` lists the layers feeding
 /// layer `i`, with `Model.inputNode` (−1) standing for the model's input.
 public struct Model: Sendable {
+    /// The model's name (Keras `model.name`), the first part of weight names in saved files.
     public var name: String
     /// The input shape without the batch axis; open sizes are `nil`.
     public let inputShape: LayerShape
@@ -17,6 +18,10 @@ public struct Model: Sendable {
     public let isSequential: Bool
     /// Optimizer, loss and metrics, once `compile` has been called.
     public var training: TrainingConfiguration?
+    /// How inputs are scaled and what the classes are called, saved with the model and read back by
+    /// `Model.load(from:)`; `nil` for a Keras file without ConvNet's metadata. `fit` on a dataset
+    /// with class names records them here when the model has none.
+    public var metadata: ModelMetadata?
 
     /// Stands for the model's input in `inbound`.
     public static let inputNode = -1
@@ -182,11 +187,18 @@ public struct Model: Sendable {
 /// Collects the layers of a `Sequential` model; `if` and `for` work inside it.
 @resultBuilder
 public enum LayerBuilder {
+    /// One layer.
     public static func buildExpression(_ layer: any Layer) -> [any Layer] { [layer] }
+    /// Several layers (a block returned by a helper function).
     public static func buildExpression(_ layers: [any Layer]) -> [any Layer] { layers }
+    /// The layers of consecutive statements, in order.
     public static func buildBlock(_ parts: [any Layer]...) -> [any Layer] { parts.flatMap { $0 } }
+    /// The layers of an `if` without `else`, when its condition holds.
     public static func buildOptional(_ part: [any Layer]?) -> [any Layer] { part ?? [] }
+    /// The layers of an `if` branch.
     public static func buildEither(first part: [any Layer]) -> [any Layer] { part }
+    /// The layers of an `else` branch.
     public static func buildEither(second part: [any Layer]) -> [any Layer] { part }
+    /// The layers of every iteration of a `for` loop.
     public static func buildArray(_ parts: [[any Layer]]) -> [any Layer] { parts.flatMap { $0 } }
 }

@@ -3,9 +3,13 @@ import Foundation
 extension Model {
     /// One row of the summary table.
     public struct SummaryRow: Sendable, Equatable {
+        /// `name (ClassName)`, as in Keras's table.
         public let layer: String
+        /// The output shape with the batch axis, `(None, 28, 28, 6)`.
         public let outputShape: String
+        /// The number of weights in the layer.
         public let parameters: Int
+        /// The inputs of a functional model's layer (`conv2d[0][0]`), empty for chains.
         public let connectedTo: [String]
     }
 

@@ -3,7 +3,7 @@ import Synchronization
 /// A placeholder for a layer's output while wiring a functional model, as in Keras:
 ///
 /// ```swift
-/// let input = SymbolicTensor.input(shape: [32, 32, 3])
+/// let input = Input(shape: [32, 32, 3])
 /// let x = input.apply(Conv2D(16, kernelSize: 3, padding: .same, activation: .relu))
 /// let y = Add()([x.apply(Conv2D(16, kernelSize: 3, padding: .same)), x])
 /// let model = try Model(name: "residual", input: input, output: y)
@@ -35,6 +35,12 @@ public final class SymbolicTensor: Sendable {
     }
 }
 
+/// The input of a functional model, as Keras's `keras.Input(shape=(28, 28, 1))`: `Input(shape: [28, 28, 1])`.
+///
+/// `shape` leaves out the batch axis; `nil` sizes are open (`[nil, nil, 3]`). Pass the result to
+/// layers (`Conv2D(16, kernelSize: 3)(input)`) and to `Model(input:output:)`.
+public func Input(shape: LayerShape) -> SymbolicTensor { .input(shape: shape) }
+
 extension Layer {
     /// Keras-style call on symbolic tensors: `Add()([a, b])`.
     public func callAsFunction(_ inputs: [SymbolicTensor]) -> SymbolicTensor { .merge(self, inputs) }
@@ -46,7 +52,7 @@ extension Model {
     /// A functional model from its input to its output (Keras `Model(inputs, outputs)`).
     public init(name: String = "functional", input: SymbolicTensor, output: SymbolicTensor, seed: UInt64 = 0) throws {
         guard let shape = input.inputShape else {
-            throw ConvNetError.argument("Model '\(name)': the input must come from SymbolicTensor.input(shape:)")
+            throw ConvNetError.argument("Model '\(name)': the input must come from Input(shape:)")
         }
         // Depth-first post-order from the output gives an execution order in which every layer
         // comes after the layers it reads.

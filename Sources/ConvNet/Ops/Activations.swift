@@ -1,7 +1,8 @@
 import Foundation
 
-/// The activation functions of the decks and Keras, selectable by name on layers (`activation: .relu`).
-public enum Activation: Sendable, Equatable, Hashable {
+/// The activation functions of the decks and Keras (`keras.activations`), selectable on layers
+/// (`Dense(10, activation: .softmax)`); the `Activation` layer applies one on its own.
+public enum ActivationFunction: Sendable, Equatable, Hashable {
     /// `g(z) = z`.
     case linear
     /// `g(z) = max(0, z)`.
@@ -19,7 +20,7 @@ public enum Activation: Sendable, Equatable, Hashable {
 }
 
 /// Applies `activation` to `x`.
-public func activate(_ x: Tensor, _ activation: Activation) -> Tensor {
+public func activate(_ x: Tensor, _ activation: ActivationFunction) -> Tensor {
     switch activation {
     case .linear: return x
     case .relu: return relu(x)

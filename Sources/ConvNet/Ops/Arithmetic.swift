@@ -28,15 +28,25 @@ extension Tensor {
                         lhsGradient: { g, _, b in g / b }, rhsGradient: { g, a, b in -g * a / (b * b) })
     }
 
+    /// Element-wise sum, broadcasting a shape that is a suffix of the other (a bias `[c]` against `(m, h, w, c)`); throws otherwise.
     public static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.adding(rhs) }
+    /// Element-wise difference, broadcasting a shape that is a suffix of the other (a bias `[c]` against `(m, h, w, c)`); throws otherwise.
     public static func - (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.subtracting(rhs) }
+    /// Element-wise (Hadamard) product, broadcasting a shape that is a suffix of the other (a bias `[c]` against `(m, h, w, c)`); throws otherwise.
     public static func * (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.multiplying(rhs) }
+    /// Element-wise quotient, broadcasting a shape that is a suffix of the other (a bias `[c]` against `(m, h, w, c)`); throws otherwise.
     public static func / (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.dividing(by: rhs) }
+    /// `x + c` for every element.
     public static func + (lhs: Tensor, rhs: Float) -> Tensor { pointwise(lhs) { $0 + rhs } derivative: { _, _ in 1 } }
+    /// `x − c` for every element.
     public static func - (lhs: Tensor, rhs: Float) -> Tensor { pointwise(lhs) { $0 - rhs } derivative: { _, _ in 1 } }
+    /// `c·x` for every element.
     public static func * (lhs: Tensor, rhs: Float) -> Tensor { pointwise(lhs) { $0 * rhs } derivative: { _, _ in rhs } }
+    /// `x / c` for every element.
     public static func / (lhs: Tensor, rhs: Float) -> Tensor { pointwise(lhs) { $0 / rhs } derivative: { _, _ in 1 / rhs } }
+    /// `c·x` for every element.
     public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs * lhs }
+    /// `−x` for every element.
     public static prefix func - (operand: Tensor) -> Tensor { operand * -1 }
 
     /// `x²`, element-wise.

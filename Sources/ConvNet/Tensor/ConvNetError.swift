@@ -10,6 +10,7 @@ public enum ConvNetError: Error, Equatable, CustomStringConvertible {
     /// A numerical failure, such as a NaN loss.
     case numeric(String)
 
+    /// A one-line, human-readable form.
     public var description: String {
         switch self {
         case let .shape(op, message): return "\(op): \(message)"

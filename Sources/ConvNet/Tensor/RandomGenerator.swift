@@ -5,6 +5,7 @@ import Foundation
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
     private var words: (UInt64, UInt64, UInt64, UInt64)
 
+    /// A generator whose sequence is fixed by `seed`, so runs with the same seed are identical.
     public init(seed: UInt64) {
         var splitMix = seed
         func next() -> UInt64 {
@@ -28,6 +29,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         self.words = (words[0], words[1], words[2], words[3])
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((words.1 &* 5) << 7 | (words.1 &* 5) >> 57) &* 9
         let t = words.1 << 17

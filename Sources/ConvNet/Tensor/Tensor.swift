@@ -62,7 +62,9 @@ public struct Tensor: Sendable, CustomStringConvertible {
         self.init(validShape: [rows.count, width], scalars: rows.flatMap { $0 })
     }
 
+    /// The number of axes (4 for an NHWC image batch).
     public var rank: Int { shape.count }
+    /// The number of elements, `shape.reduce(1, *)`.
     public var count: Int { scalars.count }
 
     /// The single value of a tensor with one element.
@@ -104,6 +106,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// A one-line, human-readable form.
     public var description: String {
         "Tensor\(describe(shape: shape)) " + (count <= 16 ? "\(scalars)" : "[\(scalars.prefix(8).map { "\($0)" }.joined(separator: ", ")), ...]")
     }

@@ -9,16 +9,21 @@ import Foundation
 /// training state beside it: a JSON root attribute `convnet_checkpoint` and the optimizer's slot
 /// tensors under the group `convnet_optimizer/<weight>/<slot>`. Written atomically.
 public struct TrainingCheckpoint: Sendable {
+    /// The model with its weights and compiled optimizer state.
     public var model: Model
     /// Epochs completed; training resumes at `epoch + 1`.
     public var epoch: Int
+    /// The generator that shuffles each epoch, as it stood after `epoch`.
     public var shuffler: RandomGenerator
+    /// The generator of dropout masks, as it stood after `epoch`.
     public var dropoutGenerator: RandomGenerator
+    /// Preprocessing and class names saved with the model.
     public var metadata: ModelMetadata?
     /// The logs of the completed epochs, which a resumed `fit` continues (so a `CSVLogger` keeps
     /// every row and the epoch numbers run on).
     public var history: History
 
+    /// A checkpoint after `epoch` completed epochs.
     public init(model: Model, epoch: Int, shuffler: RandomGenerator, dropoutGenerator: RandomGenerator,
                 metadata: ModelMetadata? = nil, history: History = History()) {
         self.model = model
@@ -52,6 +57,7 @@ public struct TrainingCheckpoint: Sendable {
         positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     static let optimizerGroup = "convnet_optimizer"
 
+    /// Writes the checkpoint atomically; throws unless the model is compiled.
     public func save(to path: String) throws {
         guard let training = model.training else {
             throw ConvNetError.argument("checkpoint: model '\(model.name)' is not compiled; there is no training state to save")
@@ -74,9 +80,10 @@ public struct TrainingCheckpoint: Sendable {
         try file.writeLegacy(to: path)
     }
 
+    /// Reads a checkpoint written by `save(to:)`; a plain model file throws, naming the missing state.
     public static func load(from path: String) throws -> TrainingCheckpoint {
         let file = try KerasWeightsFile.read(path)
-        let (model, metadata) = try Model.load(file, path: path)
+        let model = try Model.load(file, path: path)
         guard let json = file.extraAttributes[stateAttribute] else {
             throw ConvNetError.file(path: path, message: "is a model file without training state (no \(stateAttribute) attribute); use Model.load")
         }
@@ -108,7 +115,7 @@ public struct TrainingCheckpoint: Sendable {
                                                   schedule: state.schedule, schedulePerStep: state.schedulePerStep,
                                                   initialLearningRate: state.initialLearningRate)
         return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler),
-                                  dropoutGenerator: try generator(state.dropout), metadata: metadata,
+                                  dropoutGenerator: try generator(state.dropout), metadata: model.metadata,
                                   history: History(epochs: state.history ?? []))
     }
 

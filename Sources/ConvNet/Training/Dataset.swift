@@ -3,9 +3,12 @@ import Synchronization
 
 /// A batch of samples: inputs `(m, n_H, n_W, n_C)` and their class labels.
 public struct Batch: Sendable {
+    /// The inputs `(m, ...)`.
     public var inputs: Tensor
+    /// One class index per input.
     public var labels: [Int]
 
+    /// A batch of `inputs` with their `labels`.
     public init(inputs: Tensor, labels: [Int]) {
         self.inputs = inputs
         self.labels = labels
@@ -27,8 +30,11 @@ public protocol Dataset: Sendable {
 
 /// Samples held in one tensor `(m, ...)` with their labels.
 public struct TensorDataset: Dataset {
+    /// All samples, `(m, ...)`.
     public let inputs: Tensor
+    /// One class index per sample.
     public let labels: [Int]
+    /// The class names given, else `"0"`, `"1"`, ... for the labels seen.
     public let classNames: [String]
 
     /// - Throws: when the counts disagree or a label is outside `0..<classNames.count`.
@@ -45,9 +51,12 @@ public struct TensorDataset: Dataset {
         self.classNames = classNames ?? (0..<classes).map(String.init)
     }
 
+    /// The number of samples.
     public var count: Int { labels.count }
+    /// One sample's shape, without the batch axis.
     public var sampleShape: [Int] { Array(inputs.shape.dropFirst()) }
 
+    /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at indices: [Int], seed: UInt64) throws -> Batch {
         let size = sampleShape.reduce(1, *)
         var scalars = [Float](repeating: 0, count: indices.count * size)
@@ -63,18 +72,25 @@ public struct TensorDataset: Dataset {
 
 /// A view of some samples of another dataset (validation splits, `--limit`).
 public struct DatasetSubset: Dataset {
+    /// The dataset this one wraps.
     public let base: any Dataset
+    /// The positions in `base` this view shows, in order.
     public let indices: [Int]
 
+    /// The samples of `base` at `indices`.
     public init(_ base: any Dataset, indices: [Int]) {
         self.base = base
         self.indices = indices
     }
 
+    /// The number of samples.
     public var count: Int { indices.count }
+    /// One sample's shape, without the batch axis.
     public var sampleShape: [Int] { base.sampleShape }
+    /// The base dataset's class names.
     public var classNames: [String] { base.classNames }
 
+    /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at positions: [Int], seed: UInt64) throws -> Batch {
         try base.batch(at: positions.map { indices[$0] }, seed: seed)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What `fit` and `evaluate` report besides the loss.
 public enum Metric: Sendable, Equatable, Hashable {
     /// The fraction of samples whose highest-scoring class is the label.
@@ -40,13 +42,43 @@ public enum Metric: Sendable, Equatable, Hashable {
     }
 }
 
-/// Predicted class (arg max, first on ties) of each row of `(m, classes)` scores.
+/// Predicted class of each row of `(m, classes)` scores: `scores.argmax()` (first on ties), or, for
+/// one sigmoid column `(m, 1)`, class 1 when the score passes 0.5.
 public func predictedClasses(_ scores: Tensor) -> [Int] {
-    let classes = scores.shape.last ?? 1
-    guard classes > 1 else { return scores.scalars.map { $0 > 0.5 ? 1 : 0 } }
-    return (0..<(scores.count / classes)).map { row in
-        let slice = scores.scalars[row * classes..<(row + 1) * classes]
-        return (slice.indices.max { slice[$0] < slice[$1] || (slice[$0] == slice[$1] && $0 > $1) } ?? row * classes) - row * classes
+    guard (scores.shape.last ?? 1) > 1 else { return scores.scalars.map { $0 > 0.5 ? 1 : 0 } }
+    return scores.argmax()
+}
+
+/// What `Model.evaluate` returns: the loss, then the compiled metrics in order, as Keras's
+/// `model.evaluate` lists them (`model.metrics_names`). Read a value by name (`result["accuracy"]`),
+/// the loss as `result.loss`, or iterate `(name, value)` pairs in that order.
+public struct EvaluationResult: Sendable, Equatable, Sequence, CustomStringConvertible {
+    /// `loss`, then the metric names (`accuracy`, `top_5_accuracy`, ...).
+    public let names: [String]
+    /// The value of each name, averaged over the samples.
+    public let values: [Double]
+
+    /// A result from `(name, value)` pairs; `loss` is moved to the front, the others keep their order.
+    public init(_ pairs: [(String, Double)]) {
+        let ordered = pairs.filter { $0.0 == "loss" } + pairs.filter { $0.0 != "loss" }
+        names = ordered.map(\.0)
+        values = ordered.map(\.1)
+    }
+
+    /// The value named `name` (`"loss"`, `"accuracy"`, ...), or `nil` when it was not computed.
+    public subscript(name: String) -> Double? { names.firstIndex(of: name).map { values[$0] } }
+
+    /// The mean loss over the samples.
+    public var loss: Double { self["loss"] ?? .nan }
+
+    /// The `(name, value)` pairs, loss first.
+    public func makeIterator() -> IndexingIterator<[(name: String, value: Double)]> {
+        zip(names, values).map { (name: $0, value: $1) }.makeIterator()
+    }
+
+    /// Keras's progress-line format: `loss: 0.3713 - accuracy: 0.8665`.
+    public var description: String {
+        zip(names, values).map { "\($0): \(String(format: "%.4f", $1))" }.joined(separator: " - ")
     }
 }
 
@@ -55,6 +87,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
     /// `counts[actual][predicted]`.
     public let counts: [[Int]]
 
+    /// Counts the pairs; labels or predictions outside `0..<classes` are skipped.
     public init(labels: [Int], predictions: [Int], classes: Int) {
         var counts = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         for (label, prediction) in zip(labels, predictions) where (0..<classes).contains(label) && (0..<classes).contains(prediction) {
@@ -63,7 +96,9 @@ public struct ConfusionMatrix: Sendable, Equatable {
         self.counts = counts
     }
 
+    /// The number of counted samples.
     public var total: Int { counts.joined().reduce(0, +) }
+    /// The fraction on the diagonal (correct predictions).
     public var accuracy: Double { Double(counts.indices.reduce(0) { $0 + counts[$1][$1] }) / Double(max(total, 1)) }
     /// Of the samples of class `c`, the fraction predicted as `c` (also the per-class accuracy).
     public var recall: [Double] { counts.indices.map { Double(counts[$0][$0]) / Double(max(counts[$0].reduce(0, +), 1)) } }

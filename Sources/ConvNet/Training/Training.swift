@@ -71,6 +71,7 @@ extension Model {
             validation = DatasetSubset(data, indices: Array((data.count - held)..<data.count))
         }
         guard trainingData.count > 0 else { throw ConvNetError.argument("fit: no training samples") }
+        adoptClassNames(of: data)
 
         var callbacks = callbacks
         var state = TrainingState(model: self, learningRate: configuration.optimizer.learningRate, epochs: epochs,
@@ -144,12 +145,12 @@ extension Model {
     }
 
     /// Loss and metrics over `data` in inference mode (Keras `model.evaluate`).
-    public func evaluate(_ data: any Dataset, batchSize: Int = 32) throws -> [String: Double] {
+    public func evaluate(_ data: any Dataset, batchSize: Int = 32) throws -> EvaluationResult {
         try evaluate(data, batchSize: batchSize, configuration: training ?? TrainingConfiguration(
             optimizer: SGD(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy]))
     }
 
-    func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration) throws -> [String: Double] {
+    func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration) throws -> EvaluationResult {
         guard batchSize > 0 else { throw ConvNetError.argument("evaluate: batch size must be positive, got \(batchSize)") }
         var model = self
         let isLogits = model.removeFinalActivation(for: configuration.loss)
@@ -161,7 +162,7 @@ extension Model {
             let loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
             totals.add(loss: loss.scalars[0], scores: output, labels: batch.labels)
         }
-        return Dictionary(uniqueKeysWithValues: totals.logs)
+        return EvaluationResult(totals.logs)
     }
 
     /// One optimisation step on one batch (Keras `model.train_on_batch`) with the compiled

@@ -2,6 +2,7 @@ import Foundation
 
 /// One line of a plot: `y[i]` against `x[i]`.
 public struct PlotSeries: Sendable, Equatable {
+    /// The legend label.
     public var name: String
     public var x: [Double]
     public var y: [Double]

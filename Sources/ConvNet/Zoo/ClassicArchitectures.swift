@@ -102,7 +102,7 @@ struct ConvUnit: Sendable {
         let conv = Conv2D(filters, kernelSize: kernel, strides: strides, padding: padding, useBias: useBias,
                           kernelInitializer: initializer, name: name + convSuffix)(x)
         let normalized = BatchNormalization(momentum: batchNorm.momentum, epsilon: batchNorm.epsilon, name: name + "_bn")(conv)
-        return relu ? ActivationLayer(.relu, name: name + "_relu")(normalized) : normalized
+        return relu ? Activation(.relu, name: name + "_relu")(normalized) : normalized
     }
 }
 

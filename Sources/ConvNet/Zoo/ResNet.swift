@@ -54,7 +54,7 @@ extension ClassicArchitectures {
 
     /// `relu(shortcut + residual)`, as Keras names them: `<block>_add`, `<block>_out`.
     private static func join(_ shortcut: SymbolicTensor, _ residual: SymbolicTensor, name: String) -> SymbolicTensor {
-        ActivationLayer(.relu, name: name + "_out")(Add(name: name + "_add")([shortcut, residual]))
+        Activation(.relu, name: name + "_out")(Add(name: name + "_add")([shortcut, residual]))
     }
 
     /// The residual stages, named as Keras names ResNet50's: `conv2_block1_...` onwards. A block

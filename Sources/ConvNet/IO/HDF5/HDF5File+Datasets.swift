@@ -3,7 +3,9 @@
 /// The contents of a dataset: its shape and its elements in row-major order (the last axis varies
 /// fastest), `values.count == shape.reduce(1, *)`. A scalar dataset has shape `[]`.
 public struct HDF5Array<Element: Sendable & Equatable>: Sendable, Equatable {
+    /// The dataset's dimensions.
     public let shape: [Int]
+    /// The elements in row-major order.
     public let values: [Element]
 
     /// - Throws: `ConvNetError.shape` when the element count does not match the shape.

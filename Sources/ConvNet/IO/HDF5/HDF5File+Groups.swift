@@ -18,9 +18,12 @@ public enum HDF5ObjectKind: Sendable, Equatable {
 
 /// A named member of a group.
 public struct HDF5Link: Sendable, Equatable {
+    /// The member's name within its group.
     public let name: String
+    /// Whether the member is a group or a dataset.
     public let kind: HDF5ObjectKind
 
+    /// A member named `name` of the given kind.
     public init(name: String, kind: HDF5ObjectKind) {
         self.name = name
         self.kind = kind

@@ -11,6 +11,7 @@ extension KerasWeightsFile {
     /// What the writers record when `kerasVersion` or `backend` is `nil`. Any version other than
     /// `"1"` makes Keras load the arrays unchanged (Keras 2 converts weights it believes Keras 1 wrote).
     public static let defaultKerasVersion = "3.0.0"
+    /// The `backend` attribute written to legacy files when none is given (what Keras 2 writes).
     public static let defaultBackend = "tensorflow"
 
     /// Writes the legacy full-model layout, atomically replacing `path`, the way Keras's

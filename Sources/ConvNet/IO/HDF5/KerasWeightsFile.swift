@@ -4,11 +4,13 @@
 /// legacy `.h5`), or the path inside the layer's group, `vars/0`, `vars/1`, ... (Keras 3
 /// `.weights.h5`, which stores variables by index only).
 public struct KerasWeight: Sendable, Equatable {
+    /// The weight's full name in the file, `<model>/<layer>/<weight>` (e.g. `sequential/dense/kernel`).
     public var name: String
     /// In Keras's layout: conv kernels `(k_h, k_w, c_in, c_out)`, dense kernels `(in, out)`,
     /// biases `(out,)`.
     public var value: Tensor
 
+    /// A weight named `name` holding `value`.
     public init(name: String, value: Tensor) {
         self.name = name
         self.value = value
@@ -20,8 +22,10 @@ public struct KerasWeight: Sendable, Equatable {
 public struct KerasLayerWeights: Sendable, Equatable {
     /// The layer's name in the model config, such as `conv2d_1`.
     public var name: String
+    /// The layer's weights in Keras's order (kernel, bias; gamma, beta, moving mean, moving variance).
     public var weights: [KerasWeight]
 
+    /// A layer entry named `name` with its weights.
     public init(name: String, weights: [KerasWeight]) {
         self.name = name
         self.weights = weights
@@ -46,6 +50,7 @@ public enum KerasWeightsLayout: Sendable, Equatable {
 /// The structure is layout-neutral: the layers in model order, each with its named arrays, plus the
 /// metadata a legacy `.h5` file carries. Optimizer state is not read.
 public struct KerasWeightsFile: Sendable, Equatable {
+    /// One entry per Keras layer in model order, weightless layers included.
     public var layers: [KerasLayerWeights]
     /// The model's JSON config (the `model_config` root attribute), unparsed.
     public var modelConfig: String?
@@ -61,6 +66,7 @@ public struct KerasWeightsFile: Sendable, Equatable {
     /// The prefix that marks `extraAttributes` and the groups of `extraDatasets` when reading.
     public static let extraAttributePrefix = "convnet_"
 
+    /// A file's content: its layers, and the model config and version attributes when known.
     public init(layers: [KerasLayerWeights], modelConfig: String? = nil, kerasVersion: String? = nil, backend: String? = nil) {
         self.layers = layers
         self.modelConfig = modelConfig

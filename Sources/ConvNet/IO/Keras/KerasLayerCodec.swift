@@ -68,19 +68,19 @@ enum KerasLayerCodec {
                                       center: config["center"] as? Bool ?? true, scale: config["scale"] as? Bool ?? true,
                                       name: name)
         case "Activation":
-            return ActivationLayer(try activation(config["activation"], where_), name: name)
+            return Activation(try activation(config["activation"], where_), name: name)
         case "ReLU":
             let slope = config["negative_slope"] as? Double ?? 0
             guard config["max_value"] == nil || config["max_value"] is NSNull, (config["threshold"] as? Double ?? 0) == 0 else {
                 throw ConvNetError.argument("\(where_): max_value and threshold are not supported")
             }
-            return ActivationLayer(slope == 0 ? .relu : .leakyRelu(alpha: Float(slope)), name: name)
+            return Activation(slope == 0 ? .relu : .leakyRelu(alpha: Float(slope)), name: name)
         case "LeakyReLU":
-            return ActivationLayer(.leakyRelu(alpha: Float(config["negative_slope"] as? Double ?? config["alpha"] as? Double ?? 0.3)), name: name)
+            return Activation(.leakyRelu(alpha: Float(config["negative_slope"] as? Double ?? config["alpha"] as? Double ?? 0.3)), name: name)
         case "ELU":
-            return ActivationLayer(.elu(alpha: Float(config["alpha"] as? Double ?? 1)), name: name)
+            return Activation(.elu(alpha: Float(config["alpha"] as? Double ?? 1)), name: name)
         case "Softmax":
-            return ActivationLayer(.softmax, name: name)
+            return Activation(.softmax, name: name)
         case "ZeroPadding2D":
             let p = try paddingPairs(config["padding"], where_)
             return ZeroPadding2D(top: p[0], bottom: p[1], left: p[2], right: p[3], name: name)
@@ -97,7 +97,7 @@ enum KerasLayerCodec {
         }
     }
 
-    static func activation(_ value: Any?, _ where_: String) throws -> Activation {
+    static func activation(_ value: Any?, _ where_: String) throws -> ActivationFunction {
         var name = value as? String
         if let object = value as? JSON {  // {"class_name": "relu", ...} in some Keras 3 configs
             name = (object["config"] as? String) ?? (object["class_name"] as? String)
@@ -224,7 +224,7 @@ enum KerasLayerCodec {
                           "moving_mean_initializer": initializerConfig(.zeros), "moving_variance_initializer": initializerConfig(.ones),
                           "beta_regularizer": NSNull(), "gamma_regularizer": NSNull(), "beta_constraint": NSNull(),
                           "gamma_constraint": NSNull(), "synchronized": false]) { $1 }
-        case let activationLayer as ActivationLayer:
+        case let activationLayer as Activation:
             switch activationLayer.activation {
             case let .leakyRelu(alpha) where alpha != 0.2:
                 config["negative_slope"] = Double(alpha)
@@ -262,7 +262,7 @@ enum KerasLayerCodec {
         }
     }
 
-    static func activationName(_ activation: Activation, _ where_: String) throws -> String {
+    static func activationName(_ activation: ActivationFunction, _ where_: String) throws -> String {
         switch activation {
         case .linear: return "linear"
         case .relu: return "relu"

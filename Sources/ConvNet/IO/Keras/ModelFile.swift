@@ -3,9 +3,12 @@ import Foundation
 /// What ConvNet stores in a model file beside Keras's own content (as the root attribute
 /// `convnet_metadata`, which Keras ignores): how inputs were scaled and the class names.
 public struct ModelMetadata: Sendable, Equatable, Codable {
+    /// How pixel values were scaled before training; inputs to `predict` need the same.
     public var preprocessing: Preprocessing
+    /// The name of each class index (`classNames[3] == "Dress"`), when known.
     public var classNames: [String]?
 
+    /// Metadata for a model trained on inputs scaled by `preprocessing` (pixels / 255 by default).
     public init(preprocessing: Preprocessing = .unitRange, classNames: [String]? = nil) {
         self.preprocessing = preprocessing
         self.classNames = classNames
@@ -16,15 +19,16 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
 
 extension Model {
     /// Saves architecture and weights as a Keras legacy `.h5` file (`model.save("m.h5")`'s layout),
-    /// which `keras.models.load_model` reads, written atomically.
+    /// which `keras.models.load_model` reads, written atomically, with `metadata` (default: the
+    /// model's own `metadata`) in an attribute Keras ignores.
     public func save(to path: String, metadata: ModelMetadata? = nil) throws {
         try kerasWeightsFile(metadata: metadata).writeLegacy(to: path)
     }
 
-    /// The model's architecture, weights and metadata in Keras's file structure.
+    /// The model's architecture, weights and metadata (`metadata`, else the model's) in Keras's file structure.
     func kerasWeightsFile(metadata: ModelMetadata?) throws -> KerasWeightsFile {
         var file = KerasWeightsFile(layers: try kerasWeights(), modelConfig: try KerasModelJSON.json(for: self))
-        if let metadata {
+        if let metadata = metadata ?? self.metadata {
             file.extraAttributes[ModelMetadata.attribute] = String(decoding: try JSONEncoder().encode(metadata), as: UTF8.self)
         }
         return file
@@ -41,12 +45,19 @@ extension Model {
         }
     }
 
-    /// Loads a whole model from a legacy `.h5` file with a `model_config` (Keras 2 or 3, or ConvNet).
-    public static func load(from path: String) throws -> (model: Model, metadata: ModelMetadata?) {
+    /// Loads a whole model from a legacy `.h5` file with a `model_config` (Keras 2 or 3, or ConvNet),
+    /// as `keras.models.load_model`; ConvNet's saved class names and preprocessing are in `metadata`.
+    public static func load(from path: String) throws -> Model {
         try load(KerasWeightsFile.read(path), path: path)
     }
 
-    static func load(_ file: KerasWeightsFile, path: String) throws -> (model: Model, metadata: ModelMetadata?) {
+    /// `load(from:)` with the metadata beside the model, for callers that keep them apart.
+    public static func loadWithMetadata(from path: String) throws -> (model: Model, metadata: ModelMetadata?) {
+        let model = try load(from: path)
+        return (model, model.metadata)
+    }
+
+    static func load(_ file: KerasWeightsFile, path: String) throws -> Model {
         guard let config = file.modelConfig else {
             throw ConvNetError.file(path: path, message: "holds weights only (no model_config); build the model, then call loadWeights(from:)")
         }
@@ -57,10 +68,21 @@ extension Model {
             throw ConvNetError.file(path: path, message: error.description)
         }
         try model.assignWeights(file, path: path)
-        let metadata = try file.extraAttributes[ModelMetadata.attribute].map {
+        model.metadata = try file.extraAttributes[ModelMetadata.attribute].map {
             try JSONDecoder().decode(ModelMetadata.self, from: Data($0.utf8))
         }
-        return (model, metadata)
+        return model
+    }
+
+    /// Records `data`'s class names in `metadata` when the model has none, so that a model trained on
+    /// named classes (Fashion-MNIST, an image folder) saves them; numbers (`"0"`, `"1"`, ...) are
+    /// skipped. New metadata takes the preprocessing of a `PreprocessedDataset`, else pixels / 255.
+    mutating func adoptClassNames(of data: any Dataset) {
+        let names = data.classNames
+        guard metadata?.classNames == nil, !names.isEmpty, names != names.indices.map(String.init) else { return }
+        var updated = metadata ?? ModelMetadata(preprocessing: (data as? PreprocessedDataset)?.preprocessing ?? .unitRange)
+        updated.classNames = names
+        metadata = updated
     }
 
     /// Loads weights saved by Keras or ConvNet in any layout, matching layers by position as Keras

@@ -2,14 +2,20 @@ import Foundation
 
 /// Gradient descent, `W ← W − α·dW`.
 public struct SGD: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
     var state = OptimizerState()
 
+    /// Plain gradient descent (Keras `SGD(learning_rate=0.01)`).
     public init(learningRate: Float = 0.01) { self.learningRate = learningRate }
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "sgd" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 0, optimizer: "SGD")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate))
@@ -23,6 +29,7 @@ public struct SGD: Optimizer {
 
 /// Gradient descent with momentum, in either of deck 001's forms.
 public struct Momentum: Optimizer {
+    /// How the velocity is formed and applied.
     public enum Form: Sendable, Equatable {
         /// Deck 001's exponentially weighted average: `v ← β·v + (1 − β)·dW`, `W ← W − α·v`.
         case exponentialAverage
@@ -33,21 +40,29 @@ public struct Momentum: Optimizer {
         case nesterov
     }
 
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// The velocity's decay `β`.
     public let beta: Float
+    /// Which of the momentum formulas is used.
     public let form: Form
     var state = OptimizerState()
 
+    /// Momentum with step `α`, decay `β` and the given form.
     public init(learningRate: Float = 0.01, beta: Float = 0.9, form: Form = .exponentialAverage) {
         self.learningRate = learningRate
         self.beta = beta
         self.form = form
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { form == .nesterov ? "nesterov" : "momentum" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Momentum")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, beta: beta, form: form))
@@ -73,19 +88,26 @@ public struct Momentum: Optimizer {
 
 /// Adagrad (deck 001): `v ← v + dW²`, `W ← W − α·dW / (√v + ε)` (ε outside the root).
 public struct Adagrad: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// Added to the denominator `√(·) + ε` so that it never divides by zero.
     public let epsilon: Float
     var state = OptimizerState()
 
+    /// Adagrad with step `α` and stabiliser `ε`.
     public init(learningRate: Float = 0.01, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.epsilon = epsilon
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "adagrad" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Adagrad")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, eps: epsilon))
@@ -102,21 +124,29 @@ public struct Adagrad: Optimizer {
 
 /// RMSprop (deck 001): `S ← ρ·S + (1 − ρ)·dW²`, `W ← W − α·dW / √(S + ε)` (ε inside the root).
 public struct RMSprop: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// The decay `ρ` of the running mean of squared gradients.
     public let rho: Float
+    /// Added to the denominator `√(·) + ε` so that it never divides by zero.
     public let epsilon: Float
     var state = OptimizerState()
 
+    /// RMSprop with step `α`, decay `ρ` and stabiliser `ε` (Keras's defaults).
     public init(learningRate: Float = 0.001, rho: Float = 0.9, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.rho = rho
         self.epsilon = epsilon
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "rmsprop" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "RMSprop")
         updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, rho: rho, eps: epsilon))
@@ -137,14 +167,19 @@ public struct RMSprop: Optimizer {
 ///     V̂ = V / (1 − β₁ᵗ),        Ŝ = S / (1 − β₂ᵗ)
 ///     W ← W − α·V̂ / √(Ŝ + ε) − α·λ·W          (ε inside the root, as the deck writes it; λ = 0 for Adam)
 public struct Adam: Optimizer {
+    /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
+    /// The decay `β₁` of the first moment (mean of gradients).
     public let beta1: Float
+    /// The decay `β₂` of the second moment (mean of squared gradients).
     public let beta2: Float
+    /// Added to the denominator `√(·) + ε` so that it never divides by zero.
     public let epsilon: Float
     /// AdamW's `λ`; 0 gives plain Adam.
     public let weightDecay: Float
     var state = OptimizerState()
 
+    /// Adam with Keras's defaults; a non-zero `weightDecay` makes it AdamW.
     public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0) {
         self.learningRate = learningRate
@@ -159,10 +194,14 @@ public struct Adam: Optimizer {
         Adam(learningRate: learningRate, weightDecay: weightDecay)
     }
 
+    /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
+    /// The per-weight state (moments, velocities), saved in checkpoints.
     public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { weightDecay == 0 ? "adam" : "adamw" }
 
+    /// Applies one update to `weights` from `gradients` (same order and shapes).
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
         try state.begin(weights, gradients: gradients, slotsPerWeight: 2, optimizer: "Adam")
         let t = Float(state.step)
