@@ -10,7 +10,11 @@ public struct Tensor: Sendable, CustomStringConvertible {
     /// The extent of each axis. A scalar has shape `[]`.
     public let shape: [Int]
     /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
-    public var scalars: [Float]
+    ///
+    /// Read-only outside ConvNet's own modules: a tensor recorded on a `GradientTape` must not change
+    /// behind the tape's back. To change elements, use `setScalars(_:)` or
+    /// `withUnsafeMutableScalars(_:)`, which detach the tensor from any tape first.
+    public package(set) var scalars: [Float]
     /// Set when the tensor was produced by, or watched on, a gradient tape.
     var tapeEntry: TapeEntry?
 
@@ -95,6 +99,25 @@ public struct Tensor: Sendable, CustomStringConvertible {
                                      message: "cannot reshape \(describe(shape: shape)) (\(count) elements) to \(describe(shape: newShape))")
         }
         return resolved
+    }
+
+    /// Replaces the elements, keeping the shape; the tensor becomes a new constant, detached from
+    /// any gradient tape (ops recorded before keep the old values).
+    /// - Throws: `ConvNetError.shape` when `values` does not have `count` elements.
+    public mutating func setScalars(_ values: [Float]) throws {
+        guard values.count == count else {
+            throw ConvNetError.shape(op: "Tensor.setScalars", message: "shape \(describe(shape: shape)) needs \(count) scalars, got \(values.count)")
+        }
+        tapeEntry = nil
+        scalars = values
+    }
+
+    /// Changes the elements in place through a buffer of exactly `count` elements; the tensor is
+    /// first detached from any gradient tape (ops recorded before see the old values, and the tape
+    /// does not differentiate through the change).
+    public mutating func withUnsafeMutableScalars<Result>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> Result) rethrows -> Result {
+        tapeEntry = nil
+        return try scalars.withUnsafeMutableBufferPointer { try body($0) }
     }
 
     /// The tensor without its tape entry: a constant as far as differentiation is concerned.
