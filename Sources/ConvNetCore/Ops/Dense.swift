@@ -25,18 +25,6 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
     if let bias, bias.shape != [n] {
         throw ConvNetError.shape(op: op, message: "bias \(describe(shape: bias.shape)) does not match \(n) units")
     }
-    /// `C = op(A) · op(B) + β · C` with the chosen implementation.
-    @Sendable func multiply(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
-                  _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        switch implementation {
-        case .fast:
-            GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                          beta: beta, c: c, ldc: ldc)
-        case .reference:
-            GEMM.reference(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                           beta: beta, c: c, ldc: ldc)
-        }
-    }
     let output = [Float](unsafeUninitializedCapacity: m * n) { z, initialized in
         if let bias {
             // Start from the bias and let GEMM accumulate onto it (β = 1).
@@ -46,7 +34,7 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
         }
         input.scalars.withUnsafeBufferPointer { x in
             kernel.scalars.withUnsafeBufferPointer { w in
-                multiply(false, false, m, n, k, x.baseAddress!, k, w.baseAddress!, n, bias == nil ? 0 : 1, z.baseAddress!, n)
+                implementation.matrixKernels.multiply(false, false, m, n, k, x.baseAddress!, k, w.baseAddress!, n, bias == nil ? 0 : 1, z.baseAddress!, n)
             }
         }
         initialized = m * n
@@ -60,12 +48,12 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
                 kernel.scalars.withUnsafeBufferPointer { w in
                     if needed[0] {
                         dX.withUnsafeMutableBufferPointer {
-                            multiply(false, true, m, k, n, dZ.baseAddress!, n, w.baseAddress!, n, 0, $0.baseAddress!, k)
+                            implementation.matrixKernels.multiply(false, true, m, k, n, dZ.baseAddress!, n, w.baseAddress!, n, 0, $0.baseAddress!, k)
                         }
                     }
                     if needed[1] {
                         dW.withUnsafeMutableBufferPointer {
-                            multiply(true, false, k, n, m, x.baseAddress!, k, dZ.baseAddress!, n, 0, $0.baseAddress!, n)
+                            implementation.matrixKernels.multiply(true, false, k, n, m, x.baseAddress!, k, dZ.baseAddress!, n, 0, $0.baseAddress!, n)
                         }
                     }
                 }
@@ -79,5 +67,28 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
         return [needed[0] ? Tensor(validShape: [m, k], scalars: dX) : nil,
                 needed[1] ? Tensor(validShape: [k, n], scalars: dW) : nil,
                 Tensor(validShape: [n], scalars: db)]
+    }
+}
+
+/// The matrix product behind `dense` and `matmul`, `C = op(A) · op(B) + β · C`, as the reference
+/// triple loop (`GEMM.reference`, the oracle) and BLAS (`GEMM.multiply`) compute it.
+protocol MatrixKernels {
+    static func multiply(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                         _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int)
+}
+
+enum FastMatrixKernels: MatrixKernels {
+    static func multiply(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                         _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: c, ldc: ldc)
+    }
+}
+
+enum ReferenceMatrixKernels: MatrixKernels {
+    static func multiply(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                         _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        GEMM.reference(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
     }
 }

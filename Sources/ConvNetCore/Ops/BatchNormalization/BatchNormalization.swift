@@ -96,9 +96,3 @@ protocol BatchNormKernels {
     static func inferenceBackward(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
                                   scale: [Float]) -> (input: [Float], gamma: [Float], beta: [Float])
 }
-
-extension Implementation {
-    var batchNormKernels: any BatchNormKernels.Type {
-        self == .fast ? BatchNormalizationFast.self : BatchNormalizationReference.self
-    }
-}

@@ -26,30 +26,45 @@ func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor?, strides: (Int, Int),
             implementation: Implementation, fusingReLU: Bool) throws -> Tensor {
     let shape = try ConvolutionShape(input: input.shape, kernel: kernel.shape, bias: bias?.shape,
                                      strides: strides, padding: padding, dilation: dilation)
-    let output: [Float], patches: [Float]?
-    switch implementation {
-    case .reference:
-        let z = ConvolutionReference.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape)
-        (output, patches) = (fusingReLU ? mapScalars(z) { max($0, 0) } : z, nil)
-    case .fast:
-        let recording = [input, kernel, bias].contains { $0?.tapeEntry != nil }
-        (output, patches) = ConvolutionFast.forward(input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape,
-                                                    relu: fusingReLU, keepingPatches: recording && ConvolutionFast.keepsPatches(shape))
-    }
+    let recording = [input, kernel, bias].contains { $0?.tapeEntry != nil }
+    let (output, patches) = implementation.convolutionKernels.forward(
+        input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape, relu: fusingReLU, recording: recording)
     return record(Tensor(validShape: shape.outputShape, scalars: output), inputs: [input, kernel, bias]) { upstream, needed in
-        let gradients: (input: [Float]?, kernel: [Float], bias: [Float])
-        switch implementation {
-        case .reference:
-            let dZ = fusingReLU ? mapScalars(upstream.scalars, output) { dy, y in y > 0 ? dy : 0 } : upstream.scalars
-            let g = ConvolutionReference.backward(input: input.scalars, kernel: kernel.scalars, upstream: dZ, shape: shape)
-            gradients = (g.input, g.kernel, g.bias)
-        case .fast:
-            gradients = ConvolutionFast.backward(input: input.scalars, kernel: kernel.scalars, upstream: upstream.scalars,
-                                                 shape: shape, needInput: needed[0], reluOutput: fusingReLU ? output : nil,
-                                                 patches: patches)
-        }
+        // The kernels are looked up again: a metatype existential is not `Sendable`.
+        let gradients = implementation.convolutionKernels.backward(
+            input: input.scalars, kernel: kernel.scalars, upstream: upstream.scalars, shape: shape,
+            needInput: needed[0], reluOutput: fusingReLU ? output : nil, patches: patches)
         return [gradients.input.map { Tensor(validShape: shape.inputShape, scalars: $0) },
                 Tensor(validShape: shape.kernelShape, scalars: gradients.kernel),
                 Tensor(validShape: [shape.outputChannels], scalars: gradients.bias)]
+    }
+}
+
+/// The loops behind `conv2d`, as `ConvolutionReference` (the textbook loops, the oracle) and
+/// `ConvolutionFast` (im2col + GEMM or Winograd, over the cores) write them.
+protocol ConvolutionKernels {
+    /// `Z`, or `max(0, Z)` when `relu`. When `recording` (the output will be differentiated), a
+    /// kernel may also return intermediate data (`patches`) for its own `backward`.
+    static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape: ConvolutionShape, relu: Bool,
+                        recording: Bool) -> (output: [Float], patches: [Float]?)
+    /// The gradients with respect to the input (when `needInput`), the kernel and the bias.
+    /// `reluOutput` is the output of a forward pass with `relu`, whose mask applies to `upstream`
+    /// first; `patches` are what that forward pass returned.
+    static func backward(input: [Float], kernel: [Float], upstream: [Float], shape: ConvolutionShape, needInput: Bool,
+                         reluOutput: [Float]?, patches: [Float]?) -> (input: [Float]?, kernel: [Float], bias: [Float])
+}
+
+extension ConvolutionReference: ConvolutionKernels {
+    static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape: ConvolutionShape, relu: Bool,
+                        recording: Bool) -> (output: [Float], patches: [Float]?) {
+        let z = forward(input: input, kernel: kernel, bias: bias, shape: shape)
+        return (relu ? mapScalars(z) { max($0, 0) } : z, nil)
+    }
+
+    static func backward(input: [Float], kernel: [Float], upstream: [Float], shape: ConvolutionShape, needInput: Bool,
+                         reluOutput: [Float]?, patches: [Float]?) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        let dZ = reluOutput.map { mapScalars(upstream, $0) { dy, y in y > 0 ? dy : 0 } } ?? upstream
+        let g = backward(input: input, kernel: kernel, upstream: dZ, shape: shape)
+        return (g.input, g.kernel, g.bias)
     }
 }

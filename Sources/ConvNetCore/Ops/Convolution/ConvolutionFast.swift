@@ -19,7 +19,7 @@
 /// padding skips the copy (the input already is `cols`), and a single-channel input builds `colsᵀ`
 /// instead, one row per kernel tap, which GEMM multiplies faster when `n_C` is small. And the
 /// forward pass of a 3x3 stride-1 convolution with many channels goes to `ConvolutionWinograd`.
-public enum ConvolutionFast {
+public enum ConvolutionFast: ConvolutionKernels {
     /// Size of each thread's im2col buffer, in floats (4 MiB): enough rows to amortise GEMM's
     /// packing of the kernel matrix, few enough to stay in the L3 cache until GEMM reads them.
     static let columnBufferElements = 1 << 20
@@ -72,12 +72,14 @@ public enum ConvolutionFast {
     /// The convolution's output; with `relu`, `max(0, Z)` (applied while each group is in cache).
     public static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape s: ConvolutionShape,
                                relu: Bool = false) -> [Float] {
-        forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu, keepingPatches: false).output
+        forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu, recording: false).output
     }
 
-    /// `forward`, also returning the patches when `keepingPatches` (for `backward(patches:)`).
+    /// `forward`, also returning the patches when `recording` and the layer is small enough that
+    /// keeping them beats rebuilding them in `backward(patches:)` (`keepsPatches`).
     static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape s: ConvolutionShape, relu: Bool,
-                        keepingPatches: Bool) -> (output: [Float], patches: [Float]?) {
+                        recording: Bool) -> (output: [Float], patches: [Float]?) {
+        let keepingPatches = recording && keepsPatches(s)
         let pixels = s.outputPixels, cOut = s.outputChannels
         let bias = bias ?? [Float](repeating: 0, count: cOut)
         if ConvolutionWinograd.applies(to: s) {

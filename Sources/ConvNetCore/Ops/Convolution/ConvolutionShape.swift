@@ -1,12 +1,3 @@
-/// Which of an op's two implementations to run. Both compute the same function; the tests prove it.
-public enum Implementation: Sendable, Equatable {
-    /// Loops that read like the decks' `conv_forward` / `pool_forward`: the oracle.
-    case reference
-    /// im2col + GEMM (or Winograd) for convolution, vectorised loops for pooling and batch
-    /// normalization, spread over the cores.
-    case fast
-}
-
 /// The validated shapes of one 2-D convolution: input `(m, n_H_prev, n_W_prev, n_C_prev)`,
 /// kernel `(f_h, f_w, n_C_prev, n_C)`, bias `(n_C)`, output `(m, n_H, n_W, n_C)`.
 public struct ConvolutionShape: Sendable, Equatable {

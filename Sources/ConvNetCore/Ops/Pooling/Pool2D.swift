@@ -39,13 +39,27 @@ func pool2d(_ input: Tensor, mode: PoolingMode, size: (Int, Int), strides: (Int,
             implementation: Implementation, op: String? = nil) throws -> Tensor {
     let shape = try PoolingShape(op: op ?? (mode == .max ? "maxPool2d" : "avgPool2d"), input: input.shape, size: size,
                                  strides: strides, padding: padding)
-    let output = implementation == .fast
-        ? PoolingFast.forward(input: input.scalars, mode: mode, shape: shape)
-        : PoolingReference.forward(input: input.scalars, mode: mode, shape: shape)
+    let output = implementation.poolingKernels.forward(input: input.scalars, mode: mode, shape: shape)
     return record(Tensor(validShape: shape.outputShape, scalars: output), inputs: [input]) { upstream, _ in
-        let gradient = implementation == .fast
-            ? PoolingFast.backward(input: input.scalars, upstream: upstream.scalars, mode: mode, shape: shape, output: output)
-            : PoolingReference.backward(input: input.scalars, upstream: upstream.scalars, mode: mode, shape: shape)
+        let gradient = implementation.poolingKernels.backward(input: input.scalars, upstream: upstream.scalars, mode: mode, shape: shape, output: output)
         return [Tensor(validShape: shape.inputShape, scalars: gradient)]
+    }
+}
+
+/// The loops behind the pooling ops, as `PoolingReference` (the textbook loops, the oracle) and
+/// `PoolingFast` (separable, vectorised over channels, over the cores) write them.
+protocol PoolingKernels {
+    /// The pooled output.
+    static func forward(input: [Float], mode: PoolingMode, shape: PoolingShape) -> [Float]
+    /// The gradient with respect to the input; `output` is the forward pass's result.
+    static func backward(input: [Float], upstream: [Float], mode: PoolingMode, shape: PoolingShape, output: [Float]?) -> [Float]
+}
+
+extension PoolingFast: PoolingKernels {}
+
+extension PoolingReference: PoolingKernels {
+    /// The reference loops find each window's maximum again; `output` is not needed.
+    static func backward(input: [Float], upstream: [Float], mode: PoolingMode, shape: PoolingShape, output: [Float]?) -> [Float] {
+        backward(input: input, upstream: upstream, mode: mode, shape: shape)
     }
 }
