@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 APT_PACKAGES := libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev pkg-config dataset-fashion-mnist
 
-.PHONY: setup build install uninstall run test bench-gemm clean
+.PHONY: setup build install uninstall run test test-core-only bench-gemm clean
 
 ## Install the system libraries and datasets ConvNet uses (Debian/Ubuntu, apt-get).
 setup:
@@ -27,9 +27,13 @@ uninstall:
 run: build
 	.build/release/convnet train --model lenet5 --dataset fashion-mnist --epochs 3 --save lenet5.h5 --log lenet5-history.csv --plot curves.svg
 
-## The test suite (release mode: the reference loops are slow in debug builds).
-test:
+## The test suite (release mode: the reference loops are slow in debug builds), after checking that
+## a package can use ConvNetCore alone.
+test: test-core-only
 	$(SWIFT) test -c release
+
+test-core-only:
+	bash scripts/check-core-only.sh
 
 bench-gemm: build
 	.build/release/convnet bench gemm

@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ConvNet", targets: ["ConvNet"]),
+        .library(name: "ConvNetCore", targets: ["ConvNetCore"]),
+        .library(name: "ConvNetData", targets: ["ConvNetData"]),
+        .library(name: "ConvNetFiles", targets: ["ConvNetFiles"]),
+        .library(name: "ConvNetVisualization", targets: ["ConvNetVisualization"]),
         .executable(name: "convnet", targets: ["convnet"]),
     ],
     dependencies: [
@@ -20,7 +24,13 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
         // Error-safe wrappers around libpng/libjpeg's setjmp-based error handling.
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
-        .target(name: "ConvNet", dependencies: ["CHDF5", "CZlib", "CPNG", "CJPEG", "CImageShims"]),
+        // The network itself: depends on nothing of ours and on no C library (BLAS is loaded at run time).
+        .target(name: "ConvNetCore"),
+        .target(name: "ConvNetFiles", dependencies: ["ConvNetCore", "CHDF5"]),
+        .target(name: "ConvNetData", dependencies: ["ConvNetCore", "ConvNetFiles", "CZlib", "CPNG", "CJPEG", "CImageShims"]),
+        .target(name: "ConvNetVisualization", dependencies: ["ConvNetCore", "ConvNetData"]),
+        // Everything above in one import.
+        .target(name: "ConvNet", dependencies: ["ConvNetCore", "ConvNetData", "ConvNetFiles", "ConvNetVisualization"]),
         .executableTarget(
             name: "convnet",
             dependencies: ["ConvNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -1,0 +1,98 @@
+/// Batch normalization statistics over every axis but the last (channels):
+/// for `(m, n_H, n_W, n_C)` the mean and (biased) variance of each channel over `m · n_H · n_W` values.
+public struct BatchStatistics: Sendable {
+    public let mean: [Float]
+    public let variance: [Float]
+}
+
+/// Batch normalization in training mode: normalise with the batch's own statistics,
+///
+///     x̂ = (x − μ_B) / √(σ²_B + ε),   y = γ · x̂ + β
+///
+/// and backward (per channel, over its `N` values):
+///
+///     dγ = Σ dy · x̂,  dβ = Σ dy,  dx = γ / (N · √(σ²_B + ε)) · (N · dy − Σ dy − x̂ · Σ dy · x̂)
+///
+/// - Returns: the output and the batch statistics, for the caller's moving averages.
+public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-3,
+                              implementation: Implementation = .fast) throws -> (output: Tensor, statistics: BatchStatistics) {
+    let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon)
+    let kernels = implementation.batchNormKernels
+    let statistics = kernels.statistics(x.scalars, view)
+    let affine = view.affine(mean: statistics.mean, variance: statistics.variance)
+    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift)
+    let result = record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta]) { upstream, _ in
+        let g = implementation.batchNormKernels.trainingBackward(x.scalars, upstream: upstream.scalars, view, mean: statistics.mean,
+                                         variance: statistics.variance)
+        return [Tensor(validShape: x.shape, scalars: g.input), Tensor(validShape: [view.channels], scalars: g.gamma),
+                Tensor(validShape: [view.channels], scalars: g.beta)]
+    }
+    return (result, statistics)
+}
+
+/// Batch normalization in inference mode, with fixed (moving) statistics:
+/// `y = γ · (x − μ) / √(σ² + ε) + β`, an affine map per channel, whose backward pass is
+/// `dx = γ / √(σ² + ε) · dy`, `dγ = Σ dy · x̂`, `dβ = Σ dy`.
+public func batchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor,
+                               epsilon: Float = 1e-3, implementation: Implementation = .fast) throws -> Tensor {
+    let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon)
+    guard mean.shape == [view.channels], variance.shape == [view.channels] else {
+        throw ConvNetError.shape(op: "batchNormalization", message: "moving mean \(describe(shape: mean.shape)) and variance \(describe(shape: variance.shape)) must be (\(view.channels),)")
+    }
+    let kernels = implementation.batchNormKernels
+    let affine = view.affine(mean: mean.scalars, variance: variance.scalars)
+    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift)
+    return record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta]) { upstream, _ in
+        let g = implementation.batchNormKernels.inferenceBackward(x.scalars, upstream: upstream.scalars, view, mean: mean.scalars,
+                                          variance: variance.scalars, scale: affine.scale)
+        return [Tensor(validShape: x.shape, scalars: g.input), Tensor(validShape: [view.channels], scalars: g.gamma),
+                Tensor(validShape: [view.channels], scalars: g.beta)]
+    }
+}
+
+/// An input of batch normalization seen as `rows × channels` (NHWC: every pixel of every image is
+/// a row of `n_C` contiguous values), with the layer's `γ`, `β` and `ε`.
+struct BatchNormView: Sendable {
+    let rows: Int
+    let channels: Int
+    let gamma: [Float]
+    let beta: [Float]
+    let epsilon: Float
+
+    init(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float) throws {
+        guard let channels = x.shape.last, x.rank >= 2, !x.shape.contains(0) else {
+            throw ConvNetError.shape(op: "batchNormalization", message: "expected a non-empty input of rank ≥ 2, got \(describe(shape: x.shape))")
+        }
+        guard gamma.shape == [channels], beta.shape == [channels] else {
+            throw ConvNetError.shape(op: "batchNormalization", message: "gamma \(describe(shape: gamma.shape)) and beta \(describe(shape: beta.shape)) must be (\(channels),) for input \(describe(shape: x.shape))")
+        }
+        (self.rows, self.channels) = (x.count / channels, channels)
+        (self.gamma, self.beta, self.epsilon) = (gamma.scalars, beta.scalars, epsilon)
+    }
+
+    /// `1 / √(σ² + ε)` per channel.
+    func inverseStandardDeviation(_ variance: [Float]) -> [Float] {
+        variance.map { 1 / ($0 + epsilon).squareRoot() }
+    }
+
+    /// `y = scale · x + shift` with `scale = γ / √(σ² + ε)`, `shift = β − μ · scale`.
+    func affine(mean: [Float], variance: [Float]) -> (scale: [Float], shift: [Float]) {
+        let scale = zip(gamma, inverseStandardDeviation(variance)).map { $0 * $1 }
+        return (scale, (0..<channels).map { beta[$0] - mean[$0] * scale[$0] })
+    }
+}
+
+/// The loops behind the batch-normalization ops, as `BatchNormalizationReference` (plain loops, the
+/// oracle) and `BatchNormalizationFast` (vectorised over channels, spread over the cores) write them.
+protocol BatchNormKernels {
+    /// The batch's mean and biased variance per channel.
+    static func statistics(_ x: [Float], _ v: BatchNormView) -> BatchStatistics
+    /// `y = scale[c] · x + shift[c]`.
+    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float]) -> [Float]
+    /// Gradients of training mode (the batch statistics depend on `x`).
+    static func trainingBackward(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
+        -> (input: [Float], gamma: [Float], beta: [Float])
+    /// Gradients of inference mode (fixed statistics).
+    static func inferenceBackward(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+                                  scale: [Float]) -> (input: [Float], gamma: [Float], beta: [Float])
+}

@@ -1,0 +1,78 @@
+/// The training objective, by Keras's names. Targets are integer class labels; the losses that
+/// need a target tensor use their one-hot encoding (or, for one sigmoid output, the label as 0/1).
+public enum Loss: Sendable, Equatable {
+    /// `−log p[y]`, from probabilities (a softmax output) or from logits.
+    case sparseCategoricalCrossentropy(fromLogits: Bool = false)
+    /// `−Σ t·log p` against one-hot targets.
+    case categoricalCrossentropy(fromLogits: Bool = false)
+    /// `−mean(t·log p + (1 − t)·log(1 − p))`, for sigmoid outputs.
+    case binaryCrossentropy(fromLogits: Bool = false)
+    /// `mean((ŷ − t)²)` against one-hot targets.
+    case meanSquaredError
+
+    /// The loss that fits a classifier's output layer: binary cross-entropy against one-hot labels
+    /// for sigmoid outputs (deck 000's SIGNS net ends in 6 sigmoids), else sparse categorical
+    /// cross-entropy (softmax outputs, or logits for a linear output).
+    public static func matching(_ model: Model) -> Loss {
+        switch (model.layers.last as? any ActivatedLayer)?.activation {
+        case .sigmoid?: return .binaryCrossentropy()
+        case .softmax?: return .sparseCategoricalCrossentropy()
+        default: return .sparseCategoricalCrossentropy(fromLogits: true)
+        }
+    }
+
+    /// Keras's name, e.g. `sparse_categorical_crossentropy`.
+    public var kerasName: String {
+        switch self {
+        case .sparseCategoricalCrossentropy: return "sparse_categorical_crossentropy"
+        case .categoricalCrossentropy: return "categorical_crossentropy"
+        case .binaryCrossentropy: return "binary_crossentropy"
+        case .meanSquaredError: return "mean_squared_error"
+        }
+    }
+
+    /// Whether this loss, applied to a softmax output, equals softmax cross-entropy of the logits;
+    /// the training loop then skips the softmax and uses the stable logits form, as Keras does.
+    var fusesWithSoftmax: Bool {
+        switch self {
+        case .sparseCategoricalCrossentropy(false), .categoricalCrossentropy(false): return true
+        default: return false
+        }
+    }
+
+    /// Whether this loss, applied to a sigmoid output, can use the logits form.
+    var fusesWithSigmoid: Bool { self == .binaryCrossentropy(fromLogits: false) }
+
+    /// The mean loss of a batch. `outputIsLogits` is set when the training loop removed the final
+    /// softmax/sigmoid (see `fusesWithSoftmax`).
+    func value(_ output: Tensor, labels: [Int], outputIsLogits: Bool = false) throws -> Tensor {
+        guard output.rank == 2 else {
+            throw ConvNetError.shape(op: "loss \(kerasName)", message: "expected model output (batch, classes), got \(describe(shape: output.shape)); add Flatten or GlobalAveragePooling2D before the output")
+        }
+        let classes = output.shape[1]
+        func oneHot() throws -> Tensor {
+            if let bad = labels.first(where: { !(0..<classes).contains($0) }) {
+                throw ConvNetError.argument("loss \(kerasName): label \(bad) is out of range for \(classes) outputs")
+            }
+            return Tensor(validShape: output.shape, scalars: oneHotScalars(labels, classes: classes))
+        }
+        switch self {
+        case let .sparseCategoricalCrossentropy(fromLogits):
+            return fromLogits || outputIsLogits
+                ? try softmaxCrossEntropy(logits: output, labels: labels)
+                : try categoricalCrossEntropy(probabilities: output, labels: labels)
+        case let .categoricalCrossentropy(fromLogits):
+            if fromLogits || outputIsLogits { return try softmaxCrossEntropy(logits: output, oneHotLabels: oneHot()) }
+            return try categoricalCrossEntropy(probabilities: output, labels: labels)
+        case let .binaryCrossentropy(fromLogits):
+            let targets = classes == 1
+                ? Tensor(validShape: output.shape, scalars: labels.map { $0 != 0 ? 1 : 0 })
+                : try oneHot()
+            return fromLogits || outputIsLogits
+                ? try binaryCrossEntropy(logits: output, targets: targets)
+                : try binaryCrossEntropy(probabilities: output, targets: targets)
+        case .meanSquaredError:
+            return try ConvNetCore.meanSquaredError(predictions: output, targets: oneHot())
+        }
+    }
+}

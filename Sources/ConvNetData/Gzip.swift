@@ -1,0 +1,115 @@
+import ConvNetCore
+import CZlib
+
+/// gzip (RFC 1952) through zlib, for dataset files such as `train-images-idx3-ubyte.gz`.
+///
+/// Files are recognised by their content, the magic number `1f 8b`, not by their name, so a
+/// dataset may be stored gzipped or raw. zlib checks each member's CRC-32 and length, so a
+/// truncated or corrupt file is an error instead of silently short data.
+public enum Gzip {
+    /// True when `bytes` start with the gzip magic number `1f 8b`.
+    public static func isGzip(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
+    }
+
+    /// The content of the file at `path`: decompressed when it is gzip, as stored otherwise.
+    /// - Throws: `ConvNetError.file` naming `path` when it is missing, unreadable, or gzip data
+    ///   that is truncated or corrupt.
+    public static func readFile(atPath path: String) throws -> [UInt8] {
+        let bytes = try FileIO.readBytes(atPath: path)
+        return isGzip(bytes) ? try decompress(bytes, path: path) : bytes
+    }
+
+    /// Decompresses gzip data; several concatenated members decompress to their concatenation, as
+    /// with `gunzip`. `path` names the source in errors.
+    public static func decompress(_ bytes: [UInt8], path: String) throws -> [UInt8] {
+        guard bytes.count <= Int(UInt32.max) else {
+            throw ConvNetError.file(path: path, message: "compressed files over 4 GiB are not supported")
+        }
+        var stream = z_stream()
+        // 16 + MAX_WBITS: expect a gzip wrapper (not zlib's) around a 32 KiB-window deflate stream.
+        guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ConvNetError.file(path: path, message: "zlib could not start decompressing (out of memory)")
+        }
+        defer { inflateEnd(&stream) }
+
+        var output: [UInt8] = []
+        output.reserveCapacity(expectedSize(ofGzip: bytes))
+        var chunk = [UInt8](repeating: 0, count: 1 << 18)
+        try bytes.withUnsafeBufferPointer { input in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = UInt32(input.count)
+            while true {
+                let (status, produced) = chunk.withUnsafeMutableBufferPointer { buffer in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = UInt32(buffer.count)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    return (status, buffer.count - Int(stream.avail_out))
+                }
+                output.append(contentsOf: chunk[0..<produced])
+                switch status {
+                case Z_OK:
+                    continue
+                case Z_STREAM_END:
+                    let remaining = Int(stream.avail_in)
+                    if remaining == 0 { return }
+                    let next = input.count - remaining
+                    guard remaining >= 2, input[next] == 0x1F, input[next + 1] == 0x8B else {
+                        throw ConvNetError.file(path: path, message: "\(remaining) bytes of unexpected data after the gzip stream")
+                    }
+                    inflateReset(&stream) // another gzip member follows
+                case Z_BUF_ERROR where stream.avail_in == 0:
+                    throw ConvNetError.file(path: path, message: "truncated gzip file: the compressed data ends after "
+                                            + "\(bytes.count) bytes, before the end of the stream (\(output.count) bytes decompressed)")
+                default:
+                    let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                    throw ConvNetError.file(path: path, message: "corrupt gzip data (\(reason)) after \(output.count) decompressed bytes")
+                }
+            }
+        }
+        return output
+    }
+
+    /// Compresses `bytes` into one gzip member at `level` 0 (store) ... 9 (smallest).
+    public static func compress(_ bytes: [UInt8], level: Int = 6) throws -> [UInt8] {
+        guard (0...9).contains(level) else {
+            throw ConvNetError.argument("gzip compression level must be in 0...9, got \(level)")
+        }
+        guard bytes.count <= Int(UInt32.max) else {
+            throw ConvNetError.argument("gzip: inputs over 4 GiB are not supported")
+        }
+        var stream = z_stream()
+        // windowBits 16 + MAX_WBITS writes a gzip wrapper; memLevel 8 is zlib's default.
+        guard deflateInit2_(&stream, Int32(level), Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                            zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ConvNetError.argument("gzip: zlib could not start compressing (out of memory)")
+        }
+        defer { deflateEnd(&stream) }
+        // deflateBound is an upper bound on the output, wrapper included, so one call finishes.
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))))
+        let status = bytes.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { buffer in
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                stream.avail_in = UInt32(input.count)
+                stream.next_out = buffer.baseAddress
+                stream.avail_out = UInt32(buffer.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else {
+            throw ConvNetError.argument("gzip: zlib failed to compress (status \(status))")
+        }
+        output.removeLast(Int(stream.avail_out))
+        return output
+    }
+
+    /// The decompressed size recorded in the last member's trailer (ISIZE, little-endian, modulo
+    /// 2³²), capped at deflate's maximum ratio (about 1032:1) so a corrupt trailer cannot trigger a
+    /// huge allocation. Only a capacity hint: the real size is whatever inflate produces.
+    private static func expectedSize(ofGzip bytes: [UInt8]) -> Int {
+        guard bytes.count >= 18 else { return 0 }
+        let trailer = bytes[(bytes.count - 4)...]
+        let size = trailer.reversed().reduce(0) { $0 << 8 | Int($1) }
+        return min(size, bytes.count * 1032)
+    }
+}

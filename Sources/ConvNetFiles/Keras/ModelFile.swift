@@ -1,0 +1,105 @@
+import ConvNetCore
+import Foundation
+
+extension ModelMetadata {
+    /// The root attribute of a model file that holds the metadata as JSON.
+    static let attribute = "convnet_metadata"
+}
+
+extension Model {
+    /// Saves architecture and weights as a Keras legacy `.h5` file (`model.save("m.h5")`'s layout),
+    /// which `keras.models.load_model` reads, written atomically, with `metadata` (default: the
+    /// model's own `metadata`) in an attribute Keras ignores.
+    public func save(to path: String, metadata: ModelMetadata? = nil) throws {
+        try kerasWeightsFile(metadata: metadata).writeLegacy(to: path)
+    }
+
+    /// The model's architecture, weights and metadata (`metadata`, else the model's) in Keras's file structure.
+    func kerasWeightsFile(metadata: ModelMetadata?) throws -> KerasWeightsFile {
+        var file = KerasWeightsFile(layers: try kerasWeights(), modelConfig: try KerasModelJSON.json(for: self))
+        if let metadata = metadata ?? self.metadata {
+            file.extraAttributes[ModelMetadata.attribute] = String(decoding: try JSONEncoder().encode(metadata), as: UTF8.self)
+        }
+        return file
+    }
+
+    /// Saves only the weights: Keras 3's `.weights.h5` layout when `path` ends in `.weights.h5`,
+    /// else Keras's legacy `save_weights` `.h5` layout.
+    public func saveWeights(to path: String) throws {
+        let file = KerasWeightsFile(layers: try kerasWeights(), modelConfig: try KerasModelJSON.json(for: self))
+        if path.hasSuffix(".weights.h5") {
+            try file.writeKeras3Weights(to: path)
+        } else {
+            try file.writeLegacyWeights(to: path)
+        }
+    }
+
+    /// Loads a whole model from a legacy `.h5` file with a `model_config` (Keras 2 or 3, or ConvNet),
+    /// as `keras.models.load_model`; ConvNet's saved class names and preprocessing are in `metadata`.
+    public static func load(from path: String) throws -> Model {
+        try load(KerasWeightsFile.read(path), path: path)
+    }
+
+    /// `load(from:)` with the metadata beside the model, for callers that keep them apart.
+    public static func loadWithMetadata(from path: String) throws -> (model: Model, metadata: ModelMetadata?) {
+        let model = try load(from: path)
+        return (model, model.metadata)
+    }
+
+    static func load(_ file: KerasWeightsFile, path: String) throws -> Model {
+        guard let config = file.modelConfig else {
+            throw ConvNetError.file(path: path, message: "holds weights only (no model_config); build the model, then call loadWeights(from:)")
+        }
+        var model: Model
+        do {
+            model = try KerasModelJSON.model(fromJSON: config)
+        } catch let error as ConvNetError {
+            throw ConvNetError.file(path: path, message: error.description)
+        }
+        try model.assignWeights(file, path: path)
+        model.metadata = try file.extraAttributes[ModelMetadata.attribute].map {
+            try JSONDecoder().decode(ModelMetadata.self, from: Data($0.utf8))
+        }
+        return model
+    }
+
+    /// Loads weights saved by Keras or ConvNet in any layout, matching layers by position as Keras
+    /// does: the i-th layer with weights in the file goes to the i-th layer with weights here.
+    public mutating func loadWeights(from path: String) throws {
+        try assignWeights(KerasWeightsFile.read(path, modelConfig: try KerasModelJSON.json(for: self)), path: path)
+    }
+
+    /// The model's weights in Keras's file structure: one entry per Keras layer (explicit conv
+    /// padding adds a weightless `ZeroPadding2D`), weights named `<model>/<layer>/<name>`.
+    func kerasWeights() throws -> [KerasLayerWeights] {
+        try KerasModelJSON.kerasLayers(of: self).map { entry in
+            guard let index = entry.layerIndex else { return KerasLayerWeights(name: entry.name, weights: []) }
+            let layer = layers[index]
+            let values = layer.trainableWeights + layer.nonTrainableWeights
+            return KerasLayerWeights(name: entry.name, weights: zip(layer.weightNames, values).map {
+                KerasWeight(name: "\(name)/\(layer.name)/\($0)", value: $1)
+            })
+        }
+    }
+
+    mutating func assignWeights(_ file: KerasWeightsFile, path: String) throws {
+        let stored = file.layers.filter { !$0.weights.isEmpty }
+        let targets = layers.indices.filter { !layers[$0].weightNames.isEmpty }
+        guard stored.count == targets.count else {
+            throw ConvNetError.file(path: path, message: "has \(stored.count) layers with weights, but model '\(name)' has \(targets.count) (\(targets.map { layers[$0].name }.joined(separator: ", ")))")
+        }
+        for (source, index) in zip(stored, targets) {
+            let layer = layers[index]
+            let current = layer.trainableWeights + layer.nonTrainableWeights
+            guard source.weights.count == current.count else {
+                throw ConvNetError.file(path: path, message: "layer '\(source.name)' has \(source.weights.count) weights, but layer '\(layer.name)' (\(layer.kerasClassName)) expects \(current.count)")
+            }
+            for (weight, target) in zip(source.weights, current) where weight.value.shape != target.shape {
+                throw ConvNetError.file(path: path, message: "weight \(weight.name) of layer '\(source.name)' has shape \(describe(shape: weight.value.shape)), but layer '\(layer.name)' expects \(describe(shape: target.shape))")
+            }
+            let trainableCount = layer.trainableWeights.count
+            layers[index].trainableWeights = source.weights.prefix(trainableCount).map(\.value)
+            layers[index].nonTrainableWeights = source.weights.dropFirst(trainableCount).map(\.value)
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import ConvNetCore
+import Foundation
+
+/// One line of a plot: `y[i]` against `x[i]`.
+public struct PlotSeries: Sendable, Equatable {
+    /// The legend label.
+    public var name: String
+    public var x: [Double]
+    public var y: [Double]
+    public var color: RGBColor
+    public var dashed: Bool
+    /// Draw a dot at each point (the default for up to 60 points).
+    public var markers: Bool
+
+    /// Pairs with a non-finite coordinate are dropped when drawing.
+    public init(name: String, x: [Double], y: [Double], color: RGBColor, dashed: Bool = false, markers: Bool? = nil) {
+        self.name = name
+        self.x = x
+        self.y = y
+        self.color = color
+        self.dashed = dashed
+        self.markers = markers ?? (x.count <= 60)
+    }
+
+    /// The drawable points: pairs up to the shorter array, finite coordinates only.
+    var points: [(x: Double, y: Double)] {
+        zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }.map { (x: $0.0, y: $0.1) }
+    }
+}
+
+/// One set of axes: a title, axis labels, and the series drawn on them with a legend.
+public struct PlotPanel: Sendable {
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [PlotSeries]
+    /// Ticks on whole numbers only (epochs).
+    public var integerX: Bool
+    /// Fixed axis ranges; by default the data's range, widened to round tick values.
+    public var xRange: ClosedRange<Double>?
+    public var yRange: ClosedRange<Double>?
+
+    public init(title: String, xLabel: String, yLabel: String, series: [PlotSeries], integerX: Bool = false,
+                xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.integerX = integerX
+        self.xRange = xRange
+        self.yRange = yRange
+    }
+}
+
+/// Round tick positions for an axis: steps of 1, 2 or 5 times a power of ten, covering the data.
+public struct AxisTicks: Sendable, Equatable {
+    /// The axis range, a whole number of steps: `lower = ⌊min / step⌋ · step`, `upper = ⌈max / step⌉ · step`.
+    public let lower: Double
+    public let upper: Double
+    public let step: Double
+    /// `lower, lower + step, ..., upper`.
+    public let values: [Double]
+    /// The values printed with as many decimals as the step needs (`0.05` → 2).
+    public let labels: [String]
+
+    /// About `target` ticks covering `minimum...maximum`; `integer` forces whole-number steps.
+    /// An empty range (`minimum == maximum`) is widened by 1 (or 10 % of the value) on each side.
+    public init(minimum: Double, maximum: Double, target: Int = 6, integer: Bool = false) {
+        var (low, high) = (min(minimum, maximum), max(minimum, maximum))
+        if !low.isFinite || !high.isFinite { (low, high) = (0, 1) }
+        if high - low < 1e-12 {
+            let pad = integer ? 1 : (abs(low) > 0 ? abs(low) * 0.1 : 1)
+            (low, high) = (low - pad, high + pad)
+        }
+        var step = Self.niceStep((high - low) / Double(max(target - 1, 1)))
+        if integer { step = max(step.rounded(), 1) }
+        let lower = (low / step + 1e-9).rounded(.down) * step
+        let upper = (high / step - 1e-9).rounded(.up) * step
+        let count = Int(((upper - lower) / step).rounded()) + 1
+        self.lower = lower
+        self.upper = upper
+        self.step = step
+        values = (0..<count).map { lower + Double($0) * step }
+        let decimals = integer ? 0 : max(0, Int(-log10(step).rounded(.down)))
+        labels = values.map { String(format: "%.\(decimals)f", abs($0) < step * 1e-6 ? 0 : $0) }
+    }
+
+    /// The smallest of 1, 2, 5 (times a power of ten) that is at least `rough`.
+    static func niceStep(_ rough: Double) -> Double {
+        let magnitude = pow(10, log10(rough).rounded(.down))
+        let fraction = rough / magnitude
+        let nice: Double = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10
+        return nice * magnitude
+    }
+}
+
+/// Line plots, one or more panels side by side under an optional title, drawn by hand as SVG
+/// (`svg()`) or pixels (`rasterize(scale:)`); see `Chart`.
+///
+/// Each panel has a frame, horizontal grid lines at the y ticks, tick labels on both axes, axis
+/// labels, a title, and a legend (line sample and name per series) placed in whichever corner of
+/// the plot area covers the fewest data points.
+public struct Figure: Chart {
+    public var title: String?
+    public var panels: [PlotPanel]
+    /// The size of each panel, axes and labels included, in logical units.
+    public var panelWidth: Double
+    public var panelHeight: Double
+
+    public init(title: String? = nil, panels: [PlotPanel], panelWidth: Double = 400, panelHeight: Double = 280) {
+        self.title = title
+        self.panels = panels
+        self.panelWidth = panelWidth
+        self.panelHeight = panelHeight
+    }
+
+    static let margin = 10.0, titleHeight = 26.0, labelSize = 1.0, titleSize = 1.4
+
+    public var width: Double { Self.margin * 2 + panelWidth * Double(max(panels.count, 1)) }
+    public var height: Double { Self.margin * 2 + (title == nil ? 0 : Self.titleHeight) + panelHeight }
+
+    public func draw(on surface: inout some DrawingSurface) {
+        var top = Self.margin
+        if let title {
+            surface.text(title, at: DrawingPoint(width / 2, top + 14), size: Self.titleSize, color: .black, anchor: .middle, vertical: false)
+            top += Self.titleHeight
+        }
+        for (index, panel) in panels.enumerated() {
+            surface.beginGroup("panel")
+            drawPanel(panel, x: Self.margin + Double(index) * panelWidth, y: top, on: &surface)
+            surface.endGroup()
+        }
+    }
+
+    /// The width of `text` at `size` in logical units, from the bitmap font's metrics.
+    static func textWidth(_ text: String, size: Double) -> Double {
+        Double(BitmapFont.textWidth(text)) * size
+    }
+
+    private func drawPanel(_ panel: PlotPanel, x: Double, y: Double, on surface: inout some DrawingSurface) {
+        let points = panel.series.flatMap(\.points)
+        let xs = points.map(\.x), ys = points.map(\.y)
+        let xTicks = AxisTicks(minimum: panel.xRange?.lowerBound ?? xs.min() ?? 0, maximum: panel.xRange?.upperBound ?? xs.max() ?? 1,
+                               target: 8, integer: panel.integerX)
+        let yTicks = AxisTicks(minimum: panel.yRange?.lowerBound ?? ys.min() ?? 0, maximum: panel.yRange?.upperBound ?? ys.max() ?? 1)
+        let tickLabelWidth = yTicks.labels.map { Self.textWidth($0, size: Self.labelSize) }.max() ?? 0
+        // The plot area inside the panel: y label and tick labels on the left, x ticks and label below.
+        let left = x + 18 + tickLabelWidth + 6, right = x + panelWidth - 14
+        let top = y + 22, bottom = y + panelHeight - 36
+        guard right > left, bottom > top else { return }
+        func px(_ value: Double) -> Double { left + (value - xTicks.lower) / (xTicks.upper - xTicks.lower) * (right - left) }
+        func py(_ value: Double) -> Double { bottom - (value - yTicks.lower) / (yTicks.upper - yTicks.lower) * (bottom - top) }
+        let gray = RGBColor(gray: 110), grid = RGBColor(gray: 225)
+
+        surface.text(panel.title, at: DrawingPoint((left + right) / 2, y + 12), size: Self.labelSize * 1.2, color: .black,
+                     anchor: .middle, vertical: false)
+        surface.beginGroup("y-ticks")
+        for (value, label) in zip(yTicks.values, yTicks.labels) {
+            surface.line(from: DrawingPoint(left, py(value)), to: DrawingPoint(right, py(value)), color: grid)
+            surface.line(from: DrawingPoint(left - 4, py(value)), to: DrawingPoint(left, py(value)), color: gray)
+            surface.text(label, at: DrawingPoint(left - 6, py(value) + 3.5), size: Self.labelSize, color: .black, anchor: .end, vertical: false)
+        }
+        surface.endGroup()
+        surface.beginGroup("x-ticks")
+        for (value, label) in zip(xTicks.values, xTicks.labels) {
+            surface.line(from: DrawingPoint(px(value), bottom), to: DrawingPoint(px(value), bottom + 4), color: gray)
+            surface.text(label, at: DrawingPoint(px(value), bottom + 15), size: Self.labelSize, color: .black, anchor: .middle, vertical: false)
+        }
+        surface.endGroup()
+        surface.strokeRectangle(x: left, y: top, width: right - left, height: bottom - top, color: gray, lineWidth: 1)
+        surface.text(panel.xLabel, at: DrawingPoint((left + right) / 2, bottom + 31), size: Self.labelSize, color: .black,
+                     anchor: .middle, vertical: false)
+        surface.text(panel.yLabel, at: DrawingPoint(x + 10, (top + bottom) / 2), size: Self.labelSize, color: .black,
+                     anchor: .middle, vertical: true)
+
+        for series in panel.series {
+            let mapped = series.points.map { DrawingPoint(px($0.x), py($0.y)) }
+            if mapped.count > 1 {
+                surface.polyline(mapped, color: series.color, lineWidth: 1.75, dashed: series.dashed, name: series.name)
+            }
+            if series.markers || mapped.count == 1 {
+                for point in mapped { surface.circle(center: point, radius: 2.5, color: series.color) }
+            }
+        }
+        drawLegend(panel.series, plotArea: (left, top, right, bottom),
+                   occupied: panel.series.flatMap { $0.points.map { DrawingPoint(px($0.x), py($0.y)) } }, on: &surface)
+    }
+
+    private func drawLegend(_ series: [PlotSeries], plotArea: (left: Double, top: Double, right: Double, bottom: Double),
+                            occupied: [DrawingPoint], on surface: inout some DrawingSurface) {
+        guard !series.isEmpty else { return }
+        let rowHeight = 13.0, sample = 20.0, padding = 6.0
+        let boxWidth = padding * 3 + sample + (series.map { Self.textWidth($0.name, size: Self.labelSize) }.max() ?? 0)
+        let boxHeight = padding * 2 + rowHeight * Double(series.count) - 4
+        let inset = 6.0
+        let corners = [
+            DrawingPoint(plotArea.right - inset - boxWidth, plotArea.top + inset),
+            DrawingPoint(plotArea.right - inset - boxWidth, plotArea.bottom - inset - boxHeight),
+            DrawingPoint(plotArea.left + inset, plotArea.top + inset),
+            DrawingPoint(plotArea.left + inset, plotArea.bottom - inset - boxHeight),
+        ]
+        // The corner whose box covers the fewest data points (first corner on ties).
+        func covered(_ corner: DrawingPoint) -> Int {
+            occupied.filter { $0.x >= corner.x - 4 && $0.x <= corner.x + boxWidth + 4 && $0.y >= corner.y - 4 && $0.y <= corner.y + boxHeight + 4 }.count
+        }
+        let origin = corners.min { covered($0) < covered($1) } ?? corners[0]
+        surface.beginGroup("legend")
+        surface.fillRectangle(x: origin.x, y: origin.y, width: boxWidth, height: boxHeight, color: .white)
+        surface.strokeRectangle(x: origin.x, y: origin.y, width: boxWidth, height: boxHeight, color: RGBColor(gray: 190), lineWidth: 1)
+        for (row, entry) in series.enumerated() {
+            let middle = origin.y + padding + rowHeight * Double(row) + 4
+            surface.beginGroup("legend-entry")
+            surface.line(from: DrawingPoint(origin.x + padding, middle), to: DrawingPoint(origin.x + padding + sample, middle),
+                         color: entry.color, lineWidth: 1.75, dashed: entry.dashed)
+            surface.text(entry.name, at: DrawingPoint(origin.x + padding * 2 + sample, middle + 3.5), size: Self.labelSize,
+                         color: .black, anchor: .start, vertical: false)
+            surface.endGroup()
+        }
+        surface.endGroup()
+    }
+}

@@ -1,0 +1,120 @@
+import ConvNetCore
+import Foundation
+
+extension History {
+    /// Reads the CSV that `CSVLogger` writes: a header naming the columns (`epoch,loss,accuracy,
+    /// val_accuracy,val_loss,learning_rate`, in any order, any subset), then one row per epoch.
+    /// Columns are read by name; the optional `epoch` column is checked to be whole numbers and
+    /// otherwise ignored (epochs are the rows, in order). Empty cells are missing values.
+    /// - Parameter source: the file name, for errors.
+    /// - Throws: `ConvNetError.file(path: source, ...)` for a missing header, a row with another
+    ///   number of cells, or a cell that is not a number, naming the line and column.
+    public init(csv text: String, source: String) throws {
+        let lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let headerLine = lines.first else {
+            throw ConvNetError.file(path: source, message: "empty file: expected a CSV header such as epoch,loss,accuracy,val_loss,val_accuracy")
+        }
+        let header = headerLine.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard header.allSatisfy({ !$0.isEmpty }), Set(header).count == header.count else {
+            throw ConvNetError.file(path: source, message: "line 1: the header must name every column once, got '\(headerLine)'")
+        }
+        self.init()
+        for (offset, line) in lines.dropFirst().enumerated() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == header.count else {
+                throw ConvNetError.file(path: source, message: "line \(offset + 2): \(cells.count) cells, but the header has \(header.count) columns")
+            }
+            var row: [String: Double] = [:]
+            for (name, cell) in zip(header, cells) where !cell.isEmpty {
+                guard let value = Double(cell) else {
+                    throw ConvNetError.file(path: source, message: "line \(offset + 2), column '\(name)': '\(cell)' is not a number")
+                }
+                if name == "epoch" {
+                    guard value == value.rounded() else {
+                        throw ConvNetError.file(path: source, message: "line \(offset + 2): epoch '\(cell)' is not a whole number")
+                    }
+                } else {
+                    row[name] = value
+                }
+            }
+            epochs.append(row)
+        }
+    }
+
+    /// Reads a `CSVLogger` file; see `init(csv:source:)`.
+    public static func read(csvPath path: String) throws -> History {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConvNetError.file(path: path, message: "no such file or not readable")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConvNetError.file(path: path, message: "not UTF-8 text")
+        }
+        return try History(csv: text, source: path)
+    }
+}
+
+/// Plots of training: loss and accuracy per epoch (`figure(history:)`), and a metric against a
+/// hyperparameter (`sweepFigure`). `convnet plot`, `convnet sweep` and `convnet train --plot` use them.
+public enum TrainingCurves {
+    /// Two panels, "Loss" and "Accuracy", with one line per key against the epoch (1, 2, ...):
+    /// training values solid blue, validation values (`val_*`) dashed orange (further metrics in the
+    /// same panel, such as `top_5_accuracy`, take the next colour pairs). The loss panel holds `loss`
+    /// and `val_loss`; the accuracy panel every key ending in `accuracy`. A panel with no data is
+    /// left out; other keys (`learning_rate`) are not plotted.
+    /// - Throws: `ConvNetError.argument` when the history has neither loss nor accuracy values.
+    public static func figure(history: History, title: String? = "Training curves") throws -> Figure {
+        let keys = history.keys
+        /// The lines of one panel: for each metric, its training and validation series.
+        func series(_ metrics: [String]) -> [PlotSeries] {
+            metrics.enumerated().flatMap { index, metric in
+                [metric, "val_" + metric].filter(keys.contains).map { key in
+                    let validation = key.hasPrefix("val_")
+                    let points = history.epochs.enumerated().compactMap { epoch, row in row[key].map { (Double(epoch + 1), $0) } }
+                    return PlotSeries(name: (validation ? "validation " : "train ") + metric, x: points.map(\.0), y: points.map(\.1),
+                                      color: RGBColor.palette[(2 * index + (validation ? 1 : 0)) % RGBColor.palette.count],
+                                      dashed: validation)
+                }
+            }
+        }
+        var seen = Set<String>()
+        let accuracyMetrics = keys.filter { $0.hasSuffix("accuracy") }
+            .map { $0.hasPrefix("val_") ? String($0.dropFirst(4)) : $0 }
+            .filter { seen.insert($0).inserted }
+        var panels: [PlotPanel] = []
+        let loss = series(["loss"])
+        if !loss.isEmpty {
+            panels.append(PlotPanel(title: "Loss", xLabel: "epoch", yLabel: "loss", series: loss, integerX: true))
+        }
+        let accuracy = series(accuracyMetrics)
+        if !accuracy.isEmpty {
+            panels.append(PlotPanel(title: "Accuracy", xLabel: "epoch", yLabel: "accuracy", series: accuracy, integerX: true))
+        }
+        guard !panels.isEmpty else {
+            throw ConvNetError.argument("training curves: the history has no loss or accuracy values (keys: \(keys.joined(separator: ", ")))")
+        }
+        return Figure(title: title, panels: panels)
+    }
+
+    /// The training curves as an SVG document (see `figure(history:title:)`).
+    public static func svg(history: History, title: String? = "Training curves") throws -> String {
+        try figure(history: history, title: title).svg()
+    }
+
+    /// Writes the training curves as `.svg` or `.png` (chosen by the file name), atomically.
+    public static func write(history: History, to path: String, title: String? = "Training curves") throws {
+        try figure(history: history, title: title).write(to: path)
+    }
+
+    /// One panel plotting named metrics against a hyperparameter, e.g. train and test accuracy
+    /// against the dropout probability. `values[name]` holds one value per `parameters` entry.
+    public static func sweepFigure(parameterName: String, parameters: [Double], metricName: String,
+                                   values: [(name: String, values: [Double])], title: String? = nil) -> Figure {
+        let series = values.enumerated().map { index, entry in
+            PlotSeries(name: entry.name, x: parameters, y: entry.values, color: RGBColor.palette[index % RGBColor.palette.count],
+                       dashed: index > 0, markers: true)
+        }
+        let panel = PlotPanel(title: "\(metricName) vs \(parameterName)", xLabel: parameterName, yLabel: metricName, series: series)
+        return Figure(title: title, panels: [panel], panelWidth: 520, panelHeight: 320)
+    }
+}
