@@ -22,6 +22,11 @@ enum Interruption {
     /// Installs the SIGINT handler.
     static func install() {
         _ = requested  // initialises the counter before the handler can run
+        // A parent may have blocked SIGINT (the mask is inherited); this thread must receive it.
+        var interrupt = sigset_t()
+        sigemptyset(&interrupt)
+        sigaddset(&interrupt, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
         signal(SIGINT) { _ in
             if Interruption.count.add(1, ordering: .relaxed).oldValue > 0 { _exit(130) }
         }
