@@ -38,7 +38,7 @@ for model in "${models[@]}"; do
     s=$steps w=$warmup
     if [ "$model" != lenet5 ]; then s=$(( (steps + 2) / 3 )) w=$(( (warmup + 2) / 3 )); fi
     for round in $(seq 1 "$rounds"); do
-        run_convnet() { "$convnet" bench --model "$model" --batch "$batch" --threads "$threads" --steps "$s" --warmup "$w" --json; }
+        run_convnet() { "$convnet" bench --model "$model" --batch-size "$batch" --threads "$threads" --steps "$s" --warmup "$w" --json; }
         run_torch() { "$venv/bin/python" "$reference" "$model" --batch-size "$batch" --threads "$threads" --steps "$s" --warmup "$w"; }
         if (( round % 2 )); then run_convnet >> "$out"; run_torch >> "$out"; else run_torch >> "$out"; run_convnet >> "$out"; fi
         echo "$model round $round/$rounds done" >&2

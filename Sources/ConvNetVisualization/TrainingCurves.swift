@@ -58,28 +58,31 @@ extension History {
 /// hyperparameter (`sweepFigure`). `convnet plot`, `convnet sweep` and `convnet train --plot` use them.
 public enum TrainingCurves {
     /// Two panels, "Loss" and "Accuracy", with one line per key against the epoch (1, 2, ...):
-    /// training values solid blue, validation values (`val_*`) dashed orange (further metrics in the
-    /// same panel, such as `top_5_accuracy`, take the next colour pairs). The loss panel holds `loss`
-    /// and `val_loss`; the accuracy panel every key ending in `accuracy`. A panel with no data is
-    /// left out; other keys (`learning_rate`) are not plotted.
+    /// training values solid blue, held-out values dashed orange, labelled "validation" for `val_*`
+    /// keys and "test" for `test_*` keys (`convnet train --validate-on-test`); further metrics in the
+    /// same panel, such as `top_5_accuracy`, take the next colour pairs. The loss panel holds `loss`
+    /// and its held-out values; the accuracy panel every key ending in `accuracy`. A panel with no
+    /// data is left out; other keys (`learning_rate`) are not plotted.
     /// - Throws: `ConvNetError.argument` when the history has neither loss nor accuracy values.
     public static func figure(history: History, title: String? = "Training curves") throws -> Figure {
         let keys = history.keys
-        /// The lines of one panel: for each metric, its training and validation series.
+        /// Held-out key prefixes and how the legend names them.
+        let heldOut = [("val_", "validation "), ("test_", "test ")]
+        /// The lines of one panel: for each metric, its training and held-out series.
         func series(_ metrics: [String]) -> [PlotSeries] {
             metrics.enumerated().flatMap { index, metric in
-                [metric, "val_" + metric].filter(keys.contains).map { key in
-                    let validation = key.hasPrefix("val_")
+                ([(metric, "train ")] + heldOut.map { ($0.0 + metric, $0.1) }).filter { keys.contains($0.0) }.map { key, label in
+                    let isHeldOut = label != "train "
                     let points = history.epochs.enumerated().compactMap { epoch, row in row[key].map { (Double(epoch + 1), $0) } }
-                    return PlotSeries(name: (validation ? "validation " : "train ") + metric, x: points.map(\.0), y: points.map(\.1),
-                                      color: RGBColor.palette[(2 * index + (validation ? 1 : 0)) % RGBColor.palette.count],
-                                      dashed: validation)
+                    return PlotSeries(name: label + metric, x: points.map(\.0), y: points.map(\.1),
+                                      color: RGBColor.palette[(2 * index + (isHeldOut ? 1 : 0)) % RGBColor.palette.count],
+                                      dashed: isHeldOut)
                 }
             }
         }
         var seen = Set<String>()
         let accuracyMetrics = keys.filter { $0.hasSuffix("accuracy") }
-            .map { $0.hasPrefix("val_") ? String($0.dropFirst(4)) : $0 }
+            .map { key in heldOut.first { key.hasPrefix($0.0) }.map { String(key.dropFirst($0.0.count)) } ?? key }
             .filter { seen.insert($0).inserted }
         var panels: [PlotPanel] = []
         let loss = series(["loss"])

@@ -15,27 +15,28 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure training and inference throughput of a zoo model (or SGEMM: `bench gemm`).",
         discussion: """
         Examples:
-          convnet bench --model lenet5 --batch 64 --threads 2
+          convnet bench --model lenet5 --batch-size 64 --threads 2
           convnet bench --model cifar --steps 20 --warmup 3 --json
           convnet bench gemm --size 1024
         """,
         subcommands: [GEMMBenchCommand.self])
 
-    @Option(help: "lenet5, conv4x7, cifar, or another zoo model (required unless a subcommand is given).") var model: String?
-    @Option(help: "Images per step.") var batch = 64
-    @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var batchSizeOption: BatchSizeOption
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(help: "Timed steps, for training and for inference.") var steps = 60
     @Option(help: "Untimed steps before each measurement.") var warmup = 10
     @Flag(help: "Print one JSON object (the PyTorch script's fields, plus FLOP rates).") var json = false
 
     func validate() throws {
-        guard batch > 0, steps > 0, warmup >= 0 else { throw ValidationError("--batch and --steps must be positive, --warmup not negative") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+        guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
     }
 
     func run() throws {
-        guard let model else { throw ValidationError("Missing --model (or a subcommand: `convnet bench gemm`)") }
-        if let threads { Parallel.setThreads(threads) }
+        let model = try modelOptions.required("a zoo model such as lenet5, conv4x7 or cifar (or a subcommand: `convnet bench gemm`)")
+        let batch = batchSizeOption.value(default: 64)
+        threadOptions.apply()
         var network = try ModelZoo.model(named: model, seed: 0)
         let sampleShape = try network.inputShape.map { size -> Int in
             guard let size else { throw ValidationError("model \(model) has an open input size; benchmark a fixed-size model") }
@@ -157,15 +158,16 @@ struct GEMMBenchCommand: ParsableCommand {
 
     @Option(help: "Matrix size n (n x n times n x n).") var size = 1024
     @Option(help: "Timed repetitions after one warm-up call.") var repeats = 20
-    @Option(help: "Threads for BLAS (default: all cores).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
     @Flag(help: "Print one JSON object.") var json = false
 
+    func validate() throws {
+        guard size > 0 else { throw ValidationError("--size must be positive, got \(size)") }
+        guard repeats > 0 else { throw ValidationError("--repeats must be positive, got \(repeats)") }
+    }
+
     func run() throws {
-        guard size > 0, repeats > 0 else { throw ValidationError("--size and --repeats must be positive") }
-        if let threads {
-            guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
-            Parallel.setThreads(threads)
-        }
+        threadOptions.apply()
         let (median, best) = SGEMMTiming.measure(size: size, repeats: repeats)
         if json {
             print("{\"size\":\(size),\"median_gflops\":\(median),\"best_gflops\":\(best),\"backend\":\"\(GEMM.backendDescription)\",\"threads\":\(Parallel.threads)}")

@@ -6,6 +6,7 @@ struct ConvNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convnet",
         abstract: "Define, train, evaluate and inspect convolutional neural networks on the CPU.",
+        version: ConvNetVersion.current,
         subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self,
                       ConvertCommand.self, DatasetsCommand.self, FilterCommand.self, VisualizeCommand.self,
                       PlotCommand.self, SweepCommand.self, BenchCommand.self, DemoCommand.self]
@@ -27,7 +28,7 @@ enum Main {
                 print(message)
                 exit(0)
             }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
             exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }

@@ -12,18 +12,19 @@ struct ConvertCommand: ParsableCommand {
           convnet convert --model lenet5 lenet5.weights.h5 lenet5.h5
         """)
 
-    @Option(help: "The architecture (zoo name or Keras JSON), needed when the input holds weights only.") var model: String?
+    @OptionGroup(title: "The architecture (zoo name or Keras JSON), needed when the input holds weights only") var modelOptions: ModelOptions
     @Argument(help: "Input .h5 file.") var input: String
     @Argument(help: "Output .h5 file.") var output: String
 
     func validate() throws {
         guard input.hasSuffix(".h5"), output.hasSuffix(".h5") else { throw ValidationError("both files must end in .h5") }
+        try OutputPath.check(output, flag: "<output>")
     }
 
     func run() throws {
         var network: Model
         var metadata: ModelMetadata?
-        if let model {
+        if let model = modelOptions.model {
             network = try ModelSource.load(model).model
             try network.loadWeights(from: input)
         } else {

@@ -14,6 +14,8 @@ struct DatasetResolver {
         var test: LabeledImages?
         /// Where the data came from, for the log.
         var source: String
+        /// A line to show the user about how the images were adapted to the model, if they were.
+        var notice: String?
     }
 
     /// Training and test sets ready to batch: held in memory, or image folders read from disk.
@@ -21,6 +23,7 @@ struct DatasetResolver {
         var train: any Dataset
         var test: (any Dataset)?
         var source: String
+        var notice: String?
         /// Whether image folders are decoded from disk batch by batch rather than held in memory.
         var streamed: Bool
     }
@@ -32,11 +35,19 @@ struct DatasetResolver {
     /// - `fashion-mnist`, `mnist`, `cifar10` (official binary batches): looked for in `--data-dir`,
     ///   then (Fashion-MNIST) Debian's `/usr/share/datasets/fashion-mnist`, then the download cache
     ///   (`$CONVNET_DATA_DIR/<name>` or `~/.cache/convnet/<name>`), and downloaded there when missing;
-    /// - `signs`, or an `.h5` file: deck 000's SIGNS-style HDF5 files (`train_set_x`, ...), from
-    ///   `--data-dir` for `signs`;
+    /// - `signs`, or an `.h5` file: SIGNS-style HDF5 files (`train_set_x`, ...) as in the lecture
+    ///   notes, from `--data-dir` for `signs`;
     /// - a folder of class subfolders (with `train/` and `test/` inside, or used whole for
     ///   training), or a folder holding `train_signs.h5`.
+    ///
+    /// Images whose size or channel count differ from `imageSize` and `channels` are converted
+    /// (gray ↔ RGB) and resized (bilinear), with a `notice` saying so.
     func load(imageSize: (height: Int, width: Int)?, channels: Int?) throws -> Splits {
+        try loadAsStored(imageSize: imageSize, channels: channels).fitted(imageSize: imageSize, channels: channels, dataset: name)
+    }
+
+    /// The dataset's images as stored (image folders: at `imageSize` and `channels`).
+    private func loadAsStored(imageSize: (height: Int, width: Int)?, channels: Int?) throws -> Splits {
         switch name {
         case "fashion-mnist":
             let directory = try RemoteDataset.fashionMNIST.locate(
@@ -54,7 +65,7 @@ struct DatasetResolver {
                           test: try CIFAR10.load(directory: directory, split: .test), source: directory)
         case "signs":
             guard let dataDirectory else {
-                throw ConvNetError.argument("--dataset signs needs --data-dir DIR holding train_signs.h5 and test_signs.h5 (deck 000), or pass the .h5 file as --dataset")
+                throw ConvNetError.argument("--dataset signs needs --data-dir DIR holding train_signs.h5 and test_signs.h5, or pass the .h5 file as --dataset")
             }
             return try signs(dataDirectory)
         default:
@@ -73,16 +84,16 @@ struct DatasetResolver {
     func open(imageSize: (height: Int, width: Int)?, channels: Int?, memoryBudget: Int) throws -> DatasetSplits {
         guard !Self.knownNames.contains(name), !isSignsStyle else {
             let loaded = try load(imageSize: imageSize, channels: channels)
-            return DatasetSplits(train: loaded.train, test: loaded.test, source: loaded.source, streamed: false)
+            return DatasetSplits(train: loaded.train, test: loaded.test, source: loaded.source, notice: loaded.notice, streamed: false)
         }
         let roots = try folderRoots()
         let train = try ImageFolderDataset(root: roots.train, imageSize: imageSize, channels: channels ?? 3, limit: limit)
         let test = try roots.test.map { try ImageFolderDataset(root: $0, imageSize: imageSize, channels: channels ?? 3) }
         let decodedBytes = (train.count + (test?.count ?? 0)) * train.sampleShape.reduce(1, *) * MemoryLayout<Float>.size
         guard decodedBytes > memoryBudget else {
-            return DatasetSplits(train: try train.loadAll(), test: try test?.loadAll(), source: name, streamed: false)
+            return DatasetSplits(train: try train.loadAll(), test: try test?.loadAll(), source: name, notice: nil, streamed: false)
         }
-        return DatasetSplits(train: train, test: test, source: name, streamed: true)
+        return DatasetSplits(train: train, test: test, source: name, notice: nil, streamed: true)
     }
 
     /// Whether `name` is a SIGNS-style `.h5` file or a folder holding `train_signs.h5`.
@@ -112,5 +123,27 @@ struct DatasetResolver {
         let train = try SignsStyle.load(path: path, split: .train, limit: limit)
         let testFile = try? SignsStyle.file(for: .test, besides: path)
         return Splits(train: train, test: try testFile.map { try SignsStyle.load(file: $0, split: .test) }, source: path)
+    }
+}
+
+extension DatasetResolver.Splits {
+    /// Both splits converted to `channels` and resized to `imageSize` where they differ (the
+    /// library's colour conversion and bilinear resize), with a notice naming the change.
+    func fitted(imageSize: (height: Int, width: Int)?, channels: Int?, dataset: String) throws -> Self {
+        let from = train.imageShape
+        guard from.count == 3 else { return self }
+        let to = [imageSize?.height ?? from[0], imageSize?.width ?? from[1], channels ?? from[2]]
+        guard to != from else { return self }
+        func fit(_ images: LabeledImages) throws -> LabeledImages {
+            var pixels = images.images
+            if to[2] != from[2] { pixels = try pixels.converted(toChannels: to[2]) }
+            if to[0] != from[0] || to[1] != from[1] { pixels = try pixels.resizedBilinear(height: to[0], width: to[1]) }
+            return try LabeledImages(images: pixels, labels: images.labels, classNames: images.classNames, source: source)
+        }
+        var fitted = Self(train: try fit(train), test: try test.map(fit), source: source)
+        let shape = { (shape: [Int]) in shape.map(String.init).joined(separator: "x") }
+        fitted.notice = "Resizing \(dataset)'s \(shape(from)) images to \(shape(to)) for the model"
+            + (to[2] != from[2] ? " (\(to[2] == 1 ? "RGB to gray" : "gray to RGB"))" : "")
+        return fitted
     }
 }

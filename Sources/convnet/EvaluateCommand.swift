@@ -6,23 +6,30 @@ struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract: "Loss, accuracy, per-class accuracy and confusion matrix of a model on a dataset's test split.",
-        discussion: "Works on Keras's own .h5 files: convnet evaluate --model lenet5.h5 --dataset fashion-mnist")
+        discussion: """
+        Works on Keras's own .h5 files: convnet evaluate --model lenet5.h5 --dataset fashion-mnist
+        A zoo name has random weights: evaluate refuses it unless --allow-untrained is given.
+        """)
 
-    @Option(help: "A model file (.h5) or a zoo name.") var model: String
-    @Option(help: "fashion-mnist, mnist, cifar10, or a folder of class subfolders.") var dataset = "fashion-mnist"
-    @Option(help: "Folder holding the dataset's files.") var dataDir: String?
-    @Option(help: "Samples per batch.") var batchSize = 256
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var datasetOptions: DatasetOptions
+    @OptionGroup var batchSizeOption: BatchSizeOption
+    @OptionGroup var threadOptions: ThreadOptions
+    @Flag(help: "Evaluate a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.h5)"), allowed: allowUntrained)
     }
 
     func run() throws {
-        let loaded = try ModelSource.load(model)
-        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: nil, download: true,
-                                    inputShape: loaded.model.inputShape, preprocessing: loaded.metadata?.preprocessing ?? .unitRange)
+        threadOptions.apply()
+        let batchSize = batchSizeOption.value(default: 256)
+        let loaded = try ModelSource.load(try modelOptions.required("a trained model file (.h5)"))
+        let data = try PreparedData(datasetOptions.resolver(), inputShape: loaded.model.inputShape,
+                                    preprocessing: loaded.metadata?.preprocessing ?? .unitRange)
         try data.check(against: loaded.model)
+        if let notice = data.notice, !json { print(notice) }
         let set = try data.evaluation
         let result = try loaded.model.evaluate(set, batchSize: batchSize)
         var labels: [Int] = [], predictions: [Int] = []

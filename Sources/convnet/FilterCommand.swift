@@ -2,7 +2,7 @@ import ArgumentParser
 import ConvNet
 import Foundation
 
-/// Applies the decks' classic kernels to an image through the library's `conv2d`.
+/// Applies the lecture notes' classic kernels to an image through the library's `conv2d`.
 struct FilterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "filter",
@@ -10,10 +10,10 @@ struct FilterCommand: ParsableCommand {
         discussion: """
         Kernels (cross-correlation through conv2d, on each channel separately,
         or on the luma with --grayscale):
-          vertical-edge    [[1,0,-1],[1,0,-1],[1,0,-1]]        (deck 001)
-          horizontal-edge  [[1,1,1],[0,0,0],[-1,-1,-1]]        (deck 001)
+          vertical-edge    [[1,0,-1],[1,0,-1],[1,0,-1]]    (lecture notes)
+          horizontal-edge  [[1,1,1],[0,0,0],[-1,-1,-1]]    (lecture notes)
           laplacian-edge   [[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]
-          sharpen          [[0,-1,0],[-1,5,-1],[0,-1,0]]       (deck 004)
+          sharpen          [[0,-1,0],[-1,5,-1],[0,-1,0]]   (lecture notes)
           box-blur         1/9 everywhere (3x3)
           gaussian-blur    1/16 [[1,2,1],[2,4,2],[1,2,1]]
           sobel-x          [[-1,0,1],[-2,0,2],[-1,0,1]]  (tf.image.sobel_edges)
@@ -56,10 +56,15 @@ struct FilterCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Resize the input first (bilinear), e.g. 128x128.", valueName: "HxW")) var resize: String?
     @Option(help: "Enlarge the output this many times (nearest-neighbour).") var zoom = 1
     @Argument(help: "The PNG or JPEG image to filter.") var image: String
-    @Option(name: .shortAndLong, help: "The output image (.png or .jpg).") var output: String
+    @OptionGroup var outputOptions: OutputOptions
+    var output: String { outputOptions.output }
 
     func validate() throws {
         guard !kernel.isEmpty else { throw ValidationError("give at least one --kernel: \(ClassicFilter.names.joined(separator: ", ")) or FILE.json") }
+        // Built-in names now; a FILE.json is read (and its contents checked) when the command runs.
+        for name in kernel where !name.lowercased().hasSuffix(".json") {
+            _ = try usage("--kernel") { try ClassicFilter(named: name) }
+        }
         guard stride > 0 else { throw ValidationError("--stride must be positive, got \(stride)") }
         guard (1...32).contains(zoom) else { throw ValidationError("--zoom must be between 1 and 32, got \(zoom)") }
         if let padding, FilterPadding(rawValue: padding) == nil {
@@ -68,25 +73,16 @@ struct FilterCommand: ParsableCommand {
         if let scaling, DisplayScaling(rawValue: scaling) == nil {
             throw ValidationError("--scaling \(scaling): use absolute, clamp or minmax")
         }
-        _ = try resize.map(Self.parseSize)
+        _ = try resize.map { try ImageSize.parse($0) }
         guard ImageCodec.format(ofFileName: output) != nil else {
             throw ValidationError("--output \(output): use a .png, .jpg or .jpeg file name")
         }
     }
 
-    /// `128x96` → (height 128, width 96).
-    static func parseSize(_ text: String) throws -> (height: Int, width: Int) {
-        let parts = text.lowercased().split(separator: "x").map { Int($0) }
-        guard parts.count == 2, let height = parts[0], let width = parts[1], (1...8192).contains(height), (1...8192).contains(width) else {
-            throw ValidationError("--resize \(text): expected HxW, e.g. 128x128")
-        }
-        return (height, width)
-    }
-
     func run() throws {
         let filters = try kernel.map(ClassicFilter.init(named:))
         var picture = try ImageCodec.decode(path: image)
-        if let size = try resize.map(Self.parseSize) {
+        if let size = try resize.map({ try ImageSize.parse($0) }) {
             picture = try picture.resizedBilinear(height: size.height, width: size.width)
         }
         let channels = picture.shape[2]

@@ -12,7 +12,8 @@ struct PlotCommand: ParsableCommand {
         header such as epoch,loss,accuracy,val_accuracy,val_loss,learning_rate
         (any order; columns are read by name) and one row per epoch. The plot
         has two panels, loss and accuracy, training values solid and
-        validation values dashed.
+        validation values (val_*) dashed; a log of `convnet train
+        --validate-on-test` has test_* columns, drawn dashed as "test".
 
         --confusion MATRIX.csv takes one row of counts per true class (columns:
         predicted classes), optionally after a header row of class names;
@@ -34,7 +35,8 @@ struct PlotCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Plot this confusion-matrix CSV instead.", valueName: "matrix.csv")) var confusion: String?
     @Option(help: "Class names for --confusion: fashion-mnist, cifar10, mnist, or a comma-separated list.") var classes: String?
     @Option(help: "The plot's title.") var title: String?
-    @Option(name: .shortAndLong, help: "The output file (.svg or .png).") var output: String
+    @OptionGroup var outputOptions: OutputOptions
+    var output: String { outputOptions.output }
     @Option(help: "Also write the plot as this PNG.") var png: String?
 
     func validate() throws {
@@ -47,6 +49,7 @@ struct PlotCommand: ParsableCommand {
         if let png, (png as NSString).pathExtension.lowercased() != "png" {
             throw ValidationError("--png \(png): use a .png file name")
         }
+        try OutputPath.check(png, flag: "--png")
     }
 
     func run() throws {

@@ -6,9 +6,14 @@ struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Classify image files (PNG or JPEG) with a saved model.",
-        discussion: "Images are resized to the model's input and scaled the way the model was trained (stored in the .h5 file).")
+        discussion: """
+        Images are resized to the model's input and scaled the way the model was trained (stored in the .h5 file).
+        A zoo name has random weights: predict refuses it unless --allow-untrained is given.
+        """)
 
-    @Option(help: "A model file (.h5).") var model: String
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    @Flag(help: "Classify with a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Option(help: "How many of the most likely classes to show.") var top = 3
     @Flag(help: "Print a JSON array of {file, class, label, probabilities}.") var json = false
     @Argument(help: "Image files.") var images: [String]
@@ -16,9 +21,12 @@ struct PredictCommand: ParsableCommand {
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive, got \(top)") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
+        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.h5)"), allowed: allowUntrained)
     }
 
     func run() throws {
+        threadOptions.apply()
+        let model = try modelOptions.required("a trained model file (.h5)")
         let loaded = try ModelSource.load(model)
         let shape = loaded.model.inputShape
         guard shape.count == 3, let channels = shape[2] else {

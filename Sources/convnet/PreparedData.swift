@@ -8,6 +8,8 @@ struct PreparedData {
     let preprocessing: Preprocessing
     var classNames: [String] { splits.train.classNames }
     var source: String { splits.source }
+    /// How the images were adapted to the model's input, if they were.
+    var notice: String? { splits.notice }
     /// `(height, width, channels)` of the images (or a sample's shape for other data).
     var sampleShape: [Int] { splits.train.sampleShape }
 
@@ -16,16 +18,15 @@ struct PreparedData {
     /// gradients and the rest of the system keep room.
     static var defaultMemoryBudget: Int { Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max))) }
 
-    /// Loads `dataset`, resizing image folders to the model's input. `preprocessing` is a saved
+    /// Loads the dataset, resizing (and converting the colours of) its images to the model's input. `preprocessing` is a saved
     /// model's, or else the one named on the command line (`unit`, `centered`, `standardize` with
     /// the training set's statistics, `none`).
     /// - Parameter memoryBudget: image folders whose decoded images need more bytes than this are
     ///   decoded from disk every epoch (`0` streams every folder).
-    init(dataset: String, dataDirectory: String?, limit: Int?, download: Bool, inputShape: LayerShape,
+    init(_ resolver: DatasetResolver, inputShape: LayerShape,
          preprocessing saved: Preprocessing?, named: String = "unit", memoryBudget: Int = PreparedData.defaultMemoryBudget) throws {
         let size = inputShape.count == 3 ? inputShape[0].flatMap { h in inputShape[1].map { (height: h, width: $0) } } : nil
-        splits = try DatasetResolver(name: dataset, dataDirectory: dataDirectory, limit: limit, download: download)
-            .open(imageSize: size, channels: inputShape.count == 3 ? inputShape[2] : nil, memoryBudget: memoryBudget)
+        splits = try resolver.open(imageSize: size, channels: inputShape.count == 3 ? inputShape[2] : nil, memoryBudget: memoryBudget)
         preprocessing = try saved ?? Preprocessing(named: named, trainingSet: splits.train)
     }
 

@@ -6,17 +6,16 @@ struct SummaryCommand: ParsableCommand {
         commandName: "summary",
         abstract: "Print a model's layers, output shapes and parameter counts, as Keras's model.summary().")
 
-    @Option(help: "A zoo model name or a model file (.h5).") var model: String?
+    @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Input size HxWxC, e.g. 224x224x3 (zoo models only; sizes may be 'None').") var input: String?
     @Option(help: "Number of classes (zoo models only).") var classes: Int?
     @Flag(help: "List the zoo's models.") var list = false
 
     func run() throws {
-        if list || model == nil {
+        guard !list, let model = modelOptions.model else {
             for entry in ModelZoo.catalog { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.description)") }
             return
         }
-        guard let model else { return }
         print(try ModelSource.load(model, inputShape: try input.map(Self.parseShape), classes: classes).model.summary())
     }
 

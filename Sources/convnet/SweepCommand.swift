@@ -2,7 +2,7 @@ import ArgumentParser
 import ConvNet
 import Foundation
 
-/// Deck 001's assignment: train one model per dropout probability and plot train and test accuracy.
+/// The lecture notes' dropout exercise: train one model per dropout probability and plot train and test accuracy.
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
@@ -21,29 +21,30 @@ struct SweepCommand: ParsableCommand {
             --dropout 0.1:0.9:0.1 --epochs 3 --limit 6000 -o sweep.svg
         """)
 
-    @Option(help: "A zoo model name.") var model = "lenet5"
-    @Option(help: "fashion-mnist, mnist, cifar10, or a folder with train/ and test/ class subfolders.") var dataset = "fashion-mnist"
-    @Option(help: "Folder holding the dataset's files.") var dataDir: String?
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var datasetOptions: DatasetOptions
     @Option(help: ArgumentHelp("Dropout probabilities: START:STOP:STEP or a,b,c.", valueName: "range")) var dropout = "0.1:0.9:0.1"
     @Option(help: "Epochs per model.") var epochs = 2
-    @Option(help: "Train on the first N training images only.") var limit: Int?
-    @Option(help: "Samples per mini-batch.") var batchSize = 32
+    @OptionGroup var limitOption: LimitOption
+    @OptionGroup var batchSizeOption: BatchSizeOption
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(help: "sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.") var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
     @Option(help: "Random seed (the same for every model).") var seed: UInt64 = 0
-    @Option(name: .shortAndLong, help: "The plot (.svg or .png).") var output: String
+    @OptionGroup var outputOptions: OutputOptions
     @Option(help: "Also write the plot as this PNG.") var png: String?
     @Option(help: "Write the table as CSV (dropout,train_accuracy,test_accuracy).") var csv: String?
 
     func validate() throws {
         _ = try Self.rates(dropout)
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
-        guard ["svg", "png"].contains((output as NSString).pathExtension.lowercased()) else {
+        _ = try OptimizerChoice.make(optimizer, learningRate: lr, momentum: 0.9)
+        guard ["svg", "png"].contains(outputOptions.pathExtension) else {
             throw ValidationError("--output \(output): use a .svg or .png file name")
         }
+        try OutputPath.check(png, flag: "--png")
+        try OutputPath.check(csv, flag: "--csv")
     }
 
     /// `START:STOP:STEP` (inclusive, values rounded to 6 decimals against drift) or `a,b,c`; each in [0, 1).
@@ -69,10 +70,16 @@ struct SweepCommand: ParsableCommand {
         return values
     }
 
+    var model: String { modelOptions.name(default: "lenet5") }
+    var dataset: String { datasetOptions.dataset }
+    var output: String { outputOptions.output }
+
     func run() throws {
+        threadOptions.apply()
+        let batchSize = batchSizeOption.value(default: 32)
         let rates = try Self.rates(dropout)
         let base = try ModelSource.load(model, seed: seed).model
-        let data = try VisualizationInputs.loadData(dataset, directory: dataDir, limit: limit, for: base)
+        let data = try VisualizationInputs.loadData(datasetOptions.resolver(limit: limitOption.limit), for: base)
         guard let testImages = data.test else { throw ConvNetError.argument("--dataset \(dataset) has no test split to measure") }
         let train = try TensorDataset(inputs: data.train.images.scaledToUnitRange(), labels: data.train.labels, classNames: data.train.classNames)
         let test = try TensorDataset(inputs: testImages.images.scaledToUnitRange(), labels: testImages.labels, classNames: testImages.classNames)

@@ -11,13 +11,24 @@ struct TrainCommand: ParsableCommand {
           convnet train --model lenet5 --dataset fashion-mnist --epochs 5 --save lenet5.h5
           convnet train --model cifar --dataset /tmp/cifar10 --epochs 10 --batch-size 64
           convnet train --model lenet5.h5 --dataset fashion-mnist --epochs 1   # continue from a file
+          convnet train --model cifar --dataset fashion-mnist --epochs 1   # images resized to 32x32x3
+
+        Progress: on a terminal a live bar shows each epoch's ETA and images per second. When the
+        output is not a terminal (a log file), a progress line (step k/n, ETA, images per second,
+        loss, metrics) is printed every 30 seconds during an epoch, and a line at its end; the
+        environment variable CONVNET_PROGRESS_INTERVAL sets those seconds.
+
+        Ctrl-C stops training cleanly at the next batch: no file is left half-written, one line
+        says what was kept (the newest --checkpoint and how to --resume from it), and the exit
+        status is 130. A second Ctrl-C quits at once.
         """)
 
-    @Option(help: "A zoo model name (see `convnet summary --list`), a model file (.h5) or a Keras JSON config.") var model = "lenet5"
-    @Option(help: "fashion-mnist, mnist, cifar10 (downloaded when missing), signs or a SIGNS-style .h5 file, or a folder of class subfolders (with train/ and test/ inside, or not).") var dataset = "fashion-mnist"
-    @Option(help: "Folder holding the dataset's files (mnist, cifar10, or another Fashion-MNIST copy).") var dataDir: String?
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var datasetOptions: DatasetOptions
+    @OptionGroup var limitOption: LimitOption
+    @OptionGroup var batchSizeOption: BatchSizeOption
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(help: "Passes over the training data.") var epochs = 5
-    @Option(help: "Samples per mini-batch.") var batchSize = 32
     @Option(help: "sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.") var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
     @Option(help: "Momentum β for momentum and nesterov.") var momentum: Float = 0.9
@@ -26,15 +37,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
     @Option(help: "L1 kernel penalty on every Conv2D and Dense layer (zoo models).") var l1: Float?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0
-    @Flag(help: "Evaluate on the test split after every epoch (Keras's validation_data=(x_test, y_test)), so the log and curves show test accuracy.") var validateOnTest = false
+    @Flag(help: "Evaluate on the test split after every epoch (Keras's validation_data=(x_test, y_test)); the epoch lines, log columns (test_loss, test_accuracy) and curves call it \"test\".") var validateOnTest = false
     @Flag(help: "Augment the training images: flip and random crop (padding height/8) for colour, shifts of up to 2 pixels for gray.") var augment = false
     @Option(help: "Augmentations to use instead of --augment's, e.g. flip,crop:4,translate:2 (flip[:P], crop:PAD[:HxW], translate:N).") var augmentations: String?
     @Option(help: "Input scaling: unit (x/255), centered (x/255 - 0.5), standardize (per-channel mean/std of the training set) or none.") var preprocessing = "unit"
-    @Flag(help: "Never download a missing dataset (mnist, fashion-mnist, cifar10); fail with where to put the files.") var noDownload = false
+    @Option(help: ArgumentHelp("Resize the images to HxW (zoo models are built for that size). Without it, images of another size or colour than the model's input are resized and converted automatically.", valueName: "HxW")) var resize: String?
     @Option(help: "Random seed for weights, shuffling and dropout.") var seed: UInt64 = 0
-    @Option(help: "Use only N training samples: the first N (image folders: a class-balanced subset, round-robin over the classes).") var limit: Int?
     @Flag(help: "Keep the file order instead of shuffling each epoch.") var noShuffle = false
-    @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
     @Option(help: "Save the trained model (Keras .h5, with the preprocessing and class names).") var save: String?
     @Option(help: "Write the training history as CSV.") var log: String?
     @Option(help: "Draw the training curves (loss and accuracy per epoch) as SVG, or PNG by the file's name.") var plot: String?
@@ -43,15 +52,15 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Decode image folders from disk batch by batch every epoch instead of loading them into memory (the default when the decoded images would take more than a quarter of the RAM).") var streamImages = false
     @Flag(help: "Print only the final results.") var quiet = false
 
+    var model: String { modelOptions.name(default: "lenet5") }
+    var batchSize: Int { batchSizeOption.value(default: 32) }
+
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
         if validateOnTest, validationSplit > 0 { throw ValidationError("--validate-on-test and --validation-split both choose the validation data; give one") }
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
         if let l2, !(l2 >= 0) { throw ValidationError("--l2 must not be negative, got \(l2)") }
         if let l1, !(l1 >= 0) { throw ValidationError("--l1 must not be negative, got \(l1)") }
         for (flag, path) in [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume)] {
@@ -60,15 +69,53 @@ struct TrainCommand: ParsableCommand {
         if ModelSource.isFile(model), dropout != nil || l1 != nil || l2 != nil {
             throw ValidationError("--dropout, --l1 and --l2 apply to zoo models, not to \(model)")
         }
+        try validateChoices()
+        try validatePaths()
+    }
+
+    /// The named choices (optimizer, schedule, augmentations, preprocessing, size), parsed as `run` will.
+    private func validateChoices() throws {
+        _ = try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum)
+        let epochs = epochs
+        if let schedule = schedule {
+            _ = try usage(nil) { try LearningRateSchedule(parsing: schedule, epochs: epochs) }
+        }
+        if let augmentations = augmentations {
+            _ = try usage("--augmentations \(augmentations)") { try Augmentation.parseList(augmentations) }
+        }
+        let preprocessing = preprocessing
+        try usage("--preprocessing \(preprocessing)") { try PreprocessingChoice.check(preprocessing) }
+        if let resize = resize { _ = try ImageSize.parse(resize) }
+    }
+
+    /// Every file written has an existing folder; the file resumed from exists.
+    private func validatePaths() throws {
+        try OutputPath.check(save, flag: "--save")
+        try OutputPath.check(log, flag: "--log")
+        try OutputPath.check(plot, flag: "--plot")
+        try OutputPath.check(checkpoint, flag: "--checkpoint")
+        if let plot = plot, !["svg", "png"].contains((plot as NSString).pathExtension.lowercased()) {
+            throw ValidationError("--plot \(plot): use a .svg or .png file name")
+        }
+        try OutputPath.checkInput(resume, flag: "--resume")
     }
 
     func run() throws {
-        if let threads { Parallel.setThreads(threads) }
+        threadOptions.apply()
         let regularizer = (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil
         let resumed = try resume.map(TrainingCheckpoint.load(from:))
+        if let resume, let resumed {
+            guard resumed.epoch < epochs else {
+                throw ValidationError("--resume \(resume): the checkpoint has already completed \(resumed.epoch) of --epochs \(epochs)")
+            }
+            if !quiet { print("Resuming from \(resume) at epoch \(resumed.epoch + 1) of \(epochs)") }
+        }
         let probe = try resumed.map { ModelSource.Loaded(model: $0.model, metadata: $0.metadata) } ?? ModelSource.load(model, seed: seed)
-        let data = try PreparedData(dataset: dataset, dataDirectory: dataDir, limit: limit, download: !noDownload,
-                                    inputShape: probe.model.inputShape, preprocessing: probe.metadata?.preprocessing, named: preprocessing,
+        let size = try resize.map { try ImageSize.parse($0) }
+        var inputShape = probe.model.inputShape
+        if let size, inputShape.count == 3 { inputShape = [size.height, size.width, inputShape[2]] }
+        let data = try PreparedData(datasetOptions.resolver(limit: limitOption.limit), inputShape: inputShape,
+                                    preprocessing: probe.metadata?.preprocessing, named: preprocessing,
                                     memoryBudget: streamImages ? 0 : PreparedData.defaultMemoryBudget)
         let augmentationList = try augmentations.map(Augmentation.parseList)
             ?? (augment ? Augmentation.standard(forImageShape: data.sampleShape) : [])
@@ -77,7 +124,7 @@ struct TrainCommand: ParsableCommand {
         let validation = validateOnTest ? try data.evaluation : heldOut
         // Zoo models get as many outputs as the dataset has classes.
         var network = ModelSource.isFile(model) || resumed != nil ? probe.model
-            : try ModelSource.load(model, inputShape: probe.model.inputShape, classes: data.classNames.count, seed: seed,
+            : try ModelSource.load(model, inputShape: inputShape, classes: data.classNames.count, seed: seed,
                                    dropout: dropout, regularizer: regularizer).model
         try data.check(against: network)
         if resumed == nil {
@@ -86,6 +133,7 @@ struct TrainCommand: ParsableCommand {
         }
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)
         if !quiet {
+            if let notice = data.notice { print(notice) }
             print("Training \(network.name) (\(network.parameterCounts.trainable) parameters) on \(train.count) images from \(data.source); GEMM: \(GEMM.backendDescription)")
             if data.splits.streamed {
                 print("Decoding the images from disk batch by batch" + (streamImages ? " (--stream-images)" : ": all at once they would take more than a quarter of the memory"))
@@ -96,8 +144,16 @@ struct TrainCommand: ParsableCommand {
         if let log { callbacks.append(CSVLogger(path: log)) }
         if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
-        let history = try network.fit(train, epochs: epochs, batchSize: batchSize, validationData: validation, shuffle: !noShuffle,
-                        seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto, resumingFrom: resumed)
+        Interruption.install()
+        let history: History
+        do {
+            history = try network.fit(train, epochs: epochs, batchSize: batchSize, validationData: validation, shuffle: !noShuffle,
+                                      seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto, resumingFrom: resumed,
+                                      validationPrefix: validateOnTest ? "test_" : "val_", shouldStop: { Interruption.requested })
+        } catch let stop as TrainingInterrupted {
+            FileHandle.standardError.write(Data((interruptionReport(stop, resumedEpoch: resumed?.epoch ?? 0) + "\n").utf8))
+            throw ExitCode(Interruption.exitStatus)
+        }
         let seconds = Date().timeIntervalSince(start)
         if data.hasTestSplit {
             let test = try data.evaluation
@@ -108,13 +164,50 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "Training took %.1f s (no test split found)", seconds))
         }
         if let plot {
-            try TrainingCurves.write(history: history, to: plot, title: "\(network.name) on \(dataset)")
+            try TrainingCurves.write(history: history, to: plot, title: "\(network.name) on \(datasetOptions.dataset)")
             print("Wrote \(plot)")
         }
         if let save {
             try network.save(to: save, metadata: metadata)
             print("Saved \(save)")
         }
+    }
+
+    /// What an interrupted run kept, in one line: the newest checkpoint and how to resume from it.
+    func interruptionReport(_ stop: TrainingInterrupted, resumedEpoch: Int) -> String {
+        let kept: String
+        let completed = stop.epoch - 1
+        if let checkpoint, completed > resumedEpoch {
+            let path = checkpoint.replacingOccurrences(of: "{epoch}", with: String(completed))
+            kept = "checkpoint at epoch \(completed) in \(path); resume with --resume \(path)"
+        } else if let resume, completed > 0 {
+            kept = "checkpoint at epoch \(completed) in \(resume) (no newer one); resume with --resume \(resume)"
+        } else if checkpoint != nil {
+            kept = "nothing was saved (the first checkpoint is written at the end of epoch \(completed + 1))"
+        } else {
+            kept = "nothing was saved (pass --checkpoint FILE to keep progress)"
+        }
+        return "Interrupted at epoch \(stop.epoch), step \(stop.step)/\(stop.steps): \(kept)"
+    }
+}
+
+/// Runs `body`, turning the library's argument errors into usage errors (exit 2), prefixed with
+/// `flag` when the library's message does not name it.
+func usage<T>(_ flag: String? = nil, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ConvNetError {
+        throw ValidationError((flag.map { $0 + ": " } ?? "") + error.description)
+    }
+}
+
+/// The names `--preprocessing` takes, checked before any data is read.
+enum PreprocessingChoice {
+    /// Throws the library's error for a name `Preprocessing(named:trainingSet:)` does not know.
+    static func check(_ name: String) throws {
+        // Two one-pixel images: enough for `standardize` to compute its statistics.
+        let probe = try TensorDataset(inputs: Tensor(shape: [2, 1, 1, 1], scalars: [0, 255]), labels: [0, 0], classNames: ["probe"])
+        _ = try Preprocessing(named: name, trainingSet: probe)
     }
 }
 

@@ -46,22 +46,25 @@ struct VisualizeCommand: ParsableCommand {
           convnet visualize --train-epochs 1 --confusion -o confusion.svg
         """)
 
-    @Option(help: "A zoo model name or a Keras .h5 model file.") var model = "lenet5"
+    @OptionGroup var modelOptions: ModelOptions
     @Option(help: ArgumentHelp("Draw the kernels of this Conv2D layer (name or \"first\").", valueName: "layer")) var filters: String?
     @Option(help: ArgumentHelp("Draw the feature maps of this image (FILE or test:N).", valueName: "image")) var featureMaps: String?
     @Option(help: ArgumentHelp("Comma-separated layer names for --feature-maps.", valueName: "a,b,...")) var layers: String?
     @Option(help: ArgumentHelp("Draw the saliency map of this image (FILE or test:N).", valueName: "image")) var saliency: String?
     @Option(name: .customLong("class"), help: "The class --saliency explains (default: the predicted one).") var targetClass: Int?
     @Flag(help: "Evaluate on the test split and draw the confusion matrix.") var confusion = false
-    @Option(help: "fashion-mnist, mnist, cifar10, or a folder of class subfolders (for training, test:N, --confusion).")
-    var dataset = "fashion-mnist"
-    @Option(help: "Folder holding the dataset's files.") var dataDir: String?
+    @OptionGroup var datasetOptions: DatasetOptions
     @Option(help: "Train the model this many epochs first (Adam, batches of --batch-size).") var trainEpochs = 0
-    @Option(help: "Train on the first N training images only.") var limit: Int?
-    @Option(help: "Samples per mini-batch.") var batchSize = 32
+    @OptionGroup var limitOption: LimitOption
+    @OptionGroup var batchSizeOption: BatchSizeOption
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(help: "Random seed for weights and shuffling.") var seed: UInt64 = 0
     @Option(help: "Approximate tile size in pixels of filter and feature-map grids (default: 40 and 56).") var tileSize: Int?
-    @Option(name: .shortAndLong, help: "The output file (.png; .svg for --confusion alone).") var output: String
+    @OptionGroup var outputOptions: OutputOptions
+
+    var model: String { modelOptions.name(default: "lenet5") }
+    var dataset: String { datasetOptions.dataset }
+    var output: String { outputOptions.output }
 
     /// The pictures asked for, by file-name suffix.
     private var modes: [String] {
@@ -72,8 +75,6 @@ struct VisualizeCommand: ParsableCommand {
     func validate() throws {
         guard !modes.isEmpty else { throw ValidationError("choose at least one of --filters, --feature-maps, --saliency, --confusion") }
         guard trainEpochs >= 0 else { throw ValidationError("--train-epochs must not be negative, got \(trainEpochs)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
         if let tileSize, !(4...512).contains(tileSize) { throw ValidationError("--tile-size must be between 4 and 512, got \(tileSize)") }
         for mode in modes {
             let path = outputPath(for: mode)
@@ -92,16 +93,18 @@ struct VisualizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        threadOptions.apply()
         var (network, preprocessing, savedClassNames) = try loadModel()
         let isFile = ModelSource.isFile(model)
         let needsData = trainEpochs > 0 || confusion || [featureMaps, saliency].contains { $0?.hasPrefix("test:") == true }
-        let data = needsData ? try VisualizationInputs.loadData(dataset, directory: dataDir, limit: limit, for: network) : nil
+        let data = needsData ? try VisualizationInputs.loadData(datasetOptions.resolver(limit: limitOption.limit), for: network) : nil
         if let data, !isFile, network.outputShape.last.flatMap({ $0 }) != data.train.classNames.count {
             network = try ModelSource.load(model, inputShape: network.inputShape, classes: data.train.classNames.count, seed: seed).model
         }
         let initial = network
         if trainEpochs > 0, let data {
-            try VisualizationInputs.train(&network, on: data, preprocessing: preprocessing, epochs: trainEpochs, batchSize: batchSize, seed: seed)
+            try VisualizationInputs.train(&network, on: data, preprocessing: preprocessing, epochs: trainEpochs,
+                                          batchSize: batchSizeOption.value(default: 32), seed: seed)
         }
         let classNames = data?.train.classNames ?? savedClassNames
         if let layer = filters { try drawFilters(network, initial: trainEpochs > 0 ? initial : nil, layer: layer) }
@@ -204,12 +207,13 @@ struct VisualizeCommand: ParsableCommand {
 
 /// Where `visualize` and `sweep` get data, training and input images.
 enum VisualizationInputs {
-    /// The named dataset, with images sized and coloured for `model`'s input.
-    static func loadData(_ name: String, directory: String?, limit: Int?, for model: Model) throws -> DatasetResolver.Splits {
+    /// The dataset, with images sized and coloured for `model`'s input (saying so when they were changed).
+    static func loadData(_ resolver: DatasetResolver, for model: Model) throws -> DatasetResolver.Splits {
         let shape = model.inputShape
         let imageSize = shape.count == 3 ? shape[0].flatMap { h in shape[1].map { (height: h, width: $0) } } : nil
-        return try DatasetResolver(name: name, dataDirectory: directory, limit: limit)
-            .load(imageSize: imageSize, channels: shape.count == 3 ? shape[2] : nil)
+        let data = try resolver.load(imageSize: imageSize, channels: shape.count == 3 ? shape[2] : nil)
+        if let notice = data.notice { print(notice) }
+        return data
     }
 
     /// Trains with Adam on the training split (pixels transformed by `preprocessing`) and reports

@@ -121,7 +121,9 @@ import Testing
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let missingFolder = directory.appendingPathComponent("no/such/folder/model.h5").path
-        try expectFailure(["train", "--limit", "64", "--epochs", "1", "--quiet", "--save", missingFolder], mentions: [missingFolder])
+        // A folder that does not exist is a usage error, found before any data is loaded.
+        try expectFailure(["train", "--limit", "64", "--epochs", "1", "--quiet", "--save", missingFolder], status: 2,
+                          mentions: ["--save", missingFolder])
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
 
         let saved = directory.appendingPathComponent("lenet5.h5").path
@@ -137,7 +139,7 @@ import Testing
     }
 
     /// `--validate-on-test` evaluates on the test split after every epoch: the log's last
-    /// `val_accuracy` is the test accuracy printed at the end.
+    /// `test_accuracy` is the test accuracy printed at the end (the columns say "test", not "val").
     @Test func validateOnTestLogsTestAccuracy() throws {
         try expectFailure(["train", "--validate-on-test", "--validation-split", "0.1"], status: 2,
                           mentions: ["--validate-on-test", "--validation-split"])
@@ -147,7 +149,8 @@ import Testing
         let train = try Self.run(["train", "--limit", "256", "--epochs", "2", "--quiet", "--validate-on-test", "--log", log.path])
         #expect(train.status == 0, "\(train.error)")
         let rows = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
-        let column = try #require(rows.first?.firstIndex(of: "val_accuracy"), "\(rows.first ?? [])")
+        let column = try #require(rows.first?.firstIndex(of: "test_accuracy"), "\(rows.first ?? [])")
+        #expect(rows.first?.contains { $0.hasPrefix("val_") } == false, "\(rows.first ?? [])")
         #expect(rows.count == 3)
         let lastValidation = try #require(Double(rows[rows.count - 1][column]))
         #expect(train.output.contains(String(format: "Test accuracy: %.4f", lastValidation)), "\(train.output)")

@@ -51,11 +51,16 @@ extension Model {
     /// `resumingFrom` continues a run saved by `TrainingCheckpoint` at the epoch after the saved one,
     /// with its generators, so the result equals an uninterrupted run (the model itself should be the
     /// checkpoint's model).
+    ///
+    /// `validationPrefix` names the validation logs (`val_loss`, ...; `test_` when the validation
+    /// data is the test split). `shouldStop` is asked before every batch; when it answers true,
+    /// `fit` throws `TrainingInterrupted` at once (the callbacks have seen every finished epoch).
     @discardableResult
     public mutating func fit(_ data: any Dataset, epochs: Int, batchSize: Int = 32, validationData: (any Dataset)? = nil,
                              validationSplit: Float = 0, shuffle: Bool = true, seed: UInt64 = 0,
                              callbacks: [any Callback] = [], verbosity: Verbosity = .auto,
-                             resumingFrom checkpoint: TrainingCheckpoint? = nil) throws -> History {
+                             resumingFrom checkpoint: TrainingCheckpoint? = nil, validationPrefix: String = "val_",
+                             shouldStop: (@Sendable () -> Bool)? = nil) throws -> History {
         guard var configuration = training else {
             throw ConvNetError.argument("Model '\(name)': call compile(optimizer:loss:metrics:) before fit")
         }
@@ -104,6 +109,10 @@ extension Model {
             var totals = EpochTotals(metrics: configuration.metrics)
             var next = PrefetchedBatch(trainingData, indices: batches[0], seed: seed &+ UInt64(epoch) &* 1_000_003)
             for (step, _) in batches.enumerated() {
+                if let shouldStop, shouldStop() {
+                    progress.abandon()
+                    throw TrainingInterrupted(epoch: epoch, step: step, steps: steps)
+                }
                 let batch = try next.get()
                 if step + 1 < batches.count {
                     next = PrefetchedBatch(trainingData, indices: batches[step + 1],
@@ -118,16 +127,17 @@ extension Model {
                     throw ConvNetError.numeric("fit: the loss became \(loss) at epoch \(epoch), step \(step + 1); lower the learning rate or check the inputs for NaN")
                 }
                 totals.add(loss: loss, scores: scores, labels: batch.labels)
-                progress.update(step: step + 1, logs: totals.logs)
+                progress.update(step: step + 1, samples: totals.samples, logs: totals.logs)
             }
             var logs = Dictionary(uniqueKeysWithValues: totals.logs)
             if let validation {
                 for (key, value) in try evaluate(validation, batchSize: batchSize, configuration: configuration) {
-                    logs["val_" + key] = value
+                    logs[validationPrefix + key] = value
                 }
             }
             logs["learning_rate"] = Double(configuration.optimizer.learningRate)
-            progress.finish(logs: totals.logs + logs.filter { $0.key.hasPrefix("val_") }.sorted { $0.key < $1.key })
+            progress.finish(samples: totals.samples,
+                            logs: totals.logs + logs.filter { $0.key.hasPrefix(validationPrefix) }.sorted { $0.key < $1.key })
             training = configuration
             state.model = self
             state.learningRate = configuration.optimizer.learningRate
@@ -223,6 +233,17 @@ extension Model {
         layers[last] = layer
         return true
     }
+}
+
+/// Thrown by `fit` when its `shouldStop` asked it to stop: before step `step + 1` of `steps` in
+/// `epoch`, so epochs `1..<epoch` are complete (and were shown to the callbacks).
+public struct TrainingInterrupted: Error, Sendable, CustomStringConvertible {
+    public let epoch: Int
+    /// Steps of `epoch` completed.
+    public let step: Int
+    public let steps: Int
+
+    public var description: String { "training interrupted at epoch \(epoch), step \(step)/\(steps)" }
 }
 
 /// Running sums of loss and metrics over an epoch, weighted by batch size (as Keras reports them).

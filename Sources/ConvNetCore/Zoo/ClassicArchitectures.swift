@@ -7,7 +7,7 @@
 enum ClassicArchitectures {
     /// Appended to `ModelZoo.catalog`. Parameter totals are at the default input and class count.
     static let catalog: [(name: String, description: String)] = [
-        ("alexnet", "Krizhevsky et al. 2012 (deck 000 table): 227x227x3, conv 96@11x11/4, max pool 3/2, conv 256@5x5, max pool, "
+        ("alexnet", "Krizhevsky et al. 2012 (the lecture notes' table): 227x227x3, conv 96@11x11/4, max pool 3/2, conv 256@5x5, max pool, "
             + "convs 384/384/256@3x3, max pool, 4096, dropout, 4096, dropout, 1000 softmax; 62,378,344 params"),
         ("vgg16", "Simonyan & Zisserman 2014 config D as Keras applications VGG16: 13 3x3 convs in 5 blocks, 2x2 max pools, "
             + "4096, 4096, 1000 (224x224x3); 138,357,544 params"),

@@ -3,14 +3,14 @@
 public enum ModelZoo {
     /// The names `model(named:)` knows, with a one-line description each.
     public static let catalog: [(name: String, description: String)] = [
-        ("lenet5", "deck 002 Keras LeNet-5: conv 6@5x5 same relu, max pool, conv 16@5x5 relu, max pool, 120, 84, 10 (28x28x1)"),
-        ("lenet5-classic", "decks 000/004 LeNet-5: 32x32x1, conv 6@5x5 tanh, avg pool, conv 16@5x5 tanh, avg pool, 120, 84, 10"),
-        ("conv4x7", "deck 002: four 7x7 valid convs 32/64/128/256 relu, dense 10 (28x28x1)"),
-        ("fmnist-maxpool", "deck 002 example 1: conv 32, conv 64, max pool, conv 128, conv 256, max pool, dense 10 (3x3 relu)"),
-        ("fmnist-strides", "deck 002 example 2: the same with stride-2 convs in place of pooling"),
-        ("fmnist-fcn", "deck 002 fully convolutional: 3x3 same convs 32/64s2/128/256s2, 7x7 conv 512, 1x1 conv 10 softmax; any input size"),
-        ("signs", "deck 000 SIGNS: 64x64x3, conv 8@4x4/2 pad 1, max pool 5/1, conv 16@4x4/2, avg pool 5/1, dense 108, 6 sigmoid"),
-        ("cifar", "deck 002 CIFAR-10: 3x3 same convs 32/64s2/128/256s2/512/1024s2 relu, dense 512, 10 (32x32x3)"),
+        ("lenet5", "Keras LeNet-5 of the lecture notes: conv 6@5x5 same relu, max pool, conv 16@5x5 relu, max pool, 120, 84, 10 (28x28x1)"),
+        ("lenet5-classic", "LeNet-5 as LeCun et al. 1998 (lecture notes): 32x32x1, conv 6@5x5 tanh, avg pool, conv 16@5x5 tanh, avg pool, 120, 84, 10"),
+        ("conv4x7", "the four-7x7-convolution Fashion-MNIST model: four 7x7 valid convs 32/64/128/256 relu, dense 10 (28x28x1)"),
+        ("fmnist-maxpool", "Fashion-MNIST model with max pooling: conv 32, conv 64, max pool, conv 128, conv 256, max pool, dense 10 (3x3 relu)"),
+        ("fmnist-strides", "Fashion-MNIST model with strides: fmnist-maxpool with stride-2 convs in place of pooling"),
+        ("fmnist-fcn", "fully convolutional Fashion-MNIST model: 3x3 same convs 32/64s2/128/256s2, 7x7 conv 512, 1x1 conv 10 softmax; any input size"),
+        ("signs", "SIGNS hand-sign model of the lecture notes: 64x64x3, conv 8@4x4/2 pad 1, max pool 5/1, conv 16@4x4/2, avg pool 5/1, dense 108, 6 sigmoid"),
+        ("cifar", "CIFAR-10 model of the lecture notes: 3x3 same convs 32/64s2/128/256s2/512/1024s2 relu, dense 512, 10 (32x32x3)"),
     ] + ClassicArchitectures.catalog
 
     /// Builds a zoo model. `inputShape` defaults to the model's own; `classes` to its own.
