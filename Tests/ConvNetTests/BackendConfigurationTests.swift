@@ -61,7 +61,7 @@ import Glibc
         #expect(getenv("OPENBLAS_NUM_THREADS") == nil)
         #expect(getenv("OPENBLAS_CORETYPE") == nil)
         #expect(Self.openBLASThreads() == 1)
-        #expect(Self.largeAllocationIsMapped() == true, "malloc serves 8 MiB from the heap: it was retuned")
+        if let mapped = Self.largeAllocationIsMapped() { #expect(mapped, "malloc serves 8 MiB from the heap: it was retuned") }
 
         let late = ConvNetRuntime.configure(RuntimeOptions(tuneAllocator: false))
         #expect(late.openBLASWasAlreadyLoaded)
@@ -84,7 +84,7 @@ import Glibc
         #expect(getenv("OPENBLAS_NUM_THREADS").map { String(cString: $0) } == "1")
         #expect(getenv("OPENBLAS_CORETYPE").map { String(cString: $0) } == "Haswell")
         #expect(result.allocatorTuned)
-        #expect(Self.largeAllocationIsMapped() == false, "malloc still maps 8 MiB blocks: mallopt did not apply")
+        if let mapped = Self.largeAllocationIsMapped() { #expect(!mapped, "malloc still maps 8 MiB blocks: mallopt did not apply") }
 
         #expect(Self.multiplyLarge())
         #expect(GEMM.backendDescription.contains("kernel Haswell"), "\(GEMM.backendDescription)")
@@ -200,11 +200,12 @@ import Glibc
 
     /// Whether glibc serves an 8 MiB block with its own `mmap` (its default; `configure`'s tuning
     /// serves it from the heap). A mapped chunk is rounded up to whole pages, a heap chunk to 16
-    /// bytes, which `malloc_usable_size` shows. Nil off glibc. Call it once per process: freeing a
-    /// mapped block raises glibc's threshold.
+    /// bytes, which `malloc_usable_size` shows. Nil when glibc's `malloc` is not the one in use
+    /// (off glibc, or under ThreadSanitizer, whose allocator replaces it). Call it once per
+    /// process: freeing a mapped block raises glibc's threshold.
     static func largeAllocationIsMapped() -> Bool? {
         typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
-        guard let symbol = dlsym(nil, "malloc_usable_size") else { return nil }
+        guard dlsym(nil, "__tsan_init") == nil, let symbol = dlsym(nil, "malloc_usable_size") else { return nil }
         let size = 8 << 20
         guard let block = malloc(size) else { return nil }
         defer { free(block) }
