@@ -18,6 +18,9 @@ struct ConvNetCommand: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // The tool owns its process: pick OpenBLAS's kernel before the first GEMM loads it, and tune
+        // malloc for training (see `ConvNetRuntime.configure`). `--threads` options apply later.
+        ConvNetRuntime.configure()
         do {
             var command = try ConvNetCommand.parseAsRoot()
             try command.run()

@@ -2,7 +2,8 @@
 import Glibc
 #endif
 
-/// Tunes glibc's `malloc` for training's allocation pattern; applied once, when OpenBLAS is loaded.
+/// Tunes glibc's `malloc` for training's allocation pattern; applied only by
+/// `ConvNetRuntime.configure` (the CLI calls it), never by merely using the library.
 ///
 /// Every op allocates its output and every backward closure its gradients: arrays of up to tens of
 /// megabytes, freed again within the step. By default glibc serves large blocks with `mmap` and
@@ -10,19 +11,23 @@ import Glibc
 /// allocations fault in fresh pages that the kernel must zero: 160,000 page faults in 70 LeNet-5
 /// steps, a quarter of the run's time. Serving blocks up to 32 MiB (glibc's maximum) from the heap
 /// and never trimming it lets each step reuse the previous step's memory. The cost: memory freed
-/// after a peak stays with the process (its peak RSS is unchanged).
+/// after a peak stays with the process (its peak RSS is unchanged). That trade-off belongs to the
+/// host application, which is why it is opt-in.
 ///
 /// `mallopt` is looked up at run time because Swift's Glibc module does not include `malloc.h`;
 /// on another C library the lookup fails and nothing changes.
 enum AllocatorTuning {
-    static let applied: Void = {
+    /// Applies the tuning (repeating it is harmless); false where `mallopt` is unavailable.
+    static func apply() -> Bool {
         #if canImport(Glibc)
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(nil, "mallopt") else { return }
+        guard let symbol = dlsym(nil, "mallopt") else { return false }
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
         let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3  // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
-        _ = mallopt(mmapThreshold, 32 << 20)
-        _ = mallopt(trimThreshold, Int32.max)
+        // mallopt returns 1 on success.
+        return mallopt(mmapThreshold, 32 << 20) == 1 && mallopt(trimThreshold, Int32.max) == 1
+        #else
+        return false
         #endif
-    }()
+    }
 }

@@ -5,23 +5,34 @@ import Synchronization
 /// Splits ConvNet's loops, GEMM included, across the CPU's cores.
 ///
 /// Every parallel region runs on one pool: the calling thread plus `threads − 1` workers. BLAS is
-/// loaded single-threaded (see `OpenBLAS`) and called from inside these regions, so exactly
-/// `threads` threads compute and no thread waits on another library's pool.
+/// made single-threaded (see `OpenBLAS`) and called from inside these regions, so exactly
+/// `threads` threads compute and no thread waits on another library's pool. The workers start with
+/// the first region that uses them and live as long as the process; idle, they poll for 2 ms and
+/// then sleep.
 ///
 /// Results never depend on timing: work is split by `chunks`, a function of the sizes and `threads`
 /// only, every task writes its own outputs, and kernels that reduce per-task partial results add
-/// them in task order. A region started while another one runs (a nested call from inside a task,
-/// or a second thread calling ConvNet) runs its tasks on the calling thread, in order.
+/// them in task order.
+///
+/// Concurrent callers: ConvNet may be called from several threads at once (separate models, or
+/// `predict` on one model from several threads). The pool serves one region at a time; a region
+/// started while another one runs, whether nested inside a task or from a second thread, runs all
+/// of its tasks on its calling thread, in order. Its results are bit-identical to a parallel run
+/// (same split, same order of additions), it is only slower. Changing `threads` while regions run
+/// is safe but makes results differ in the last bits from runs with the old count.
 public enum Parallel {
     private static let configuredThreads = Atomic<Int>(0)
 
-    /// The number of threads kernels use: `setThreads`'s value, else the number of active cores.
+    /// The number of threads kernels use: `setThreads`'s value, else the number of active cores
+    /// (the default of a library that exists to use the CPU; `ConvNetRuntime.configure(_:)` with
+    /// `threads`, or `setThreads`, lowers it for hosts that share their cores).
     public static var threads: Int {
         let configured = configuredThreads.load(ordering: .relaxed)
         return configured > 0 ? configured : ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// Uses `count` threads for ConvNet's kernels (BLAS included).
+    /// Uses `count` threads (at least 1) for ConvNet's kernels (BLAS included). Affects only
+    /// ConvNet, not the process; `ConvNetRuntime.configure` calls it for its `threads` option.
     public static func setThreads(_ count: Int) {
         configuredThreads.store(max(1, count), ordering: .relaxed)
     }

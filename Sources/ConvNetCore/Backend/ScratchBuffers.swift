@@ -7,6 +7,12 @@ import Synchronization
 /// page clearing the single largest cost of training LeNet-5. Buffers handed out here are kept
 /// for reuse instead (the pool holds at most as many as were ever in use at once, typically two
 /// per thread). Their contents are undefined: callers write before they read.
+///
+/// ThreadSanitizer (Swift 6.3, Linux) reports "Swift access race" on `free` when threads contend
+/// for it. That is a false positive: `Mutex` hands a contended lock over through futex system
+/// calls, which TSan does not see as synchronization (a two-thread program appending to a
+/// `Mutex<[Int]>` gets the same report). Suppress it with `race:ScratchBuffers` in a TSan
+/// suppressions file.
 enum ScratchBuffers {
     private struct Buffer: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<Float>
