@@ -36,6 +36,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout rate after Flatten, global average pooling and hidden dense layers, and of the model's own dropout layers (zoo models).") var dropout: Float?
     @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
     @Option(help: "L1 kernel penalty on every Conv2D and Dense layer (zoo models).") var l1: Float?
+    @Option(help: "Clip each weight's gradient to this L2 norm before the update (Keras clipnorm).") var clipnorm: Float?
+    @Option(help: "Clip the L2 norm of all gradients together to this value (Keras global_clipnorm).") var globalClipnorm: Float?
+    @Option(help: "Clip every gradient element to [-V, V] (Keras clipvalue).") var clipvalue: Float?
+    @Option(help: ArgumentHelp("Keep an exponential moving average of the weights with this momentum, e.g. 0.99 (Keras use_ema, ema_momentum); the model ends training with the averaged weights, which --save and the final evaluation use.", valueName: "momentum")) var ema: Float?
+    @Option(help: ArgumentHelp("With --ema, write the averages into the model every N steps (Keras ema_overwrite_frequency).", valueName: "N")) var emaOverwriteFrequency: Int?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0
     @Flag(help: "Evaluate on the test split after every epoch (Keras's validation_data=(x_test, y_test)); the epoch lines, log columns (test_loss, test_accuracy) and curves call it \"test\".") var validateOnTest = false
     @Flag(help: "Augment the training images: flip and random crop (padding height/8) for colour, shifts of up to 2 pixels for gray.") var augment = false
@@ -71,6 +76,29 @@ struct TrainCommand: ParsableCommand {
         }
         try validateChoices()
         try validatePaths()
+        _ = try gradientCallbacks()
+    }
+
+    /// Gradient clipping and weight averaging, from --clipnorm, --global-clipnorm, --clipvalue,
+    /// --ema and --ema-overwrite-frequency.
+    private func gradientCallbacks() throws -> [any Callback] {
+        let clipping: [(flag: String, mode: GradientClipping.Mode)] = [
+            clipnorm.map { ("--clipnorm", .norm($0)) }, globalClipnorm.map { ("--global-clipnorm", .globalNorm($0)) },
+            clipvalue.map { ("--clipvalue", .value($0)) },
+        ].compactMap { $0 }
+        guard clipping.count <= 1 else {
+            throw ValidationError("\(clipping.map(\.flag).joined(separator: " and ")): give only one of --clipnorm, --global-clipnorm and --clipvalue")
+        }
+        var callbacks: [any Callback] = []
+        if let (flag, mode) = clipping.first {
+            callbacks.append(try usage(flag) { try GradientClipping(mode) })
+        }
+        if emaOverwriteFrequency != nil, ema == nil { throw ValidationError("--ema-overwrite-frequency needs --ema") }
+        if let ema {
+            let frequency = emaOverwriteFrequency
+            callbacks.append(try usage("--ema") { try ExponentialMovingAverage(momentum: ema, overwriteFrequency: frequency) })
+        }
+        return callbacks
     }
 
     /// The named choices (optimizer, schedule, augmentations, preprocessing, size), parsed as `run` will.
@@ -140,7 +168,7 @@ struct TrainCommand: ParsableCommand {
             }
             if !augmentationList.isEmpty { print("Augmentation: \(augmentationList.map(\.description).joined(separator: ", "))") }
         }
-        var callbacks: [any Callback] = []
+        var callbacks = try gradientCallbacks()
         if let log { callbacks.append(CSVLogger(path: log)) }
         if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()

@@ -3,11 +3,12 @@ import Foundation
 import Glibc
 #endif
 
-/// What a callback can see and change between epochs.
+/// What a callback can see and change during training.
 public struct TrainingState: Sendable {
     /// The model being trained (its weights as of now).
     public var model: Model
-    /// The optimizer's current learning rate; a change applies from the next epoch.
+    /// The learning rate of the next update: the schedule sets it each epoch (or step); a callback
+    /// may change it, and the change applies from the next update.
     public var learningRate: Float
     /// Set to end training after this epoch.
     public var stopTraining = false
@@ -15,9 +16,17 @@ public struct TrainingState: Sendable {
     public let epochs: Int
     /// The history so far.
     public var history: History
+    /// The current epoch, from 1.
+    public package(set) var epoch = 0
+    /// Steps taken in the current epoch (the current one included, during a step).
+    public package(set) var step = 0
+    /// Optimizer updates applied since training began (counting a resumed run's earlier epochs).
+    public package(set) var globalStep = 0
+    /// Steps in each epoch, when known.
+    public package(set) var stepsPerEpoch: Int?
     /// The shuffling and dropout generators as of the end of the epoch, for checkpoints.
-    public internal(set) var shuffler = RandomGenerator(seed: 0)
-    public internal(set) var dropoutGenerator = RandomGenerator(seed: 0)
+    public package(set) var shuffler = RandomGenerator(seed: 0)
+    public package(set) var dropoutGenerator = RandomGenerator(seed: 0)
 
     public init(model: Model, learningRate: Float, epochs: Int, history: History = History()) {
         self.model = model
@@ -27,10 +36,17 @@ public struct TrainingState: Sendable {
     }
 }
 
-/// Hooks into `fit`, as Keras callbacks. `epoch` counts from 1.
+/// Hooks into training, as Keras callbacks (`epoch` and `step` count from 1). Every hook has an
+/// empty default; a callback implements the ones it needs.
 public protocol Callback: Sendable {
     mutating func onTrainBegin(_ state: inout TrainingState) throws
     mutating func onEpochBegin(_ epoch: Int, state: inout TrainingState) throws
+    /// Before step `step` of the epoch (Keras `on_train_batch_begin`).
+    mutating func onTrainBatchBegin(_ step: Int, state: inout TrainingState) throws
+    /// Between the backward pass and the update: the gradients may be read and changed.
+    mutating func onGradients(_ gradients: inout Gradients, state: inout TrainingState) throws
+    /// After step `step`'s update; `logs["loss"]` is the batch loss (Keras `on_train_batch_end`).
+    mutating func onTrainBatchEnd(_ step: Int, logs: [String: Double], state: inout TrainingState) throws
     mutating func onEpochEnd(_ epoch: Int, logs: [String: Double], state: inout TrainingState) throws
     mutating func onTrainEnd(_ state: inout TrainingState) throws
 }
@@ -38,6 +54,9 @@ public protocol Callback: Sendable {
 extension Callback {
     public mutating func onTrainBegin(_ state: inout TrainingState) throws {}
     public mutating func onEpochBegin(_ epoch: Int, state: inout TrainingState) throws {}
+    public mutating func onTrainBatchBegin(_ step: Int, state: inout TrainingState) throws {}
+    public mutating func onGradients(_ gradients: inout Gradients, state: inout TrainingState) throws {}
+    public mutating func onTrainBatchEnd(_ step: Int, logs: [String: Double], state: inout TrainingState) throws {}
     public mutating func onEpochEnd(_ epoch: Int, logs: [String: Double], state: inout TrainingState) throws {}
     public mutating func onTrainEnd(_ state: inout TrainingState) throws {}
 }

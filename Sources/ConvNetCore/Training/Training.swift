@@ -42,7 +42,8 @@ extension Model {
                 shuffle: shuffle, seed: seed, callbacks: callbacks, verbosity: verbosity)
     }
 
-    /// Trains for `epochs` passes over `data` in mini-batches (Keras `model.fit`).
+    /// Trains for `epochs` passes over `data` in mini-batches (Keras `model.fit`): a loop of
+    /// `Trainer.step` calls, with shuffling, prefetching, progress, validation and the callbacks.
     ///
     /// Each epoch shuffles (when `shuffle`) with a generator seeded from `seed`, so the same seed
     /// gives bit-identical weights and metrics. `validationSplit` holds out the last fraction of
@@ -61,7 +62,7 @@ extension Model {
                              callbacks: [any Callback] = [], verbosity: Verbosity = .auto,
                              resumingFrom checkpoint: TrainingCheckpoint? = nil, validationPrefix: String = "val_",
                              shouldStop: (@Sendable () -> Bool)? = nil) throws -> History {
-        guard var configuration = training else {
+        guard training != nil else {
             throw ConvNetError.argument("Model '\(name)': call compile(optimizer:loss:metrics:) before fit")
         }
         guard epochs > 0 else { throw ConvNetError.argument("fit: epochs must be positive, got \(epochs)") }
@@ -78,37 +79,26 @@ extension Model {
         guard trainingData.count > 0 else { throw ConvNetError.argument("fit: no training samples") }
         adoptClassNames(of: data)
 
-        var callbacks = callbacks
-        var state = TrainingState(model: self, learningRate: configuration.optimizer.learningRate, epochs: epochs,
-                                  history: checkpoint?.history ?? History())
-        for index in callbacks.indices { try callbacks[index].onTrainBegin(&state) }
-        var shuffler = checkpoint?.shuffler ?? RandomGenerator(seed: seed)
-        var context = ForwardContext(training: true, generator: checkpoint?.dropoutGenerator ?? RandomGenerator(seed: seed ^ 0x5EED_D80F))
         let steps = (trainingData.count + batchSize - 1) / batchSize
+        var trainer = try Trainer(model: self, callbacks: callbacks, epochs: epochs, stepsPerEpoch: steps, seed: seed,
+                                  resumingFrom: checkpoint)
         let firstEpoch = (checkpoint?.epoch ?? 0) + 1
         guard firstEpoch <= epochs else {
             throw ConvNetError.argument("fit: the checkpoint has already completed \(firstEpoch - 1) of \(epochs) epochs")
         }
-
+        var shuffler = checkpoint?.shuffler ?? RandomGenerator(seed: seed)
+        try trainer.beginTraining()
         for epoch in firstEpoch...epochs {
-            self = state.model
-            configuration.optimizer.learningRate = state.learningRate
-            if !configuration.schedulePerStep, configuration.schedule != .constant {
-                configuration.optimizer.learningRate = configuration.schedule.rate(at: epoch, initial: configuration.initialLearningRate)
-            }
-            state.learningRate = configuration.optimizer.learningRate
-            for index in callbacks.indices { try callbacks[index].onEpochBegin(epoch, state: &state) }
-            configuration.optimizer.learningRate = state.learningRate
-            self = state.model
+            try trainer.beginEpoch(epoch)
             if verbosity != .silent { ProgressReporter.write("Epoch \(epoch)/\(epochs)\n") }
 
             var order = Array(0..<trainingData.count)
             if shuffle { order.shuffle(using: &shuffler) }
             let batches = stride(from: 0, to: order.count, by: batchSize).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
             var progress = ProgressReporter(steps: steps, verbosity: verbosity)
-            var totals = EpochTotals(metrics: configuration.metrics)
+            var totals = EpochTotals(metrics: trainer.configuration.metrics)
             var next = PrefetchedBatch(trainingData, indices: batches[0], seed: seed &+ UInt64(epoch) &* 1_000_003)
-            for (step, _) in batches.enumerated() {
+            for step in batches.indices {
                 if let shouldStop, shouldStop() {
                     progress.abandon()
                     throw TrainingInterrupted(epoch: epoch, step: step, steps: steps)
@@ -118,40 +108,27 @@ extension Model {
                     next = PrefetchedBatch(trainingData, indices: batches[step + 1],
                                            seed: seed &+ UInt64(epoch) &* 1_000_003 &+ UInt64(step + 1))
                 }
-                if configuration.schedulePerStep {
-                    configuration.optimizer.learningRate = configuration.schedule.rate(
-                        at: (epoch - 1) * steps + step + 1, initial: configuration.initialLearningRate)
-                }
-                let (loss, scores) = try trainStep(batch, configuration: &configuration, context: &context)
-                guard loss.isFinite else {
-                    throw ConvNetError.numeric("fit: the loss became \(loss) at epoch \(epoch), step \(step + 1); lower the learning rate or check the inputs for NaN")
-                }
-                totals.add(loss: loss, scores: scores, labels: batch.labels)
+                let result = try trainer.step(batch)
+                totals.add(loss: result.loss, scores: result.scores, labels: batch.labels)
                 progress.update(step: step + 1, samples: totals.samples, logs: totals.logs)
             }
             var logs = Dictionary(uniqueKeysWithValues: totals.logs)
             if let validation {
-                for (key, value) in try evaluate(validation, batchSize: batchSize, configuration: configuration) {
+                for (key, value) in try trainer.state.model.evaluate(validation, batchSize: batchSize,
+                                                                      configuration: trainer.configuration) {
                     logs[validationPrefix + key] = value
                 }
             }
-            logs["learning_rate"] = Double(configuration.optimizer.learningRate)
+            logs["learning_rate"] = Double(trainer.state.learningRate)
             progress.finish(samples: totals.samples,
                             logs: totals.logs + logs.filter { $0.key.hasPrefix(validationPrefix) }.sorted { $0.key < $1.key })
-            training = configuration
-            state.model = self
-            state.learningRate = configuration.optimizer.learningRate
-            state.shuffler = shuffler
-            state.dropoutGenerator = context.generator
-            for index in callbacks.indices { try callbacks[index].onEpochEnd(epoch, logs: logs, state: &state) }
-            state.history.epochs.append(logs)
-            if state.stopTraining { break }
+            trainer.state.shuffler = shuffler
+            try trainer.endEpoch(epoch, logs: logs)
+            if trainer.state.stopTraining { break }
         }
-        for index in callbacks.indices { try callbacks[index].onTrainEnd(&state) }
-        self = state.model
-        configuration.optimizer.learningRate = state.learningRate
-        training = configuration
-        return state.history
+        try trainer.endTraining()
+        self = trainer.model
+        return trainer.state.history
     }
 
     /// Loss and metrics over `data` in inference mode (Keras `model.evaluate`).
@@ -183,27 +160,27 @@ extension Model {
         }
         training = nil  // the optimizer's state is then uniquely owned and updated in place
         defer { training = configuration }
-        return try trainStep(batch, configuration: &configuration, context: &context).loss
+        let (loss, _, gradients) = try lossAndGradients(batch, loss: configuration.loss, context: &context)
+        try applyGradients(gradients, optimizer: &configuration.optimizer)
+        return loss
     }
 
-    /// One optimisation step on a batch: forward with the weights on a tape, loss plus weight
-    /// penalties, gradients, optimizer update. Returns the batch loss and the output scores.
-    mutating func trainStep(_ batch: Batch, configuration: inout TrainingConfiguration,
-                            context: inout ForwardContext) throws -> (loss: Float, scores: Tensor) {
-        let (loss, scores, gradients) = try lossAndGradients(batch, loss: configuration.loss, context: &context)
-        // The tape, whose backward closures held the weights, is gone. Lend the weights to the
-        // optimizer with the layers holding empty placeholders meanwhile, so that it updates
-        // uniquely referenced storage in place instead of copying every weight.
+    /// `W ← optimizer(W, dW)` for the trainable weights, in place.
+    ///
+    /// The tape, whose backward closures held the weights, must be gone. The weights are lent to
+    /// the optimizer with the layers holding empty placeholders meanwhile, so that it updates
+    /// uniquely referenced storage in place instead of copying every weight.
+    mutating func applyGradients(_ gradients: [Tensor], optimizer: inout any Optimizer) throws {
         var weights = trainableWeights
         trainableWeights = weights.map { _ in Tensor(shape: [0]) }
         defer { trainableWeights = weights }
-        try configuration.optimizer.update(&weights, gradients: gradients)
-        return (loss, scores)
+        try optimizer.update(&weights, gradients: gradients)
     }
 
-    /// The forward and backward halves of `trainStep`: the batch loss, the output scores and the
-    /// gradients of the trainable weights. Batch normalization's updated statistics are kept.
-    private mutating func lossAndGradients(_ batch: Batch, loss lossFunction: Loss, context: inout ForwardContext)
+    /// The forward and backward passes of a training step: the batch loss (with the layers' weight
+    /// penalties), the output scores and the gradients of the trainable weights, in
+    /// `trainableWeights` order. Batch normalization's updated statistics are kept.
+    mutating func lossAndGradients(_ batch: Batch, loss lossFunction: Loss, context: inout ForwardContext)
         throws -> (loss: Float, scores: Tensor, gradients: [Tensor]) {
         let tape = GradientTape()
         var working = self

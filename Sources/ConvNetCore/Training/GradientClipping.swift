@@ -1,0 +1,55 @@
+/// Clips each step's gradients before the update, as Keras optimizers' `clipvalue`, `clipnorm` and
+/// `global_clipnorm` do (and PyTorch's `clip_grad_value_` / `clip_grad_norm_`).
+///
+/// - `.value(c)`: every element, `g ← min(max(g, −c), c)`.
+/// - `.norm(c)`: each weight's gradient on its own, `g ← g · c / max(‖g‖₂, c)` (unchanged when its
+///   norm is at most `c`).
+/// - `.globalNorm(c)`: all gradients together, `g ← g · c / max(‖G‖₂, c)` with
+///   `‖G‖₂ = √(Σ_w ‖g_w‖₂²)`, which keeps their directions relative to each other.
+public struct GradientClipping: Callback {
+    public enum Mode: Sendable, Equatable {
+        case value(Float)
+        case norm(Float)
+        case globalNorm(Float)
+    }
+
+    public let mode: Mode
+
+    /// - Throws: `ConvNetError.argument` unless the bound is positive and finite.
+    public init(_ mode: Mode) throws {
+        switch mode {
+        case let .value(bound), let .norm(bound), let .globalNorm(bound):
+            guard bound > 0, bound.isFinite else {
+                throw ConvNetError.argument("GradientClipping: the bound must be positive and finite, got \(bound)")
+            }
+        }
+        self.mode = mode
+    }
+
+    public mutating func onGradients(_ gradients: inout Gradients, state: inout TrainingState) throws {
+        switch mode {
+        case let .value(bound):
+            gradients.values = gradients.values.map { $0.mapElements { min(max($0, -bound), bound) } }
+        case let .norm(bound):
+            gradients.values = gradients.values.map { $0.scaled(by: Self.factor(norm: Float($0.sumOfSquares.squareRoot()), bound: bound)) }
+        case let .globalNorm(bound):
+            let factor = Self.factor(norm: gradients.globalNorm, bound: bound)
+            gradients.values = gradients.values.map { $0.scaled(by: factor) }
+        }
+    }
+
+    /// `c / max(norm, c)`: 1 when the norm is within the bound.
+    static func factor(norm: Float, bound: Float) -> Float { bound / max(norm, bound) }
+}
+
+extension Tensor {
+    /// `f` applied to every element, as a new constant (no tape).
+    func mapElements(_ f: (Float) -> Float) -> Tensor {
+        Tensor(validShape: shape, scalars: mapScalars(scalars, f))
+    }
+
+    /// `factor · x` as a new constant; the tensor itself when `factor` is 1.
+    func scaled(by factor: Float) -> Tensor {
+        factor == 1 ? self : mapElements { $0 * factor }
+    }
+}
