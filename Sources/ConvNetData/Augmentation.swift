@@ -159,6 +159,8 @@ public struct AugmentedDataset: Dataset {
     public var count: Int { base.count }
     /// The base dataset's class names.
     public var classNames: [String] { base.classNames }
+    /// The base dataset's preprocessing.
+    public var inputPreprocessing: Preprocessing? { base.inputPreprocessing }
 
     /// The base's batch with every sample augmented.
     /// - Returns: inputs `(indices.count) + sampleShape`.

@@ -96,6 +96,8 @@ public struct DatasetSubset: Dataset {
     public var sampleShape: [Int] { base.sampleShape }
     /// The base dataset's class names.
     public var classNames: [String] { base.classNames }
+    /// The base dataset's preprocessing.
+    public var inputPreprocessing: Preprocessing? { base.inputPreprocessing }
 
     /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at positions: [Int], seed: UInt64) throws -> Batch {
