@@ -134,6 +134,7 @@ extension Optional {
 public struct AugmentedDataset: Dataset {
     /// The dataset this one wraps.
     public let base: any Dataset
+    /// The augmentations, applied to each sample in this order (each draws its own random numbers).
     public let augmentations: [Augmentation]
     /// The shape of every augmented sample (a crop may change the height and width).
     public let sampleShape: [Int]

@@ -28,6 +28,8 @@ public enum CIFAR10 {
     /// Loads one split: the five training batches in order, or the test batch.
     /// - Parameters:
     ///   - directory: the `cifar-10-batches-bin` folder, or a folder that contains it.
+    ///   - split: `.train` reads `data_batch_1.bin` ... `data_batch_5.bin` (50,000 images), `.test`
+    ///     reads `test_batch.bin` (10,000).
     ///   - limit: keep only the first `limit` images (batches after the limit are not read).
     /// - Returns: images `(m, 32, 32, 3)` with pixel values `0...255`; the class names come from
     ///   `batches.meta.txt` when it is present, else `CIFAR10.classNames`.

@@ -56,6 +56,7 @@ func gatherRows(of tensor: Tensor, at indices: [Int], op: String) throws -> Tens
 public struct PreprocessedDataset: Dataset {
     /// The dataset this one wraps.
     public let base: any Dataset
+    /// The scaling applied to every batch's inputs, e.g. `.unitRange` (`x / 255`).
     public let preprocessing: Preprocessing
     /// `preprocessing`, for `fit`'s record of it.
     public var inputPreprocessing: Preprocessing? { preprocessing }

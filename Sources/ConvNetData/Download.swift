@@ -12,10 +12,16 @@ public struct RemoteFile: Sendable, Equatable {
     public let name: String
     /// Addresses to try in order (mirrors); the first that delivers a file with the right checksum wins.
     public let urls: [URL]
+    /// The published digest a download must match before it is accepted.
     public let checksum: Checksum
-    /// The size in bytes, when known (for messages).
+    /// The size in bytes, when known: information for callers; downloading neither needs nor checks it.
     public let size: Int?
 
+    /// - Parameters:
+    ///   - name: The file name in the dataset's folder.
+    ///   - urls: Addresses to try in order.
+    ///   - checksum: The digest a download must match.
+    ///   - size: The size in bytes, when known.
     public init(name: String, urls: [URL], checksum: Checksum, size: Int? = nil) {
         self.name = name
         self.urls = urls
@@ -33,6 +39,7 @@ public struct DownloadOptions: Sendable {
         case auto
         /// One line per file.
         case lines
+        /// Nothing.
         case silent
     }
 
@@ -40,11 +47,17 @@ public struct DownloadOptions: Sendable {
     public var timeout: Double
     /// Seconds a whole file may take.
     public var resourceTimeout: Double
+    /// How progress is shown on standard error. Default: `.auto`.
     public var progress: Progress
     /// A base address that replaces the datasets' own: file `F` of dataset `D` is fetched from
     /// `<mirror>/D/F` (for a local or company mirror; `CONVNET_DATASET_MIRROR`).
     public var mirror: URL?
 
+    /// - Parameters:
+    ///   - timeout: Seconds without any data before a download is abandoned.
+    ///   - resourceTimeout: Seconds a whole file may take.
+    ///   - progress: How progress is shown.
+    ///   - mirror: A base address that replaces the datasets' own, or nil.
     public init(timeout: Double = 30, resourceTimeout: Double = 3600, progress: Progress = .auto, mirror: URL? = nil) {
         self.timeout = timeout
         self.resourceTimeout = resourceTimeout
@@ -80,9 +93,16 @@ public struct RemoteDataset: Sendable, Equatable {
     public let name: String
     /// The name people know it by, for messages.
     public let title: String
+    /// The files to download, each with its addresses and checksum.
     public let files: [RemoteFile]
+    /// Whether the files are used as they are or unpacked from an archive.
     public let layout: Layout
 
+    /// - Parameters:
+    ///   - name: The short name for the cache folder and the `--dataset` flag.
+    ///   - title: The name people know it by.
+    ///   - files: The files to download.
+    ///   - layout: How the files are laid out once downloaded.
     public init(name: String, title: String, files: [RemoteFile], layout: Layout) {
         self.name = name
         self.title = title

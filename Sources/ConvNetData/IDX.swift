@@ -18,7 +18,9 @@ public enum IDX {
     public static let labelsMagic: UInt32 = 0x0000_0801
 
     /// Reads an image file.
-    /// - Parameter limit: keep only the first `limit` images.
+    /// - Parameters:
+    ///   - path: The `…-images-idx3-ubyte` file, gzipped or not.
+    ///   - limit: keep only the first `limit` images.
     /// - Returns: shape `(count, rows, columns, 1)`, pixel values `0...255`.
     /// - Throws: `ConvNetError.file` naming `path` for a missing, truncated or corrupt file, a wrong
     ///   magic number, or a byte count that disagrees with the header.
@@ -27,15 +29,20 @@ public enum IDX {
     }
 
     /// Reads a label file.
-    /// - Parameter limit: keep only the first `limit` labels.
+    /// - Parameters:
+    ///   - path: The `…-labels-idx1-ubyte` file, gzipped or not.
+    ///   - limit: keep only the first `limit` labels.
     /// - Returns: the labels, `0...255` each.
     public static func readLabels(path: String, limit: Int? = nil) throws -> [Int] {
         try IDXArray(path: path, magic: labelsMagic).labels(limit: limit)
     }
 
     /// Writes `images` as an IDX image file, gzipped when `gzip` is true.
-    /// - Parameter images: shape `(count, rows, columns, 1)` or `(count, rows, columns)`; values are
-    ///   rounded and clamped to `0...255`.
+    /// - Parameters:
+    ///   - images: shape `(count, rows, columns, 1)` or `(count, rows, columns)`; values are
+    ///     rounded and clamped to `0...255`.
+    ///   - path: The file to write; an existing file is replaced.
+    ///   - gzip: Whether to gzip the file (name it `….gz` then, as the datasets do).
     public static func writeImages(_ images: Tensor, path: String, gzip: Bool = false) throws {
         guard images.rank == 3 || (images.rank == 4 && images.shape[3] == 1) else {
             throw ConvNetError.shape(op: "IDX.writeImages",

@@ -12,8 +12,11 @@ import Foundation
 /// libpng and libjpeg report errors by longjmp or `exit()`; the C shims in `CImageShims` catch
 /// them, so a corrupt file becomes a `ConvNetError.file` naming it, never a crash.
 public enum ImageCodec {
+    /// An encoded image format; the raw value is the usual file extension.
     public enum Format: String, Sendable {
+        /// PNG: lossless, 8- or 16-bit samples.
         case png
+        /// JPEG (JFIF): lossy, 8-bit samples.
         case jpeg
     }
 
@@ -53,6 +56,7 @@ public enum ImageCodec {
     /// Encodes `image` in the format its file name asks for (`.png`, `.jpg`, `.jpeg`) and writes it.
     /// - Parameters:
     ///   - image: shape `(height, width, 1)` or `(height, width, 3)`, values `0...255`.
+    ///   - path: The file to write; its extension chooses the format, and an existing file is replaced.
     ///   - jpegQuality: 1...100, used for JPEG only.
     public static func write(_ image: Tensor, to path: String, jpegQuality: Int = 90) throws {
         switch format(ofFileName: path) {

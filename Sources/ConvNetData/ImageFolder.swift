@@ -23,6 +23,7 @@ public enum ImageFolder {
 
     /// Loads every image below `root` into memory.
     /// - Parameters:
+    ///   - root: The folder holding one subfolder per class.
     ///   - imageSize: resize every image to `(height, width)` with `resizedBilinear` (Keras's
     ///     default interpolation). `nil` keeps the stored size and requires all images to share it.
     ///   - channels: 1 (gray) or 3 (RGB); images are converted with `converted(toChannels:)`, so
@@ -52,6 +53,7 @@ public enum ImageFolder {
     /// taken in their order in `labels`. The result is sorted, so the subset keeps the data's order.
     /// - Parameters:
     ///   - labels: each sample's class, in `0..<classCount`.
+    ///   - classCount: The number of classes.
     ///   - limit: `nil` keeps every sample.
     /// - Throws: `ConvNetError.argument` for a negative limit or a label outside `0..<classCount`.
     public static func balancedSubset(labels: [Int], classCount: Int, limit: Int?) throws -> [Int] {

@@ -28,6 +28,7 @@ public struct ImageFolderDataset: Dataset {
     /// Lists the folder (no decoding, except the first file when no image size is given, to learn
     /// the sample shape).
     /// - Parameters:
+    ///   - root: The folder holding one subfolder per class.
     ///   - imageSize: resize every image to `(height, width)` with `resizedBilinear`; `nil` keeps
     ///     the stored size and requires every image to have the first one's.
     ///   - channels: 1 (gray) or 3 (RGB), converted with `converted(toChannels:)`.

@@ -6,13 +6,20 @@ import ConvNetCore
 /// - `labels`: `m` class indices, each in `0..<classNames.count`; `labels[i]` belongs to image `i`.
 /// - `classNames`: the name of each class index, e.g. `"Ankle boot"` for Fashion-MNIST's 9.
 public struct LabeledImages: Sendable {
+    /// `(m, height, width, channels)`, raw pixel values `0...255` as `Float`.
     public let images: Tensor
+    /// `m` class indices, each in `0..<classNames.count`; `labels[i]` belongs to image `i`.
     public let labels: [Int]
+    /// The name of each class index; their count is the number of classes.
     public let classNames: [String]
 
     /// Checks that the parts agree: `images` is rank 4, there is one label per image, and every
     /// label indexes `classNames`.
-    /// - Parameter source: the file or folder the data came from, named in errors.
+    /// - Parameters:
+    ///   - images: `(m, height, width, channels)`, raw pixel values.
+    ///   - labels: One class index per image.
+    ///   - classNames: The name of each class index; must not be empty.
+    ///   - source: the file or folder the data came from, named in errors.
     /// - Throws: `ConvNetError.file(path: source, ...)` describing the first disagreement.
     public init(images: Tensor, labels: [Int], classNames: [String], source: String) throws {
         guard images.rank == 4 else {
@@ -48,7 +55,9 @@ public struct LabeledImages: Sendable {
 
 /// Which part of a dataset with a fixed train/test division to load.
 public enum DatasetSplit: String, Sendable, CaseIterable {
+    /// The samples to train on.
     case train
+    /// The held-out samples to measure generalisation on.
     case test
 }
 

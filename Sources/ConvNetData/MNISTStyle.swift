@@ -18,6 +18,7 @@ public enum MNISTStyle {
     /// Loads one split.
     /// - Parameters:
     ///   - directory: the folder holding the four files (Fashion-MNIST's Debian location by default).
+    ///   - split: `.train` reads the `train-…` files, `.test` the `t10k-…` files.
     ///   - classNames: names of labels `0..<classNames.count`; every label must be below the count.
     ///   - limit: keep only the first `limit` samples (for quick runs and tests).
     /// - Returns: images `(m, 28, 28, 1)` for the MNIST family, pixel values `0...255`.

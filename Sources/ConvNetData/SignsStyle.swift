@@ -24,7 +24,10 @@ public enum SignsStyle {
     /// Loads one split from `path`, which is a file holding that split's datasets, a training file
     /// whose test split is in a sibling file (see `file(for:besides:)`), or a folder holding
     /// `train_signs.h5` and `test_signs.h5`.
-    /// - Parameter limit: keep only the first `limit` samples.
+    /// - Parameters:
+    ///   - path: A file holding the split, a training file beside its test file, or a folder.
+    ///   - split: Which split to load: the `train_set_*` or `test_set_*` datasets.
+    ///   - limit: keep only the first `limit` samples.
     /// - Returns: images `(m, height, width, channels)` with pixel values as stored (`0...255` for
     ///   SIGNS's uint8), labels, and class names.
     /// - Throws: `ConvNetError.file` naming the file and the dataset when a file or dataset is

@@ -9,7 +9,9 @@ import Foundation
 /// `DrawingSurface` calls take logical coordinates and multiply them by `scale`, so a chart laid
 /// out in logical units can be rendered at 1×, 2×, ... without changing its layout.
 public struct Canvas: Sendable {
+    /// Width in pixels, at least 1 (the logical width is `width / scale`).
     public let width: Int
+    /// Height in pixels, at least 1 (the logical height is `height / scale`).
     public let height: Int
     /// Pixels per logical unit for the `DrawingSurface` calls.
     public let scale: Int
@@ -82,7 +84,12 @@ public struct Canvas: Sendable {
 
     /// Copies `image` with its top-left corner at pixel `(x, y)`, each source pixel enlarged to a
     /// `scaleX × scaleY` block (nearest-neighbour upscaling); clipped to the canvas.
-    /// - Parameter image: `(h, w, 1)` gray or `(h, w, 3)` RGB, values rounded and clamped to `0...255`.
+    /// - Parameters:
+    ///   - image: `(h, w, 1)` gray or `(h, w, 3)` RGB, values rounded and clamped to `0...255`.
+    ///   - x: The pixel column of the image's left edge (may be negative: the image is clipped).
+    ///   - y: The pixel row of the image's top edge (may be negative: the image is clipped).
+    ///   - scaleX: Canvas pixels per image pixel across; values below 1 count as 1.
+    ///   - scaleY: Canvas pixels per image pixel down; values below 1 count as 1.
     /// - Throws: `ConvNetError.shape` for another shape.
     public mutating func drawImage(_ image: Tensor, x: Int, y: Int, scaleX: Int = 1, scaleY: Int = 1) throws {
         guard image.rank == 3, image.shape[2] == 1 || image.shape[2] == 3 else {
@@ -140,6 +147,8 @@ public struct Canvas: Sendable {
 }
 
 extension Canvas: DrawingSurface {
+    /// Fills the pixels of the rectangle scaled by `scale`, its edges rounded to whole pixels (not
+    /// antialiased, so adjacent cells leave no seams); clipped to the canvas.
     public mutating func fillRectangle(x: Double, y: Double, width: Double, height: Double, color: RGBColor) {
         let s = Double(scale)
         let left = Int((x * s).rounded()), top = Int((y * s).rounded())
@@ -147,6 +156,7 @@ extension Canvas: DrawingSurface {
                    height: Int(((y + height) * s).rounded()) - top, color: color)
     }
 
+    /// Outlines the rectangle as a closed antialiased polyline through its four corners.
     public mutating func strokeRectangle(x: Double, y: Double, width: Double, height: Double, color: RGBColor, lineWidth: Double) {
         let corners = [DrawingPoint(x, y), DrawingPoint(x + width, y), DrawingPoint(x + width, y + height),
                        DrawingPoint(x, y + height), DrawingPoint(x, y)]
@@ -200,6 +210,8 @@ extension Canvas: DrawingSurface {
         return hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy))
     }
 
+    /// An antialiased filled disc: each pixel is blended with coverage `clamp(r + 1/2 − d, 0, 1)`,
+    /// `d` being the distance from its centre to the disc's (in pixels, after scaling).
     public mutating func circle(center: DrawingPoint, radius: Double, color: RGBColor) {
         let s = Double(scale)
         let (cx, cy, r) = (center.x * s, center.y * s, radius * s)

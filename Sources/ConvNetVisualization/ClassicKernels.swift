@@ -6,12 +6,18 @@ import Foundation
 /// Applied by `ImageFilters.apply` to each channel separately through the library's `conv2d`
 /// (cross-correlation: the kernel is not flipped, as in the decks and every CNN library).
 public struct FilterKernel: Sendable, Equatable {
+    /// The kernel's name, e.g. `"vertical-edge"`: what `convnet filter --kernel` accepts for the
+    /// built-in ones, and what it prints beside the output's shape.
     public let name: String
     /// `rows[i][j]` is the weight at kernel row `i`, column `j`.
     public let rows: [[Float]]
     /// How `convnet filter` maps the output to pixels.
     public let displayScaling: DisplayScaling
 
+    /// - Parameters:
+    ///   - name: The kernel's name.
+    ///   - rows: The weights, `rows[i][j]` at kernel row `i`, column `j`.
+    ///   - displayScaling: How to map the filtered output to pixels.
     /// - Throws: `ConvNetError.argument` unless `rows` is a non-empty rectangle of finite numbers.
     public init(name: String, rows: [[Float]], displayScaling: DisplayScaling) throws {
         guard let width = rows.first?.count, width > 0 else {
@@ -35,7 +41,9 @@ public struct FilterKernel: Sendable, Equatable {
         self.displayScaling = scaling
     }
 
+    /// `f_h`, the number of kernel rows.
     public var height: Int { rows.count }
+    /// `f_w`, the number of kernel columns.
     public var width: Int { rows.first?.count ?? 0 }
 
     /// The kernel as a `conv2d` kernel of shape `(height, width, 1, 1)`.
@@ -191,7 +199,12 @@ public enum ImageFilters {
 
     /// Mirror padding of the spatial axes without repeating the edge (TensorFlow's `REFLECT`):
     /// `[a b c d]` padded by 2 on the left is `[c b a b c d]`.
-    /// - Parameter images: `(m, h, w, c)`.
+    /// - Parameters:
+    ///   - images: `(m, h, w, c)`.
+    ///   - top: Rows to add above; less than `h`.
+    ///   - bottom: Rows to add below; less than `h`.
+    ///   - left: Columns to add on the left; less than `w`.
+    ///   - right: Columns to add on the right; less than `w`.
     /// - Returns: `(m, h + top + bottom, w + left + right, c)`.
     /// - Throws: `ConvNetError.shape` unless every pad is smaller than the axis it mirrors.
     public static func reflectPadded(_ images: Tensor, top: Int, bottom: Int, left: Int, right: Int) throws -> Tensor {
@@ -250,11 +263,13 @@ public enum ImageFilters {
 
 /// A filter `convnet filter --kernel` can apply: a kernel, the Sobel magnitude, or an image gradient.
 public enum ClassicFilter: Sendable, Equatable {
+    /// Cross-correlation with a built-in or custom kernel.
     case kernel(FilterKernel)
     /// `√(g_x² + g_y²)` of the Sobel kernels (`ImageFilters.sobelMagnitude`).
     case sobelMagnitude
-    /// `tf.image.image_gradients`'s `dx` and `dy`.
+    /// `tf.image.image_gradients`'s `dx`: each pixel's right neighbour minus itself (0 on the last column).
     case gradientX
+    /// `tf.image.image_gradients`'s `dy`: each pixel's lower neighbour minus itself (0 on the last row).
     case gradientY
 
     /// Every built-in name, in the order `--help` lists them.
@@ -279,6 +294,7 @@ public enum ClassicFilter: Sendable, Equatable {
         }
     }
 
+    /// The name `convnet filter --kernel` knows it by: the kernel's own name, or `sobel`, `dx`, `dy`.
     public var name: String {
         switch self {
         case let .kernel(kernel): return kernel.name

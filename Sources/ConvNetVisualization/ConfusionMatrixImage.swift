@@ -7,13 +7,20 @@ import Foundation
 /// (`ColorMap.blues`) and labelled with its count. Render it with `svg()`, `rasterize(scale:)` or
 /// `write(to:)` (see `Chart`); `ConfusionMatrix.table(classNames:)` gives the same counts as text.
 public struct ConfusionMatrixChart: Chart {
+    /// The counts to draw, `counts[true][predicted]`; one cell each.
     public let matrix: ConfusionMatrix
     /// Names of classes `0..<n`; missing names are shown as the class index.
     public let classNames: [String]
+    /// A line centred above the grid, or nil for none.
     public var title: String?
     /// Side of one cell in logical units.
     public var cellSize: Double
 
+    /// - Parameters:
+    ///   - matrix: The counts to draw.
+    ///   - classNames: Names of classes `0..<n`; missing names are shown as the class index.
+    ///   - title: A line above the grid, or nil for none.
+    ///   - cellSize: Side of one cell in logical units.
     public init(matrix: ConfusionMatrix, classNames: [String], title: String? = nil, cellSize: Double = 34) {
         self.matrix = matrix
         self.classNames = classNames
@@ -34,12 +41,17 @@ public struct ConfusionMatrixChart: Chart {
     /// The width the axes need; a wider title widens the chart and centres them.
     var naturalWidth: Double { gridLeft + gridSize + Self.margin }
 
+    /// Logical width: margins, the vertical axis title, the longest class name and the grid, or
+    /// the title's width when that is more.
     public var width: Double {
         max(naturalWidth, Double(BitmapFont.textWidth(title ?? "")) * 1.2 + 2 * Self.margin)
     }
 
+    /// Logical height: the title, the grid, the upright column names and the horizontal axis title.
     public var height: Double { gridTop + gridSize + Self.gap + nameWidth + Self.gap + Self.axisTitle + Self.margin }
 
+    /// Draws the title, the shaded and counted cells (SVG groups `cells`/`cell`), a frame, the
+    /// class names on both axes (group `class-names`) and the axis titles.
     public func draw(on surface: inout some DrawingSurface) {
         if let title {
             surface.text(title, at: DrawingPoint(width / 2, Self.margin + 12), size: 1.2, color: .black, anchor: .middle, vertical: false)

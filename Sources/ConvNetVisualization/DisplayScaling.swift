@@ -63,10 +63,14 @@ public enum DisplayScaling: String, Sendable, CaseIterable {
 
 /// An 8-bit RGB colour.
 public struct RGBColor: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// Red intensity, `0...255` (sRGB, not linear light).
     public var red: UInt8
+    /// Green intensity, `0...255` (sRGB, not linear light).
     public var green: UInt8
+    /// Blue intensity, `0...255` (sRGB, not linear light).
     public var blue: UInt8
 
+    /// The colour with these channel values, each `0...255`.
     public init(_ red: UInt8, _ green: UInt8, _ blue: UInt8) {
         self.red = red
         self.green = green
@@ -76,7 +80,9 @@ public struct RGBColor: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// A gray level.
     public init(gray: UInt8) { self.init(gray, gray, gray) }
 
+    /// `#ffffff`: backgrounds of canvases, SVG documents and grids.
     public static let white = RGBColor(255, 255, 255)
+    /// `#000000`: axes and text.
     public static let black = RGBColor(0, 0, 0)
 
     /// Matplotlib's default colour cycle (Tableau 10), for plot series.
@@ -101,8 +107,11 @@ public struct RGBColor: Sendable, Equatable, Hashable, CustomStringConvertible {
 
 /// A colour scale for values in `0...1`, piecewise linear between evenly spaced stops.
 public struct ColorMap: Sendable, Equatable {
+    /// The colours at `0, 1/(n−1), 2/(n−1), ..., 1`; never empty.
     public let stops: [RGBColor]
 
+    /// A scale through `stops`, evenly spaced over `0...1`; no stops give black to white, and a
+    /// single stop maps every value to that colour.
     public init(stops: [RGBColor]) {
         self.stops = stops.isEmpty ? [.black, .white] : stops
     }

@@ -4,9 +4,12 @@ import Foundation
 /// A point in a drawing's logical coordinates: `x` to the right, `y` down, in SVG user units
 /// (one unit is one pixel of a `Canvas` drawn at scale 1).
 public struct DrawingPoint: Sendable, Equatable {
+    /// Horizontal position, in logical units from the left edge.
     public var x: Double
+    /// Vertical position, in logical units from the top edge (SVG's direction, not a plot's).
     public var y: Double
 
+    /// The point `(x, y)` in logical units, `y` down.
     public init(_ x: Double, _ y: Double) {
         self.x = x
         self.y = y
@@ -15,8 +18,11 @@ public struct DrawingPoint: Sendable, Equatable {
 
 /// Where a text's anchor point lies along its run.
 public enum TextAnchor: String, Sendable {
+    /// The text begins at the point (left-aligned when horizontal).
     case start
+    /// The text is centred on the point.
     case middle
+    /// The text ends at the point (right-aligned when horizontal).
     case end
 }
 
@@ -51,15 +57,18 @@ extension DrawingSurface {
         polyline([start, end], color: color, lineWidth: lineWidth, dashed: dashed, name: nil)
     }
 
+    /// Does nothing: surfaces without groups (pixel buffers) need not implement it.
     public mutating func beginGroup(_ className: String) {}
+    /// Does nothing: surfaces without groups (pixel buffers) need not implement it.
     public mutating func endGroup() {}
 }
 
 /// A picture laid out in logical units that can be drawn on any `DrawingSurface`: line plots
 /// (`Figure`) and confusion matrices (`ConfusionMatrixChart`).
 public protocol Chart: Sendable {
-    /// Width and height in logical units.
+    /// Width in logical units.
     var width: Double { get }
+    /// Height in logical units.
     var height: Double { get }
     /// Issues the drawing calls; the surface's area is `width × height`.
     func draw(on surface: inout some DrawingSurface)

@@ -12,13 +12,21 @@ public enum ImageGrid {
     public struct Style: Sendable, Equatable {
         /// Width of the lines between (and around) tiles, in pixels.
         public var separator: Int
+        /// Colour of the lines between and around tiles. Default: mid-gray (150).
         public var separatorColor: RGBColor
         /// Behind captions and empty cells.
         public var background: RGBColor
+        /// Colour of the caption and the tile captions. Default: black.
         public var textColor: RGBColor
         /// Integer scale of the bitmap font.
         public var fontScale: Int
 
+        /// - Parameters:
+        ///   - separator: Width of the lines between and around tiles, in pixels (negative counts as 0).
+        ///   - separatorColor: Colour of those lines.
+        ///   - background: Behind captions and empty cells.
+        ///   - textColor: Colour of the captions.
+        ///   - fontScale: Integer scale of the bitmap font (below 1 counts as 1).
         public init(separator: Int = 1, separatorColor: RGBColor = RGBColor(gray: 150), background: RGBColor = .white,
                     textColor: RGBColor = .black, fontScale: Int = 1) {
             self.separator = separator
@@ -74,7 +82,10 @@ public enum ImageGrid {
     }
 
     /// Images one above the other, left-aligned, `spacing` pixels apart, on `background`.
-    /// - Parameter images: `(h, w, 1 or 3)` each, values `0...255`.
+    /// - Parameters:
+    ///   - images: `(h, w, 1 or 3)` each, values `0...255`.
+    ///   - spacing: Pixels between consecutive images.
+    ///   - background: The colour around and between the images.
     public static func stack(_ images: [Tensor], spacing: Int = 10, background: RGBColor = .white) throws -> Tensor {
         guard !images.isEmpty else { throw ConvNetError.argument("ImageGrid.stack: no images") }
         for image in images where image.rank != 3 {
@@ -103,7 +114,13 @@ public enum ImageGrid {
 
     /// The kernels of a convolution layer as a grid of tiles.
     ///
-    /// - Parameter kernel: `(k_h, k_w, c_in, c_out)`, Keras's layout.
+    /// - Parameters:
+    ///   - kernel: `(k_h, k_w, c_in, c_out)`, Keras's layout.
+    ///   - caption: A line above the grid, e.g. the layer's name and kernel shape.
+    ///   - tileSize: The side, in pixels, that each tile's integer upscaling comes closest to.
+    ///   - columns: Tiles per row in the one-tile-per-filter layout (default `defaultColumns(c_out)`);
+    ///     the other layout always has `c_in` per row.
+    ///   - style: Colours and spacing.
     /// - Returns: With `c_in` 1 or 3 (a first layer): one tile per output filter, gray or in colour,
     ///   `defaultColumns(c_out)` per row. Otherwise: one row per output filter and one gray tile per
     ///   input channel. Each filter is min-max scaled over all its weights (`DisplayScaling.minMax`:
@@ -138,8 +155,14 @@ public enum ImageGrid {
 
     /// The activations of one layer for one input as a grid, one tile per channel.
     ///
-    /// - Parameter activations: `(h, w, c)` or `(1, h, w, c)` for convolution and pooling layers;
-    ///   `(n)` or `(1, n)` for dense layers, drawn as a single strip of `n` cells.
+    /// - Parameters:
+    ///   - activations: `(h, w, c)` or `(1, h, w, c)` for convolution and pooling layers;
+    ///     `(n)` or `(1, n)` for dense layers, drawn as a single strip of `n` cells.
+    ///   - caption: A line above the grid, e.g. the layer's name and output shape.
+    ///   - tileSize: The side, in pixels, that each tile's integer upscaling comes closest to
+    ///     (not used for the dense strip).
+    ///   - columns: Tiles per row; default `defaultColumns(c)` (not used for the dense strip).
+    ///   - style: Colours and spacing.
     /// - Returns: Each channel min-max scaled on its own (lowest value black, highest white; a
     ///   constant channel, such as a dead ReLU map, all black), tiles about `tileSize` pixels wide,
     ///   `defaultColumns(c)` per row, `caption` (layer name and shape) above.

@@ -5,14 +5,26 @@ import Foundation
 public struct PlotSeries: Sendable, Equatable {
     /// The legend label.
     public var name: String
+    /// Horizontal coordinates, e.g. epochs `1, 2, 3, ...`; paired with `y` up to the shorter array.
     public var x: [Double]
+    /// Vertical coordinates, e.g. the loss at each epoch; non-finite values (a diverged loss) are skipped.
     public var y: [Double]
+    /// The line's (and its markers' and legend sample's) colour, e.g. from `RGBColor.palette`.
     public var color: RGBColor
+    /// Whether the line is dashed (6 line widths on, 4 off), e.g. for validation curves.
     public var dashed: Bool
     /// Draw a dot at each point (the default for up to 60 points).
     public var markers: Bool
 
     /// Pairs with a non-finite coordinate are dropped when drawing.
+    ///
+    /// - Parameters:
+    ///   - name: The legend label.
+    ///   - x: Horizontal coordinates.
+    ///   - y: Vertical coordinates.
+    ///   - color: The line's colour.
+    ///   - dashed: Whether the line is dashed.
+    ///   - markers: Whether to draw a dot at each point; nil: when there are at most 60 points.
     public init(name: String, x: [Double], y: [Double], color: RGBColor, dashed: Bool = false, markers: Bool? = nil) {
         self.name = name
         self.x = x
@@ -30,16 +42,29 @@ public struct PlotSeries: Sendable, Equatable {
 
 /// One set of axes: a title, axis labels, and the series drawn on them with a legend.
 public struct PlotPanel: Sendable {
+    /// Text centred above the plot area.
     public var title: String
+    /// Text centred below the x tick labels, e.g. `"epoch"`.
     public var xLabel: String
+    /// Text beside the y tick labels, reading upwards, e.g. `"loss"`.
     public var yLabel: String
+    /// The lines, drawn in order (later ones on top) and listed in the legend in that order.
     public var series: [PlotSeries]
     /// Ticks on whole numbers only (epochs).
     public var integerX: Bool
     /// Fixed axis ranges; by default the data's range, widened to round tick values.
     public var xRange: ClosedRange<Double>?
+    /// The y axis's range, or nil for the data's; either way widened to round tick values.
     public var yRange: ClosedRange<Double>?
 
+    /// - Parameters:
+    ///   - title: Text above the plot area.
+    ///   - xLabel: Text below the x axis.
+    ///   - yLabel: Text beside the y axis.
+    ///   - series: The lines to draw.
+    ///   - integerX: Whether x ticks fall on whole numbers only.
+    ///   - xRange: The x axis's range, or nil for the data's.
+    ///   - yRange: The y axis's range, or nil for the data's.
     public init(title: String, xLabel: String, yLabel: String, series: [PlotSeries], integerX: Bool = false,
                 xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil) {
         self.title = title
@@ -56,7 +81,10 @@ public struct PlotPanel: Sendable {
 public struct AxisTicks: Sendable, Equatable {
     /// The axis range, a whole number of steps: `lower = ⌊min / step⌋ · step`, `upper = ⌈max / step⌉ · step`.
     public let lower: Double
+    /// The top of the axis range: `⌈max / step⌉ · step`.
     public let upper: Double
+    /// The distance between neighbouring ticks: 1, 2 or 5 times a power of ten (a whole number
+    /// of at least 1 for integer axes).
     public let step: Double
     /// `lower, lower + step, ..., upper`.
     public let values: [Double]
@@ -101,12 +129,20 @@ public struct AxisTicks: Sendable, Equatable {
 /// labels, a title, and a legend (line sample and name per series) placed in whichever corner of
 /// the plot area covers the fewest data points.
 public struct Figure: Chart {
+    /// A line centred above all panels, or nil for none.
     public var title: String?
+    /// The sets of axes, left to right, e.g. loss and accuracy.
     public var panels: [PlotPanel]
     /// The size of each panel, axes and labels included, in logical units.
     public var panelWidth: Double
+    /// The height of each panel, axes and labels included, in logical units.
     public var panelHeight: Double
 
+    /// - Parameters:
+    ///   - title: A line above all panels, or nil for none.
+    ///   - panels: The sets of axes, left to right.
+    ///   - panelWidth: The width of each panel in logical units.
+    ///   - panelHeight: The height of each panel in logical units.
     public init(title: String? = nil, panels: [PlotPanel], panelWidth: Double = 400, panelHeight: Double = 280) {
         self.title = title
         self.panels = panels
@@ -116,9 +152,13 @@ public struct Figure: Chart {
 
     static let margin = 10.0, titleHeight = 26.0, labelSize = 1.0, titleSize = 1.4
 
+    /// Logical width: the panels side by side plus a 10-unit margin on each side.
     public var width: Double { Self.margin * 2 + panelWidth * Double(max(panels.count, 1)) }
+    /// Logical height: one panel, the title's band when there is a title, and the margins.
     public var height: Double { Self.margin * 2 + (title == nil ? 0 : Self.titleHeight) + panelHeight }
 
+    /// Draws the title, then each panel in an SVG group `panel`: frame, grid, ticks, labels,
+    /// series and legend.
     public func draw(on surface: inout some DrawingSurface) {
         var top = Self.margin
         if let title {

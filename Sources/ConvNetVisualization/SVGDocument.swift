@@ -7,7 +7,9 @@ import Foundation
 /// `<polyline class="series" data-name="...">`, and `beginGroup` opens `<g class="...">`.
 /// Text is 10·size-unit sans-serif, matching the bitmap font's metrics (see `DrawingSurface`).
 public struct SVGDocument: DrawingSurface, Sendable {
+    /// Width in SVG user units; also the `viewBox` width.
     public let width: Double
+    /// Height in SVG user units; also the `viewBox` height.
     public let height: Double
     private var body: [String] = []
 
@@ -26,16 +28,20 @@ public struct SVGDocument: DrawingSurface, Sendable {
         return ([header] + body + ["</svg>"]).joined(separator: "\n") + "\n"
     }
 
+    /// Appends a `<rect>` filled with `color`.
     public mutating func fillRectangle(x: Double, y: Double, width: Double, height: Double, color: RGBColor) {
         body.append("<rect x=\"\(Self.number(x))\" y=\"\(Self.number(y))\" width=\"\(Self.number(width))\" "
                     + "height=\"\(Self.number(height))\" fill=\"\(color)\"/>")
     }
 
+    /// Appends an unfilled `<rect>` with a `stroke` of `color` and `stroke-width` `lineWidth`.
     public mutating func strokeRectangle(x: Double, y: Double, width: Double, height: Double, color: RGBColor, lineWidth: Double) {
         body.append("<rect x=\"\(Self.number(x))\" y=\"\(Self.number(y))\" width=\"\(Self.number(width))\" "
                     + "height=\"\(Self.number(height))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(Self.number(lineWidth))\"/>")
     }
 
+    /// Appends a `<polyline>` with round joins and caps; a `name` makes it
+    /// `class="series" data-name="name"`, and `dashed` adds `stroke-dasharray` of 6 and 4 line widths.
     public mutating func polyline(_ points: [DrawingPoint], color: RGBColor, lineWidth: Double, dashed: Bool, name: String?) {
         let coordinates = points.map { "\(Self.number($0.x)),\(Self.number($0.y))" }.joined(separator: " ")
         let dash = max(lineWidth, 1)
@@ -46,10 +52,13 @@ public struct SVGDocument: DrawingSurface, Sendable {
         body.append("<polyline \(attributes)/>")
     }
 
+    /// Appends a filled `<circle>`.
     public mutating func circle(center: DrawingPoint, radius: Double, color: RGBColor) {
         body.append("<circle cx=\"\(Self.number(center.x))\" cy=\"\(Self.number(center.y))\" r=\"\(Self.number(radius))\" fill=\"\(color)\"/>")
     }
 
+    /// Appends a `<text>` of font size `10 · size`, with `text-anchor` from `anchor` and, when
+    /// `vertical`, `rotate(-90)` about `point`; the text is XML-escaped.
     public mutating func text(_ text: String, at point: DrawingPoint, size: Double, color: RGBColor, anchor: TextAnchor, vertical: Bool) {
         let (x, y) = (Self.number(point.x), Self.number(point.y))
         let rotation = vertical ? " transform=\"rotate(-90 \(x) \(y))\"" : ""
@@ -57,10 +66,12 @@ public struct SVGDocument: DrawingSurface, Sendable {
                     + "text-anchor=\"\(anchor.rawValue)\"\(rotation)>\(Self.escape(text))</text>")
     }
 
+    /// Opens `<g class="className">`; close it with ``endGroup()``.
     public mutating func beginGroup(_ className: String) {
         body.append("<g class=\"\(Self.escape(className))\">")
     }
 
+    /// Closes the innermost open `<g>`.
     public mutating func endGroup() {
         body.append("</g>")
     }

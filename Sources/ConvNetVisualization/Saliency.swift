@@ -67,6 +67,9 @@ public enum Saliency {
     /// - Parameters:
     ///   - image: `(h, w, 1 or 3)` (2 or 4 channels lose alpha), values `0...255`.
     ///   - map: `(h, w)`, non-negative.
+    ///   - opacity: `α`, how strongly the most salient pixels take the map's colour (1: fully).
+    ///   - colorMap: The colours of normalised saliency `0...1`; default black through red and
+    ///     yellow to white.
     /// - Returns: `(h, w, 3)`, values `0...255`.
     public static func overlay(image: Tensor, map: Tensor, opacity: Float = 0.8, colorMap: ColorMap = .heat) throws -> Tensor {
         guard image.rank == 3, map.shape == Array(image.shape.prefix(2)) else {

@@ -6,7 +6,9 @@ extension History {
     /// val_accuracy,val_loss,learning_rate`, in any order, any subset), then one row per epoch.
     /// Columns are read by name; the optional `epoch` column is checked to be whole numbers and
     /// otherwise ignored (epochs are the rows, in order). Empty cells are missing values.
-    /// - Parameter source: the file name, for errors.
+    /// - Parameters:
+    ///   - text: The CSV's contents.
+    ///   - source: the file name, for errors.
     /// - Throws: `ConvNetError.file(path: source, ...)` for a missing header, a row with another
     ///   number of cells, or a cell that is not a number, naming the line and column.
     public init(csv text: String, source: String) throws {

@@ -6,7 +6,10 @@ import Foundation
 /// `writeAtomically`), so a viewer never sees a half-written image.
 public enum VisualOutput {
     /// Encodes `image` as PNG (`.png`) or JPEG (`.jpg`, `.jpeg`), chosen by the file name, and writes it.
-    /// - Parameter image: `(height, width, 1 or 3)`, values rounded and clamped to `0...255`.
+    /// - Parameters:
+    ///   - image: `(height, width, 1 or 3)`, values rounded and clamped to `0...255`.
+    ///   - path: The file to write; its extension chooses the format, and an existing file is replaced.
+    ///   - jpegQuality: 1...100, used for JPEG only.
     /// - Throws: `ConvNetError.file` naming `path` for another extension or a failed write;
     ///   `ConvNetError.shape` for an image the encoders cannot take.
     public static func writeImage(_ image: Tensor, to path: String, jpegQuality: Int = 92) throws {

@@ -46,6 +46,7 @@ public final class GradientTape: Sendable {
 
     private let nodes = Mutex<[Node]>([])
 
+    /// Creates an empty tape; it records nothing until ``watch(_:)`` puts a tensor on it.
     public init() {}
 
     /// Starts recording operations on `tensor`; use the returned tensor in the computation.

@@ -26,6 +26,12 @@ public struct RuntimeOptions: Sendable, Equatable {
     /// Whether to retune glibc's `malloc` for training's large, short-lived arrays. Default: true.
     public var tuneAllocator: Bool
 
+    /// Options for ``ConvNetRuntime/configure(_:)``; each default is the `convnet` tool's choice.
+    ///
+    /// - Parameters:
+    ///   - threads: Threads for ConvNet's kernels, or nil to keep the current count.
+    ///   - openBLASCoreType: The kernel OpenBLAS should load.
+    ///   - tuneAllocator: Whether to retune glibc's `malloc` for training's large, short-lived arrays.
     public init(threads: Int? = nil, openBLASCoreType: OpenBLASCoreType = .automatic, tuneAllocator: Bool = true) {
         self.threads = threads
         self.openBLASCoreType = openBLASCoreType

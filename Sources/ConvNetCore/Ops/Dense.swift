@@ -9,6 +9,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, implementation: Implementation = .f
 ///   - input: `(m, n_in)`.
 ///   - kernel: `(n_in, n_out)`, Keras's layout.
 ///   - bias: `(n_out)`, optional.
+///   - implementation: `.fast` (BLAS GEMM) or `.reference` (plain loops, for checking).
 /// - Returns: `(m, n_out)`. Backward: `dX = dZ · Wᵀ`, `dW = Xᵀ · dZ`, `db = Σ_rows dZ`.
 public func dense(_ input: Tensor, kernel: Tensor, bias: Tensor? = nil, implementation: Implementation = .fast) throws -> Tensor {
     try dense(input, kernel: kernel, bias: bias, implementation: implementation, op: "dense")

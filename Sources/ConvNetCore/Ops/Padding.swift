@@ -14,11 +14,18 @@ public enum Padding: Sendable, Equatable, Hashable {
 
 /// The sliding-window arithmetic shared by convolution and pooling, for one `(n_H, n_W)` plane.
 public struct WindowGeometry: Sendable, Equatable {
+    /// `n_H_prev`, `n_W_prev`: the input plane, before padding.
     public let inputHeight: Int, inputWidth: Int
+    /// `f_h`, `f_w`: the window size, before dilation.
     public let kernelHeight: Int, kernelWidth: Int
+    /// `s_h`, `s_w`: how far the window moves between neighbouring outputs, in input pixels.
     public let strideHeight: Int, strideWidth: Int
+    /// `d_h`, `d_w`: the spacing between kernel taps (1 means adjacent); the window covers
+    /// `(f − 1)·d + 1` input pixels.
     public let dilationHeight: Int, dilationWidth: Int
+    /// The zero rows and columns added on each side, as resolved from ``Padding`` (never negative).
     public let padTop: Int, padBottom: Int, padLeft: Int, padRight: Int
+    /// `n_H`, `n_W`: the output plane, `⌊(n_in + pads − k_eff) / s⌋ + 1` along each axis.
     public let outputHeight: Int, outputWidth: Int
 
     /// - Throws: `ConvNetError.shape` naming `op` when the window does not fit the padded input, or

@@ -20,6 +20,7 @@ public struct Batch: Sendable {
 /// `batch(at:seed:)` gathers the samples at the given indices; `seed` drives any random
 /// augmentation, so a batch is the same whichever thread prepares it and whenever.
 public protocol Dataset: Sendable {
+    /// The number of samples, `m`; valid indices are `0..<count`.
     var count: Int { get }
     /// One sample's shape, e.g. `[28, 28, 1]`.
     var sampleShape: [Int] { get }
@@ -28,10 +29,13 @@ public protocol Dataset: Sendable {
     /// How the batches' inputs were scaled from pixels, when the dataset applies a `Preprocessing`
     /// (`fit` records it with the class names in the model's metadata); `nil` by default.
     var inputPreprocessing: Preprocessing? { get }
+    /// The samples at `indices`, in that order, stacked into one batch `(indices.count, ...)`;
+    /// `seed` drives any random augmentation.
     func batch(at indices: [Int], seed: UInt64) throws -> Batch
 }
 
 extension Dataset {
+    /// `nil`: the dataset does not say how its inputs were scaled.
     public var inputPreprocessing: Preprocessing? { nil }
 }
 

@@ -18,6 +18,11 @@ public struct ExponentialMovingAverage: Callback {
     /// The averages, in `trainableWeights` order; empty before the first update.
     public private(set) var averages: [Tensor] = []
 
+    /// - Parameters:
+    ///   - momentum: `μ`, the weight of the old average, in [0, 1) (Keras `ema_momentum`).
+    ///   - overwriteFrequency: Write the averages into the model after every this many updates
+    ///     (Keras `ema_overwrite_frequency`); `nil`: never during training.
+    ///   - applyAtEnd: Whether the model leaves training with the averaged weights.
     /// - Throws: `ConvNetError.argument` for a momentum outside [0, 1) or a frequency below 1.
     public init(momentum: Float = 0.99, overwriteFrequency: Int? = nil, applyAtEnd: Bool = true) throws {
         guard momentum >= 0, momentum < 1 else {
@@ -31,6 +36,8 @@ public struct ExponentialMovingAverage: Callback {
         self.applyAtEnd = applyAtEnd
     }
 
+    /// Folds the weights just updated into the averages (copies them at the first update), then
+    /// writes the averages into the model when `state.globalStep` is a multiple of `overwriteFrequency`.
     public mutating func onTrainBatchEnd(_ step: Int, logs: [String: Double], state: inout TrainingState) throws {
         let weights = state.model.trainableWeights
         if averages.isEmpty {
@@ -46,6 +53,8 @@ public struct ExponentialMovingAverage: Callback {
         }
     }
 
+    /// Replaces the model's trainable weights by the averages when `applyAtEnd` (and at least one
+    /// update happened).
     public mutating func onTrainEnd(_ state: inout TrainingState) throws {
         if applyAtEnd, !averages.isEmpty { state.model.trainableWeights = averages }
     }

@@ -7,14 +7,21 @@
 /// - `.globalNorm(c)`: all gradients together, `g ← g · c / max(‖G‖₂, c)` with
 ///   `‖G‖₂ = √(Σ_w ‖g_w‖₂²)`, which keeps their directions relative to each other.
 public struct GradientClipping: Callback {
+    /// What is clipped, and the bound `c` (positive and finite).
     public enum Mode: Sendable, Equatable {
+        /// Each element into `[−c, c]` (Keras `clipvalue`, PyTorch `clip_grad_value_`).
         case value(Float)
+        /// Each weight's gradient to an L2 norm of at most `c` (Keras `clipnorm`).
         case norm(Float)
+        /// All gradients together to a global L2 norm of at most `c` (Keras `global_clipnorm`,
+        /// PyTorch `clip_grad_norm_`).
         case globalNorm(Float)
     }
 
+    /// The kind of clipping and its bound, as validated by ``init(_:)``.
     public let mode: Mode
 
+    /// - Parameter mode: The kind of clipping and its bound `c`.
     /// - Throws: `ConvNetError.argument` unless the bound is positive and finite.
     public init(_ mode: Mode) throws {
         switch mode {
@@ -26,6 +33,7 @@ public struct GradientClipping: Callback {
         self.mode = mode
     }
 
+    /// Clips `gradients.values` in place, as `mode` says; the paths and shapes stay as they are.
     public mutating func onGradients(_ gradients: inout Gradients, state: inout TrainingState) throws {
         switch mode {
         case let .value(bound):

@@ -124,6 +124,11 @@ public struct Gradients: Sendable {
     /// `∂loss/∂W` for each path, shaped like its weight.
     public var values: [Tensor]
 
+    /// Gradients by path; `values[i]` belongs to `paths[i]` (the counts are not checked).
+    ///
+    /// - Parameters:
+    ///   - paths: The trainable weights' paths, e.g. ``Trainer/parameterPaths``.
+    ///   - values: `∂loss/∂W` for each path, in the same order.
     public init(paths: [String], values: [Tensor]) {
         self.paths = paths
         self.values = values

@@ -2,15 +2,29 @@ import Foundation
 
 /// How a model trains: set by `compile`, as in Keras.
 public struct TrainingConfiguration: Sendable {
+    /// The update rule (SGD, Adam, ...) with its state, e.g. Adam's moment estimates.
     public var optimizer: any Optimizer
+    /// What training minimises, e.g. sparse categorical cross-entropy.
     public var loss: Loss
+    /// What `fit` and `evaluate` report beside the loss, e.g. `.accuracy`.
     public var metrics: [Metric]
-    /// Decay of the optimizer's initial learning rate; `perStep` applies it every batch.
+    /// Decay of the optimizer's initial learning rate; `schedulePerStep` applies it every batch.
     public var schedule: LearningRateSchedule
+    /// Whether the schedule counts steps (batches, numbered across epochs from 1) instead of
+    /// epochs: true sets the rate before every batch, false at the start of every epoch.
     public var schedulePerStep: Bool
+    /// `α₀`, the rate the schedule decays from.
     public let initialLearningRate: Float
 
     /// `initialLearningRate` (the schedule's `α₀`) defaults to the optimizer's learning rate.
+    ///
+    /// - Parameters:
+    ///   - optimizer: The update rule.
+    ///   - loss: What training minimises.
+    ///   - metrics: What is reported beside the loss.
+    ///   - schedule: Decay of the initial learning rate (`.constant`: none).
+    ///   - schedulePerStep: Whether the schedule counts batches instead of epochs.
+    ///   - initialLearningRate: `α₀`, or nil for the optimizer's learning rate.
     public init(optimizer: any Optimizer, loss: Loss, metrics: [Metric], schedule: LearningRateSchedule = .constant,
                 schedulePerStep: Bool = false, initialLearningRate: Float? = nil) {
         self.optimizer = optimizer
@@ -215,11 +229,14 @@ extension Model {
 /// Thrown by `fit` when its `shouldStop` asked it to stop: before step `step + 1` of `steps` in
 /// `epoch`, so epochs `1..<epoch` are complete (and were shown to the callbacks).
 public struct TrainingInterrupted: Error, Sendable, CustomStringConvertible {
+    /// The epoch that was cut short, from 1; the epochs before it are complete.
     public let epoch: Int
     /// Steps of `epoch` completed.
     public let step: Int
+    /// Steps in a full epoch (batches per epoch).
     public let steps: Int
 
+    /// `training interrupted at epoch 3, step 120/469`, for logs and error output.
     public var description: String { "training interrupted at epoch \(epoch), step \(step)/\(steps)" }
 }
 

@@ -1,7 +1,10 @@
 /// Batch normalization statistics over every axis but the last (channels):
 /// for `(m, n_H, n_W, n_C)` the mean and (biased) variance of each channel over `m · n_H · n_W` values.
 public struct BatchStatistics: Sendable {
+    /// `μ_B`, one value per channel: `n_C` entries.
     public let mean: [Float]
+    /// `σ²_B`, one value per channel, divided by `N = m · n_H · n_W` (not `N − 1`); Keras feeds the
+    /// same biased value into its moving variance.
     public let variance: [Float]
 }
 

@@ -1,6 +1,13 @@
 /// Pooling with the channel loop innermost (NHWC keeps channels contiguous), spread over the
 /// cores. Same results as `PoolingReference`.
 public enum PoolingFast {
+    /// Pools each channel of each image over its windows (padded positions take no part).
+    ///
+    /// - Parameters:
+    ///   - input: The `(m, n_H_prev, n_W_prev, n_C)` input, row-major (NHWC), `s.inputShape` elements.
+    ///   - mode: `.max` takes each window's largest value; `.average` its mean over the in-image positions.
+    ///   - s: The validated input and window geometry (`shape:` at the call site).
+    /// - Returns: The `(m, n_H, n_W, n_C)` output, row-major, `s.outputShape` elements.
     public static func forward(input: [Float], mode: PoolingMode, shape s: PoolingShape) -> [Float] {
         let g = s.window, C = s.channels
         return [Float](unsafeUninitializedCapacity: s.outputShape.reduce(1, *)) { output, initialized in

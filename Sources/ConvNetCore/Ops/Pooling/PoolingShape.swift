@@ -6,13 +6,30 @@ public enum PoolingMode: Sendable, Equatable {
 /// The validated shapes of one pooling op: input `(m, n_H_prev, n_W_prev, n_C)`, output
 /// `(m, n_H, n_W, n_C)`; pooling acts on each channel separately.
 public struct PoolingShape: Sendable, Equatable {
+    /// `m`, the number of images in the batch.
     public let batch: Int
+    /// `n_C`, the channels of both input and output.
     public let channels: Int
+    /// The sliding-window arithmetic of one image plane: sizes, strides, padding, output size.
     public let window: WindowGeometry
 
+    /// `[m, n_H_prev, n_W_prev, n_C]`.
     public var inputShape: [Int] { [batch, window.inputHeight, window.inputWidth, channels] }
+    /// `[m, n_H, n_W, n_C]`, with `n_H`, `n_W` from the window arithmetic (see ``Padding``).
     public var outputShape: [Int] { [batch, window.outputHeight, window.outputWidth, channels] }
 
+    /// Checks the input shape and window, and computes the output size.
+    ///
+    /// - Parameters:
+    ///   - op: The op's name for error messages, e.g. `"maxPool2d"`.
+    ///   - input: `(m, n_H_prev, n_W_prev, n_C)`.
+    ///   - size: The window `(f_h, f_w)` (Keras `pool_size`).
+    ///   - strides: `(s_h, s_w)`, each at least 1.
+    ///   - padding: How the window treats the border; each resolved pad must be smaller than the
+    ///     window, so that no window sees only padding (PyTorch has the same rule).
+    /// - Throws: `ConvNetError.shape` for an input that is not 4-D, has a zero dimension or is
+    ///   smaller than the window; `ConvNetError.argument` for non-positive sizes or strides, or a
+    ///   pad as wide as the window.
     public init(op: String, input: [Int], size: (Int, Int), strides: (Int, Int), padding: Padding) throws {
         guard input.count == 4 else {
             throw ConvNetError.shape(op: op, message: "expected input (m, n_H, n_W, n_C), got \(describe(shape: input))")
