@@ -132,17 +132,13 @@ func softmaxScalars(_ x: Tensor) -> [Float] {
 /// Inlined into each caller so that `f` and `f'` are inlined into their loops.
 @inline(__always)
 func pointwise(_ x: Tensor, _ f: (Float) -> Float, derivative: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
-    let y = mapScalars(x.scalars, f)
-    return record(Tensor(validShape: x.shape, scalars: y), inputs: [x]) { upstream, _ in
-        let dx = [Float](unsafeUninitializedCapacity: y.count) { dx, initialized in
-            upstream.scalars.withUnsafeBufferPointer { dy in
-                x.scalars.withUnsafeBufferPointer { x in
-                    y.withUnsafeBufferPointer { y in
-                        for i in dx.indices { dx[i] = dy[i] * derivative(x[i], y[i]) }
-                    }
-                }
+    let output = Tensor(validShape: x.shape, scalars: mapScalars(x.scalars, f))
+    return record(output, inputs: [x]) { upstream, _ in
+        let dx = [Float](unsafeUninitializedCapacity: output.count) { dx, initialized in
+            withScalarBuffers(upstream, x, output) { dy, x, y in
+                for i in dx.indices { dx[i] = dy[i] * derivative(x[i], y[i]) }
             }
-            initialized = y.count
+            initialized = output.count
         }
         return [Tensor(validShape: x.shape, scalars: dx)]
     }

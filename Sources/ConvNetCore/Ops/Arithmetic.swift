@@ -102,29 +102,23 @@ extension Tensor {
             }
         }
         let out = [Float](unsafeUninitializedCapacity: n) { out, initialized in
-            lhs.scalars.withUnsafeBufferPointer { a in
-                rhs.scalars.withUnsafeBufferPointer { b in
-                    forEachElement { i, ia, ib in out[i] = f(a[ia], b[ib]) }
-                }
+            withScalarBuffers(lhs, rhs) { a, b in
+                forEachElement { i, ia, ib in out[i] = f(a[ia], b[ib]) }
             }
             initialized = n
         }
         return record(Tensor(validShape: outShape, scalars: out), inputs: [lhs, rhs]) { upstream, needed in
             var da = [Float](repeating: 0, count: needed[0] ? na : 0)
             var db = [Float](repeating: 0, count: needed[1] ? nb : 0)
-            lhs.scalars.withUnsafeBufferPointer { a in
-                rhs.scalars.withUnsafeBufferPointer { b in
-                    upstream.scalars.withUnsafeBufferPointer { g in
-                        if needed[0] {
-                            da.withUnsafeMutableBufferPointer { da in
-                                forEachElement { i, ia, ib in da[ia] += lhsGradient(g[i], a[ia], b[ib]) }
-                            }
-                        }
-                        if needed[1] {
-                            db.withUnsafeMutableBufferPointer { db in
-                                forEachElement { i, ia, ib in db[ib] += rhsGradient(g[i], a[ia], b[ib]) }
-                            }
-                        }
+            withScalarBuffers(lhs, rhs, upstream) { a, b, g in
+                if needed[0] {
+                    da.withUnsafeMutableBufferPointer { da in
+                        forEachElement { i, ia, ib in da[ia] += lhsGradient(g[i], a[ia], b[ib]) }
+                    }
+                }
+                if needed[1] {
+                    db.withUnsafeMutableBufferPointer { db in
+                        forEachElement { i, ia, ib in db[ib] += rhsGradient(g[i], a[ia], b[ib]) }
                     }
                 }
             }

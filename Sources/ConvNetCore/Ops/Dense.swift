@@ -33,10 +33,8 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
                 for row in 0..<m { (z.baseAddress! + row * n).initialize(from: b.baseAddress!, count: n) }
             }
         }
-        input.scalars.withUnsafeBufferPointer { x in
-            kernel.scalars.withUnsafeBufferPointer { w in
-                implementation.matrixKernels.multiply(false, false, m, n, k, x.baseAddress!, k, w.baseAddress!, n, bias == nil ? 0 : 1, z.baseAddress!, n)
-            }
+        withScalarBuffers(input, kernel) { x, w in
+            implementation.matrixKernels.multiply(false, false, m, n, k, x.baseAddress!, k, w.baseAddress!, n, bias == nil ? 0 : 1, z.baseAddress!, n)
         }
         initialized = m * n
     }
@@ -44,19 +42,15 @@ private func dense(_ input: Tensor, kernel: Tensor, bias: Tensor?, implementatio
         var dX = [Float](repeating: 0, count: needed[0] ? m * k : 0)
         var dW = [Float](repeating: 0, count: needed[1] ? k * n : 0)
         var db = [Float](repeating: 0, count: n)
-        upstream.scalars.withUnsafeBufferPointer { dZ in
-            input.scalars.withUnsafeBufferPointer { x in
-                kernel.scalars.withUnsafeBufferPointer { w in
-                    if needed[0] {
-                        dX.withUnsafeMutableBufferPointer {
-                            implementation.matrixKernels.multiply(false, true, m, k, n, dZ.baseAddress!, n, w.baseAddress!, n, 0, $0.baseAddress!, k)
-                        }
-                    }
-                    if needed[1] {
-                        dW.withUnsafeMutableBufferPointer {
-                            implementation.matrixKernels.multiply(true, false, k, n, m, x.baseAddress!, k, dZ.baseAddress!, n, 0, $0.baseAddress!, n)
-                        }
-                    }
+        withScalarBuffers(upstream, input, kernel) { dZ, x, w in
+            if needed[0] {
+                dX.withUnsafeMutableBufferPointer {
+                    implementation.matrixKernels.multiply(false, true, m, k, n, dZ.baseAddress!, n, w.baseAddress!, n, 0, $0.baseAddress!, k)
+                }
+            }
+            if needed[1] {
+                dW.withUnsafeMutableBufferPointer {
+                    implementation.matrixKernels.multiply(true, false, k, n, m, x.baseAddress!, k, dZ.baseAddress!, n, 0, $0.baseAddress!, n)
                 }
             }
             db.withUnsafeMutableBufferPointer { db in

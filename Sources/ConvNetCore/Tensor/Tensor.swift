@@ -157,3 +157,25 @@ extension Tensor {
         }
     }
 }
+
+/// Typed read access to tensors' elements for kernels: one closure for up to three tensors, in
+/// place of one nested closure per tensor. The buffers are valid only during `body`.
+extension Tensor {
+    /// The elements, row-major, as one buffer.
+    package func withScalarBuffer<Result>(_ body: (UnsafeBufferPointer<Float>) throws -> Result) rethrows -> Result {
+        try scalars.withUnsafeBufferPointer(body)
+    }
+}
+
+/// The elements of `a` and `b` at once.
+package func withScalarBuffers<Result>(_ a: Tensor, _ b: Tensor,
+                                       _ body: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) throws -> Result) rethrows -> Result {
+    try a.withScalarBuffer { a in try b.withScalarBuffer { b in try body(a, b) } }
+}
+
+/// The elements of `a`, `b` and `c` at once.
+package func withScalarBuffers<Result>(_ a: Tensor, _ b: Tensor, _ c: Tensor,
+                                       _ body: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) throws -> Result)
+    rethrows -> Result {
+    try withScalarBuffers(a, b) { a, b in try c.withScalarBuffer { c in try body(a, b, c) } }
+}
