@@ -191,13 +191,13 @@ extension Model {
     mutating func trainStep(_ batch: Batch, configuration: inout TrainingConfiguration,
                             context: inout ForwardContext) throws -> (loss: Float, scores: Tensor) {
         let (loss, scores, gradients) = try lossAndGradients(batch, loss: configuration.loss, context: &context)
-        // The tape, whose backward closures held the weights, is gone. Lend the weights to the
-        // optimizer with the layers holding empty placeholders meanwhile, so that it updates
-        // uniquely referenced storage in place instead of copying every weight.
-        var weights = trainableWeights
-        trainableWeights = weights.map { _ in Tensor(shape: [0]) }
-        defer { trainableWeights = weights }
-        try configuration.optimizer.update(&weights, gradients: gradients)
+        // The tape, whose backward closures held the weights, is gone. Lend the weights, with their
+        // paths, to the optimizer with the layers holding empty placeholders meanwhile, so that it
+        // updates uniquely referenced storage in place instead of copying every weight.
+        var parameters = trainableParameters
+        trainableWeights = parameters.map { _ in Tensor(shape: [0]) }
+        defer { trainableWeights = parameters.map(\.value) }
+        try configuration.optimizer.update(&parameters, gradients: gradients)
         return (loss, scores)
     }
 
