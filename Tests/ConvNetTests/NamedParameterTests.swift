@@ -313,3 +313,26 @@ func thrownMessage(_ body: () throws -> Void) -> String? {
         #expect(positional.loaded == source.namedWeights.map(\.path) && same.namedWeights == source.namedWeights)
     }
 }
+
+/// `convnet train --freeze LAYER,...`.
+@Suite(.serialized) struct FreezeCommandTests {
+    /// Two runs with different learning rates end with the same frozen `conv2d` (the initial one)
+    /// and different other weights; an unknown layer is a usage error naming it.
+    @Test func frozenLayersKeepTheirWeights() throws {
+        let directory = try CommandLineTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var models: [Model] = []
+        for lr in ["0.01", "0.001"] {
+            let saved = directory.appendingPathComponent("lenet5-\(lr).h5").path
+            let run = try CommandLineTests.run(["train", "--limit", "64", "--epochs", "1", "--quiet", "--lr", lr,
+                                                "--freeze", "conv2d", "--save", saved])
+            #expect(run.status == 0, "\(run.error)")
+            models.append(try Model.load(from: saved))
+        }
+        #expect(models[0].weight(at: "conv2d/kernel") == models[1].weight(at: "conv2d/kernel"))
+        #expect(models[0].weight(at: "conv2d/bias") == models[1].weight(at: "conv2d/bias"))
+        #expect(models[0].weight(at: "conv2d_1/kernel") != models[1].weight(at: "conv2d_1/kernel"))
+        let bad = try CommandLineTests.run(["train", "--limit", "64", "--epochs", "1", "--freeze", "nope"])
+        #expect(bad.status == 2 && bad.error.hasPrefix("Error: --freeze: model 'lenet5' has no layer 'nope'"), "\(bad.error)")
+    }
+}
