@@ -4,9 +4,12 @@
 /// - `coupled(λ)`: L2 regularisation folded into the gradient before the optimizer's rule,
 ///   `g ← g + λ·w` (PyTorch `SGD(weight_decay=λ)` and `Adam(weight_decay=λ)`); with adaptive
 ///   optimizers the decay is then scaled by the per-element step size.
-/// - `decoupled(λ)`: shrinks the weight independently of the gradient, `w ← w − α·λ·w`, applied
-///   together with the rule's step (Loshchilov and Hutter's AdamW, Keras `AdamW`, PyTorch `AdamW`).
-///   `Adam(weightDecay: λ)` is this form for every parameter.
+/// - `decoupled(λ)`: shrinks the weight independently of the gradient, `w ← w − α·λ·w`
+///   (Loshchilov and Hutter's AdamW, Keras `AdamW`, PyTorch `AdamW`). Adam computes it from the
+///   weight before its step, `w ← w − (α·V̂/√(Ŝ + ε) + α·λ·w)`, and `Adam(weightDecay: λ)` is this
+///   form for every parameter; the other optimizers apply it just before their rule.
+///
+/// A frozen parameter (see `ParameterGroup`) gets neither.
 public enum WeightDecay: Sendable, Equatable, Codable {
     /// L2 in the gradient: `g ← g + λ·w`, then the optimizer's rule on `g`.
     case coupled(Float)
