@@ -162,8 +162,10 @@ func thrownMessage(_ body: () throws -> Void) -> String? {
     }
 }
 
-/// Optimizer state stored by weight path in checkpoints, and checked on resume.
-@Suite struct NamedCheckpointTests {
+/// Optimizer state stored by weight path in checkpoints, and checked on resume. Serialized: a
+/// `convnet` child spawned while another test holds an HDF5 file open inherits the descriptor and
+/// its lock, and a reopen of that file then fails with EAGAIN.
+@Suite(.serialized) struct NamedCheckpointTests {
     static func temporaryPath(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("convnet-named-\(UUID())-\(name)").path
     }
@@ -255,6 +257,24 @@ func thrownMessage(_ body: () throws -> Void) -> String? {
         try expectResumeFails(mentioning: "optimizer state for 'dense_9/kernel'") {
             $0["convnet_optimizer/dense_9/kernel/0"] = Tensor([1])
         }
+    }
+
+    /// A checkpoint written before slots were named (`convnet_optimizer/<position>/<slot>`) is read
+    /// by the weights' positions.
+    @Test func positionalCheckpointsStillLoad() throws {
+        let path = try Self.savedCheckpoint()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let named = try TrainingCheckpoint.load(from: path)
+        let paths = named.model.trainableParameters.map(\.path)
+        try Self.edit(path) { datasets in
+            for (key, tensor) in datasets where key.hasPrefix("convnet_optimizer/") {
+                let parts = key.split(separator: "/")
+                let position = paths.firstIndex(of: parts[1...2].joined(separator: "/")) ?? -1  // -1: the load fails
+                datasets[key] = nil
+                datasets["convnet_optimizer/\(position)/\(parts[3])"] = tensor
+            }
+        }
+        #expect(try TrainingCheckpoint.load(from: path).model.training?.optimizer.slots == named.model.training?.optimizer.slots)
     }
 
     /// The CLI resuming from a damaged checkpoint prints one line naming the weight and exits 1.
