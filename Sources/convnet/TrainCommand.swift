@@ -54,6 +54,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Draw the training curves (loss and accuracy per epoch) as SVG, or PNG by the file's name.") var plot: String?
     @Option(help: "Save a checkpoint (model, optimizer state, epoch, generators) after every epoch; `{epoch}` is replaced.") var checkpoint: String?
     @Option(help: "Resume from a checkpoint written by --checkpoint (same dataset and flags), up to --epochs in total.") var resume: String?
+    @Option(help: ArgumentHelp("Layers whose weights stay as they are (comma-separated names, as `convnet summary` lists them); a resumed checkpoint keeps its own.", valueName: "LAYER,...")) var freeze: String?
     @Flag(help: "Decode image folders from disk batch by batch every epoch instead of loading them into memory (the default when the decoded images would take more than a quarter of the RAM).") var streamImages = false
     @Flag(help: "Print only the final results.") var quiet = false
 
@@ -156,7 +157,12 @@ struct TrainCommand: ParsableCommand {
                                    dropout: dropout, regularizer: regularizer).model
         try data.check(against: network)
         if resumed == nil {
-            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
+            let frozen = freeze.map { $0.split(separator: ",").map(String.init) } ?? []
+            for layer in frozen where !network.layers.contains(where: { $0.name == layer && !$0.trainableWeights.isEmpty }) {
+                throw ValidationError("--freeze: model '\(network.name)' has no layer '\(layer)' with trainable weights")
+            }
+            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum)
+                                .withParameterGroups(frozen.isEmpty ? [] : [.frozen(frozen.map(ParameterSelector.layer))]),
                             loss: .matching(network), metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
         }
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)

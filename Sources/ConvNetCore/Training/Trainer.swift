@@ -45,7 +45,7 @@ public struct Trainer: Sendable {
         self.callbacks = callbacks
         self.context = ForwardContext(training: true,
                                       generator: checkpoint?.dropoutGenerator ?? RandomGenerator(seed: seed ^ 0x5EED_D80F))
-        self.parameterPaths = model.trainableWeightPaths
+        self.parameterPaths = model.trainableParameters.map(\.path)
         state = TrainingState(model: model, learningRate: configuration.optimizer.learningRate, epochs: epochs,
                               history: checkpoint?.history ?? History())
         state.stepsPerEpoch = stepsPerEpoch
@@ -148,14 +148,4 @@ public struct Gradients: Sendable {
 extension Tensor {
     /// `Σ x²` in double precision.
     var sumOfSquares: Double { scalars.reduce(0.0) { $0 + Double($1) * Double($1) } }
-}
-
-extension Model {
-    /// The paths of the trainable weights, `<layer>/<weight>` in Keras's names (`conv2d/kernel`,
-    /// `batch_normalization/gamma`), in the order of `trainableWeights`.
-    public var trainableWeightPaths: [String] {
-        layers.flatMap { layer in
-            layer.weightNames.prefix(layer.trainableWeights.count).map { "\(layer.name)/\($0)" }
-        }
-    }
 }

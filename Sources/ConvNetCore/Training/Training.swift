@@ -181,14 +181,14 @@ extension Model {
 
     /// `W ← optimizer(W, dW)` for the trainable weights, in place.
     ///
-    /// The tape, whose backward closures held the weights, must be gone. The weights are lent to
-    /// the optimizer with the layers holding empty placeholders meanwhile, so that it updates
-    /// uniquely referenced storage in place instead of copying every weight.
+    /// The tape, whose backward closures held the weights, must be gone. The weights are lent, with
+    /// their paths, to the optimizer with the layers holding empty placeholders meanwhile, so that
+    /// it updates uniquely referenced storage in place instead of copying every weight.
     mutating func applyGradients(_ gradients: [Tensor], optimizer: inout any Optimizer) throws {
-        var weights = trainableWeights
-        trainableWeights = weights.map { _ in Tensor(shape: [0]) }
-        defer { trainableWeights = weights }
-        try optimizer.update(&weights, gradients: gradients)
+        var parameters = trainableParameters
+        trainableWeights = parameters.map { _ in Tensor(shape: [0]) }
+        defer { trainableWeights = parameters.map(\.value) }
+        try optimizer.update(&parameters, gradients: gradients)
     }
 
     /// The forward and backward passes of a training step: the batch loss (with the layers' weight

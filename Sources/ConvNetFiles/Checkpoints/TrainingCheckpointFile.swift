@@ -3,7 +3,8 @@ import Foundation
 
 /// A `TrainingCheckpoint` as a file: a Keras legacy `.h5` model file (so Keras can still load the
 /// model) with ConvNet's training state beside it: a JSON root attribute `convnet_checkpoint` and
-/// the optimizer's slot tensors under the group `convnet_optimizer/<weight>/<slot>`. Written atomically.
+/// the optimizer's slot tensors under the group `convnet_optimizer/<layer>/<weight>/<slot index>`
+/// (`convnet_optimizer/conv2d/kernel/0`), keyed by the weight's path. Written atomically.
 extension TrainingCheckpoint {
     /// The JSON stored in `convnet_checkpoint`.
     struct State: Codable {
@@ -20,6 +21,8 @@ extension TrainingCheckpoint {
         var metrics: [String]
         /// Absent in checkpoints written before the history was kept.
         var history: [[String: Double]]?
+        /// The optimizer's `parameterGroups`; absent in checkpoints written before groups existed.
+        var parameterGroups: [ParameterGroup]?
     }
 
     static let stateAttribute = "convnet_checkpoint"
@@ -39,13 +42,14 @@ extension TrainingCheckpoint {
                           step: training.optimizer.step, initialLearningRate: training.initialLearningRate,
                           schedule: training.schedule, schedulePerStep: training.schedulePerStep,
                           loss: LossCoding(training.loss),
-                          metrics: training.metrics.map(\.name), history: history.epochs)
+                          metrics: training.metrics.map(\.name), history: history.epochs,
+                          parameterGroups: training.optimizer.parameterGroups)
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = Self.nonFiniteNumbers
         file.extraAttributes[Self.stateAttribute] = String(decoding: try encoder.encode(state), as: UTF8.self)
-        for (weight, slots) in training.optimizer.slots.enumerated() {
+        for (path, slots) in training.optimizer.slots {
             for (slot, tensor) in slots.enumerated() {
-                file.extraDatasets["\(Self.optimizerGroup)/\(weight)/\(slot)"] = tensor
+                file.extraDatasets["\(Self.optimizerGroup)/\(path)/\(slot)"] = tensor
             }
         }
         try file.writeLegacy(to: path)
@@ -71,14 +75,14 @@ extension TrainingCheckpoint {
             try RandomGenerator(state: words.compactMap(UInt64.init))
         }
         var optimizer = try makeOptimizer(name: state.optimizer, hyperparameters: state.hyperparameters, path: path)
-        var slots: [[Tensor]] = []
-        while let first = file.extraDatasets["\(optimizerGroup)/\(slots.count)/0"] {
-            var weightSlots = [first]
-            while let next = file.extraDatasets["\(optimizerGroup)/\(slots.count)/\(weightSlots.count)"] { weightSlots.append(next) }
-            slots.append(weightSlots)
-        }
-        optimizer.slots = slots
+        optimizer.slots = try readSlots(file, parameters: model.trainableParameters, path: path)
         optimizer.step = state.step
+        optimizer.parameterGroups = state.parameterGroups ?? []
+        do {
+            try optimizer.validateSlots(for: model.trainableParameters)
+        } catch let error as ConvNetError {
+            throw ConvNetError.file(path: path, message: error.description)
+        }
         let loss = state.loss.loss
         var compiled = model
         compiled.training = TrainingConfiguration(optimizer: optimizer, loss: loss,
@@ -88,6 +92,42 @@ extension TrainingCheckpoint {
         return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler),
                                   dropoutGenerator: try generator(state.dropout), metadata: model.metadata,
                                   history: History(epochs: state.history ?? []))
+    }
+
+    /// The optimizer slots stored under `convnet_optimizer/<weight path>/<slot index>`, by weight
+    /// path. Checkpoints written before slots were named (`convnet_optimizer/<position>/<slot>`)
+    /// are read by the position of the weight in `parameters`. Throws, naming the weight, when a
+    /// slot index is missing or not a number, or a position is out of range.
+    static func readSlots(_ file: KerasWeightsFile, parameters: [Parameter], path: String) throws -> [String: [Tensor]] {
+        var indexed: [String: [Int: Tensor]] = [:]
+        for (key, tensor) in file.extraDatasets where key.hasPrefix(optimizerGroup + "/") {
+            let name = key.dropFirst(optimizerGroup.count + 1)
+            guard let slash = name.lastIndex(of: "/"), let slot = Int(name[name.index(after: slash)...]), slot >= 0 else {
+                throw ConvNetError.file(path: path, message: "optimizer dataset '\(key)' is not <layer>/<weight>/<slot index>")
+            }
+            indexed[String(name[..<slash]), default: [:]][slot] = tensor
+        }
+        let known = Set(parameters.map(\.path))
+        if !indexed.isEmpty, indexed.keys.allSatisfy({ !known.contains($0) && Int($0) != nil }) {
+            var byName: [String: [Int: Tensor]] = [:]
+            for (position, slots) in indexed {
+                guard let index = Int(position), parameters.indices.contains(index) else {
+                    throw ConvNetError.file(path: path, message: "optimizer state for weight #\(position), but the model has \(parameters.count) trainable weights")
+                }
+                byName[parameters[index].path] = slots
+            }
+            indexed = byName
+        }
+        var slots: [String: [Tensor]] = [:]
+        for (weight, bySlot) in indexed {
+            slots[weight] = try (0..<bySlot.count).map { slot in
+                guard let tensor = bySlot[slot] else {
+                    throw ConvNetError.file(path: path, message: "optimizer slot \(slot) of weight '\(weight)' is missing")
+                }
+                return tensor
+            }
+        }
+        return slots
     }
 
     static func makeOptimizer(name: String, hyperparameters h: [String: Float], path: String) throws -> any Optimizer {

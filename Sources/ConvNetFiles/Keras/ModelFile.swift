@@ -63,10 +63,26 @@ extension Model {
         return model
     }
 
-    /// Loads weights saved by Keras or ConvNet in any layout, matching layers by position as Keras
-    /// does: the i-th layer with weights in the file goes to the i-th layer with weights here.
-    public mutating func loadWeights(from path: String) throws {
-        try assignWeights(KerasWeightsFile.read(path, modelConfig: try KerasModelJSON.json(for: self)), path: path)
+    /// Loads weights saved by Keras or ConvNet (Keras `model.load_weights`).
+    ///
+    /// By position (the default, any layout): the i-th layer with weights in the file goes to the
+    /// i-th layer with weights here; every count and shape must match. `byName` (legacy `.h5` files
+    /// only, as Keras's `by_name=True`): each layer takes the weights of the file's layer of the same
+    /// name, layers absent from the file keep theirs, and with `skipMismatch` a layer or weight whose
+    /// count or shape differs is skipped instead of throwing. Returns what was loaded and skipped.
+    @discardableResult
+    public mutating func loadWeights(from path: String, byName: Bool = false, skipMismatch: Bool = false) throws -> WeightLoadReport {
+        guard byName else {
+            guard !skipMismatch else {
+                throw ConvNetError.argument("loadWeights: skipMismatch needs byName (as Keras's skip_mismatch needs by_name)")
+            }
+            try assignWeights(KerasWeightsFile.read(path, modelConfig: try KerasModelJSON.json(for: self)), path: path)
+            return WeightLoadReport(loaded: namedWeights.map(\.path))
+        }
+        guard try KerasWeightsFile.layout(of: path) != .keras3Weights else {
+            throw ConvNetError.file(path: path, message: "is a Keras 3 .weights.h5 file, which stores weights by position only; load it with byName: false")
+        }
+        return try assignWeightsByName(KerasWeightsFile.read(path), path: path, skipMismatch: skipMismatch)
     }
 
     /// The model's weights in Keras's file structure: one entry per Keras layer (explicit conv

@@ -10,15 +10,19 @@ public struct SGD: Optimizer {
     public init(learningRate: Float = 0.01) { self.learningRate = learningRate }
     /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
-    /// The per-weight state (moments, velocities), saved in checkpoints.
-    public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The per-parameter state (moments, velocities) by parameter path, saved in checkpoints.
+    public var slots: [String: [Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// 0 state tensors per parameter.
+    public var slotsPerParameter: Int { 0 }
+    /// Per-parameter learning-rate multipliers, weight decay and frozen parameters.
+    public var parameterGroups: [ParameterGroup] { get { state.groups } set { state.groups = newValue } }
     /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "sgd" }
 
-    /// Applies one update to `weights` from `gradients` (same order and shapes).
-    public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
-        try state.begin(weights, gradients: gradients, slotsPerWeight: 0, optimizer: "SGD")
-        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate))
+    /// Applies one update to `parameters` from `gradients` (same order and shapes); see `Optimizer.update`.
+    public mutating func update(_ parameters: inout [Parameter], gradients: [Tensor]) throws {
+        try state.update(&parameters, gradients: gradients, learningRate: learningRate, slotsPerParameter: 0,
+                         optimizer: "SGD") { lr, _ in Rule(lr: lr) }
     }
 
     struct Rule: ElementwiseRule {
@@ -57,15 +61,19 @@ public struct Momentum: Optimizer {
 
     /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
-    /// The per-weight state (moments, velocities), saved in checkpoints.
-    public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The per-parameter state (moments, velocities) by parameter path, saved in checkpoints.
+    public var slots: [String: [Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// 1 state tensor per parameter.
+    public var slotsPerParameter: Int { 1 }
+    /// Per-parameter learning-rate multipliers, weight decay and frozen parameters.
+    public var parameterGroups: [ParameterGroup] { get { state.groups } set { state.groups = newValue } }
     /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { form == .nesterov ? "nesterov" : "momentum" }
 
-    /// Applies one update to `weights` from `gradients` (same order and shapes).
-    public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
-        try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Momentum")
-        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, beta: beta, form: form))
+    /// Applies one update to `parameters` from `gradients` (same order and shapes); see `Optimizer.update`.
+    public mutating func update(_ parameters: inout [Parameter], gradients: [Tensor]) throws {
+        try state.update(&parameters, gradients: gradients, learningRate: learningRate, slotsPerParameter: 1,
+                         optimizer: "Momentum") { [beta, form] lr, _ in Rule(lr: lr, beta: beta, form: form) }
     }
 
     struct Rule: ElementwiseRule {
@@ -102,15 +110,19 @@ public struct Adagrad: Optimizer {
 
     /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
-    /// The per-weight state (moments, velocities), saved in checkpoints.
-    public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The per-parameter state (moments, velocities) by parameter path, saved in checkpoints.
+    public var slots: [String: [Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// 1 state tensor per parameter.
+    public var slotsPerParameter: Int { 1 }
+    /// Per-parameter learning-rate multipliers, weight decay and frozen parameters.
+    public var parameterGroups: [ParameterGroup] { get { state.groups } set { state.groups = newValue } }
     /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "adagrad" }
 
-    /// Applies one update to `weights` from `gradients` (same order and shapes).
-    public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
-        try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "Adagrad")
-        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, eps: epsilon))
+    /// Applies one update to `parameters` from `gradients` (same order and shapes); see `Optimizer.update`.
+    public mutating func update(_ parameters: inout [Parameter], gradients: [Tensor]) throws {
+        try state.update(&parameters, gradients: gradients, learningRate: learningRate, slotsPerParameter: 1,
+                         optimizer: "Adagrad") { [epsilon] lr, _ in Rule(lr: lr, eps: epsilon) }
     }
 
     struct Rule: ElementwiseRule {
@@ -141,15 +153,19 @@ public struct RMSprop: Optimizer {
 
     /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
-    /// The per-weight state (moments, velocities), saved in checkpoints.
-    public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The per-parameter state (moments, velocities) by parameter path, saved in checkpoints.
+    public var slots: [String: [Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// 1 state tensor per parameter.
+    public var slotsPerParameter: Int { 1 }
+    /// Per-parameter learning-rate multipliers, weight decay and frozen parameters.
+    public var parameterGroups: [ParameterGroup] { get { state.groups } set { state.groups = newValue } }
     /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { "rmsprop" }
 
-    /// Applies one update to `weights` from `gradients` (same order and shapes).
-    public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
-        try state.begin(weights, gradients: gradients, slotsPerWeight: 1, optimizer: "RMSprop")
-        updateElementwise(&weights, gradients, &state.slots, Rule(lr: learningRate, rho: rho, eps: epsilon))
+    /// Applies one update to `parameters` from `gradients` (same order and shapes); see `Optimizer.update`.
+    public mutating func update(_ parameters: inout [Parameter], gradients: [Tensor]) throws {
+        try state.update(&parameters, gradients: gradients, learningRate: learningRate, slotsPerParameter: 1,
+                         optimizer: "RMSprop") { [rho, epsilon] lr, _ in Rule(lr: lr, rho: rho, eps: epsilon) }
     }
 
     struct Rule: ElementwiseRule {
@@ -161,7 +177,8 @@ public struct RMSprop: Optimizer {
     }
 }
 
-/// Adam with bias correction (deck 001), and AdamW's decoupled weight decay:
+/// Adam with bias correction (deck 001), and AdamW's decoupled weight decay (for every parameter
+/// unless a `ParameterGroup` sets its own `WeightDecay`; a coupled decay then replaces it):
 ///
 ///     V ← β₁·V + (1 − β₁)·dW,   S ← β₂·S + (1 − β₂)·dW²
 ///     V̂ = V / (1 − β₁ᵗ),        Ŝ = S / (1 − β₂ᵗ)
@@ -196,18 +213,24 @@ public struct Adam: Optimizer {
 
     /// Updates applied so far (Keras's `iterations`); bias correction and checkpoints use it.
     public var step: Int { get { state.step } set { state.step = newValue } }
-    /// The per-weight state (moments, velocities), saved in checkpoints.
-    public var slots: [[Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// The per-parameter state (moments, velocities) by parameter path, saved in checkpoints.
+    public var slots: [String: [Tensor]] { get { state.slots } set { state.slots = newValue } }
+    /// 2 state tensors per parameter.
+    public var slotsPerParameter: Int { 2 }
+    /// Per-parameter learning-rate multipliers, weight decay and frozen parameters.
+    public var parameterGroups: [ParameterGroup] { get { state.groups } set { state.groups = newValue } }
     /// The optimizer's name in checkpoints and on the command line.
     public var kerasName: String { weightDecay == 0 ? "adam" : "adamw" }
 
-    /// Applies one update to `weights` from `gradients` (same order and shapes).
-    public mutating func update(_ weights: inout [Tensor], gradients: [Tensor]) throws {
-        try state.begin(weights, gradients: gradients, slotsPerWeight: 2, optimizer: "Adam")
-        let t = Float(state.step)
-        updateElementwise(&weights, gradients, &state.slots, Rule(
-            lr: learningRate, b1: beta1, b2: beta2, eps: epsilon, decay: weightDecay,
-            correction1: 1 - Foundation.pow(beta1, t), correction2: 1 - Foundation.pow(beta2, t)))
+    /// Applies one update to `parameters` from `gradients` (same order and shapes); see `Optimizer.update`.
+    public mutating func update(_ parameters: inout [Parameter], gradients: [Tensor]) throws {
+        let t = Float(state.step + 1)  // the step this update takes
+        let (b1, b2, eps) = (beta1, beta2, epsilon)
+        let correction1 = 1 - Foundation.pow(b1, t), correction2 = 1 - Foundation.pow(b2, t)
+        try state.update(&parameters, gradients: gradients, learningRate: learningRate, slotsPerParameter: 2,
+                         defaultDecay: .decoupled(weightDecay), ruleAppliesDecoupledDecay: true, optimizer: "Adam") { lr, decay in
+            Rule(lr: lr, b1: b1, b2: b2, eps: eps, decay: decay, correction1: correction1, correction2: correction2)
+        }
     }
 
     struct Rule: ElementwiseRule {
