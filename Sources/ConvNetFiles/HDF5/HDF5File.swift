@@ -129,13 +129,18 @@ public final class HDF5File {
     }
 
     /// Runs `open` with a file-access property list whose close degree is "strong", so that closing
-    /// the file closes it for real even if an object id leaked, before it is renamed or removed.
+    /// the file closes it for real even if an object id leaked, before it is renamed or removed,
+    /// and without HDF5's `flock` file locking: a child process started while a file is open
+    /// inherits its descriptor and would hold the lock until it exits, failing the next open of
+    /// that file with "unable to lock file". Writers never share a file (each writes a temporary
+    /// file and renames it), so the lock protects nothing here.
     /// Throws `failure(path, message)` when `open` returns a negative id.
     private static func withStrongClosing(_ path: String, _ message: String, _ open: (hid_t) -> hid_t) throws -> hid_t {
         let access = H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g)
         guard access >= 0 else { throw failure(path, message) }
         defer { H5Pclose(access) }
         _ = H5Pset_fclose_degree(access, H5F_CLOSE_STRONG)
+        _ = H5Pset_file_locking(access, false, true)  // no locking; ignore where the file system has none
         let id = open(access)
         // Before the deferred H5Pclose: every libhdf5 call clears the error stack that
         // `failure` reads.
