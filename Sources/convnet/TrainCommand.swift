@@ -31,7 +31,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Passes over the training data.") var epochs = 5
     @Option(help: OptimizerChoice.help) var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
-    @Option(help: "Momentum β for momentum and nesterov.") var momentum: Float = 0.9
+    @Option(help: OptimizerChoice.momentumHelp) var momentum: Float = 0.9
     @Option(help: ArgumentHelp("Decay: \(LearningRateScheduleRegistry.usages.joined(separator: ", ")).")) var schedule: String?
     @Option(help: "Dropout rate after Flatten, global average pooling and hidden dense layers, and of the model's own dropout layers (zoo models).") var dropout: Float?
     @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
@@ -216,6 +216,15 @@ enum OptimizerChoice {
     /// `--optimizer`'s help: the registered names.
     static var help: ArgumentHelp { ArgumentHelp("One of \(OptimizerRegistry.registeredNames.joined(separator: ", ")).") }
 
+    /// `--momentum`'s help: the registered optimizers that have a momentum `beta`.
+    static var momentumHelp: ArgumentHelp {
+        let names = OptimizerRegistry.registeredNames.filter { (try? OptimizerRegistry.optimizer(named: $0))?.hyperparameters[momentumKey] != nil }
+        return ArgumentHelp("Momentum β for \(names.joined(separator: " and ")).")
+    }
+
+    /// The hyperparameter `--momentum` sets.
+    static let momentumKey = "beta"
+
     /// The optimizer registered as `name`, with `learningRate` (else its own default) and, when it
     /// has a momentum `beta`, `momentum`; an unknown name is a usage error listing the known ones.
     static func make(_ name: String, learningRate: Float?, momentum: Float) throws -> any Optimizer {
@@ -223,7 +232,7 @@ enum OptimizerChoice {
             let defaults = try OptimizerRegistry.optimizer(named: name)
             var hyperparameters: [String: Float] = [:]
             if let learningRate { hyperparameters["learning_rate"] = learningRate }
-            if defaults.hyperparameters["beta"] != nil { hyperparameters["beta"] = momentum }
+            if defaults.hyperparameters[momentumKey] != nil { hyperparameters[momentumKey] = momentum }
             return try OptimizerRegistry.optimizer(named: name, hyperparameters: hyperparameters)
         }
     }
