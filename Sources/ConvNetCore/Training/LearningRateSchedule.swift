@@ -100,25 +100,35 @@ public enum LearningRateScheduleRegistry {
     struct Entry: Sendable {
         let usage: String?
         let parse: Parser
+
+        /// The name in `usage`: the part before `:` or `[`.
+        var name: String { String((usage ?? "").prefix { $0 != ":" && $0 != "[" }) }
     }
 
-    static let registry = Registry<Entry>(kind: "learning-rate schedule", builtIns: [
-        ("constant", Entry(usage: "constant") { _ in .constant }),
-        ("inverse-time", Entry(usage: "inverse-time:K") { .inverseTime(k: try $0.number(1)) }),
-        ("inverse-sqrt", Entry(usage: "inverse-sqrt:K") { .inverseSqrt(k: try $0.number(1)) }),
-        ("exponential", Entry(usage: "exponential:K") { .exponential(k: try $0.number(1)) }),
-        ("power", Entry(usage: "power:K") { .power(k: try $0.number(1)) }),
-        ("step", Entry(usage: "step:K:EVERY") { .staircase(k: try $0.number(1), every: Int(try $0.number(2))) }),
-        ("staircase", Entry(usage: nil) { .staircase(k: try $0.number(1), every: Int(try $0.number(2))) }),
-        ("cosine", Entry(usage: "cosine[:TOTAL]") { .cosine(total: $0.has(1) ? Int(try $0.number(1)) : $0.epochs) }),
-        ("piecewise", Entry(usage: "piecewise:B1,B2:V1,V2,V3") { arguments in
+    /// The built-in schedules by usage; each is registered under its usage's name (the part before
+    /// `:` or `[`), plus the alias `staircase` for `step`.
+    static let builtIns: [Entry] = [
+        Entry(usage: "constant") { _ in .constant },
+        Entry(usage: "inverse-time:K") { .inverseTime(k: try $0.number(1)) },
+        Entry(usage: "inverse-sqrt:K") { .inverseSqrt(k: try $0.number(1)) },
+        Entry(usage: "exponential:K") { .exponential(k: try $0.number(1)) },
+        Entry(usage: "power:K") { .power(k: try $0.number(1)) },
+        Entry(usage: "step:K:EVERY") { .staircase(k: try $0.number(1), every: Int(try $0.number(2))) },
+        Entry(usage: "cosine[:TOTAL]") { .cosine(total: $0.has(1) ? Int(try $0.number(1)) : $0.epochs) },
+        Entry(usage: "piecewise:B1,B2:V1,V2,V3") { arguments in
             let boundaries: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0) }
             guard values.count == boundaries.count + 1 else {
                 throw ConvNetError.argument("--schedule \(arguments.text): piecewise needs one more value than boundaries")
             }
             return .piecewise(boundaries: boundaries, values: values)
-        }),
-    ])
+        },
+    ]
+
+    static let registry: Registry<Entry> = {
+        let entries = builtIns.map { (name: $0.name, entry: $0) }
+        let step = entries.first { $0.entry.usage?.hasPrefix("step:") == true }
+        return Registry(kind: "learning-rate schedule", builtIns: entries + (step.map { [("staircase", Entry(usage: nil, parse: $0.entry.parse))] } ?? []))
+    }()
 
     /// Makes `--schedule NAME[:...]` parse with `parse`; `usage` (e.g. `warmup:EPOCHS`) is listed in
     /// help texts and errors.
