@@ -28,7 +28,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var limitOption: LimitOption
     @OptionGroup var batchSizeOption: BatchSizeOption
     @OptionGroup var threadOptions: ThreadOptions
-    @Option(help: "sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.") var optimizer = "adam"
+    @Option(help: OptimizerChoice.help) var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
     @Option(help: "Random seed (the same for every model).") var seed: UInt64 = 0
     @OptionGroup var outputOptions: OutputOptions

@@ -29,10 +29,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var batchSizeOption: BatchSizeOption
     @OptionGroup var threadOptions: ThreadOptions
     @Option(help: "Passes over the training data.") var epochs = 5
-    @Option(help: "sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.") var optimizer = "adam"
+    @Option(help: OptimizerChoice.help) var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
-    @Option(help: "Momentum β for momentum and nesterov.") var momentum: Float = 0.9
-    @Option(help: "Decay: inverse-time:K, inverse-sqrt:K, exponential:K, power:K, step:K:EVERY, cosine, piecewise:B1,B2:V1,V2,V3.") var schedule: String?
+    @Option(help: OptimizerChoice.momentumHelp) var momentum: Float = 0.9
+    @Option(help: ArgumentHelp("Decay: \(LearningRateScheduleRegistry.usages.joined(separator: ", ")).")) var schedule: String?
     @Option(help: "Dropout rate after Flatten, global average pooling and hidden dense layers, and of the model's own dropout layers (zoo models).") var dropout: Float?
     @Option(help: "L2 kernel penalty on every Conv2D and Dense layer (zoo models).") var l2: Float?
     @Option(help: "L1 kernel penalty on every Conv2D and Dense layer (zoo models).") var l1: Float?
@@ -245,18 +245,29 @@ enum PreprocessingChoice {
     }
 }
 
-/// Builds an optimizer from the command line's name.
+/// Builds an optimizer from the command line's name through `OptimizerRegistry`.
 enum OptimizerChoice {
+    /// `--optimizer`'s help: the registered names.
+    static var help: ArgumentHelp { ArgumentHelp("One of \(OptimizerRegistry.registeredNames.joined(separator: ", ")).") }
+
+    /// `--momentum`'s help: the registered optimizers that have a momentum `beta`.
+    static var momentumHelp: ArgumentHelp {
+        let names = OptimizerRegistry.registeredNames.filter { (try? OptimizerRegistry.optimizer(named: $0))?.hyperparameters[momentumKey] != nil }
+        return ArgumentHelp("Momentum β for \(names.joined(separator: " and ")).")
+    }
+
+    /// The hyperparameter `--momentum` sets.
+    static let momentumKey = "beta"
+
+    /// The optimizer registered as `name`, with `learningRate` (else its own default) and, when it
+    /// has a momentum `beta`, `momentum`; an unknown name is a usage error listing the known ones.
     static func make(_ name: String, learningRate: Float?, momentum: Float) throws -> any Optimizer {
-        switch name {
-        case "sgd": return SGD(learningRate: learningRate ?? 0.01)
-        case "momentum": return Momentum(learningRate: learningRate ?? 0.01, beta: momentum, form: .exponentialAverage)
-        case "nesterov": return Momentum(learningRate: learningRate ?? 0.01, beta: momentum, form: .nesterov)
-        case "adagrad": return Adagrad(learningRate: learningRate ?? 0.01)
-        case "rmsprop": return RMSprop(learningRate: learningRate ?? 0.001)
-        case "adam": return Adam(learningRate: learningRate ?? 0.001)
-        case "adamw": return Adam.adamW(learningRate: learningRate ?? 0.001)
-        default: throw ValidationError("--optimizer \(name): expected sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw")
+        try usage("--optimizer \(name)") {
+            let defaults = try OptimizerRegistry.optimizer(named: name)
+            var hyperparameters: [String: Float] = [:]
+            if let learningRate { hyperparameters["learning_rate"] = learningRate }
+            if defaults.hyperparameters[momentumKey] != nil { hyperparameters[momentumKey] = momentum }
+            return try OptimizerRegistry.optimizer(named: name, hyperparameters: hyperparameters)
         }
     }
 }

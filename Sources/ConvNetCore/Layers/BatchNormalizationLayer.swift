@@ -32,9 +32,6 @@ public struct BatchNormalization: Layer {
         self.name = name
     }
 
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "BatchNormalization" }
-
     /// Keras's names: `gamma`, `beta` (when present), `moving_mean`, `moving_variance`.
     public var weightNames: [String] {
         (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
@@ -90,5 +87,33 @@ public struct BatchNormalization: Layer {
         self.movingMean = Tensor(validShape: movingMean.shape, scalars: zip(movingMean.scalars, statistics.mean).map { keep * $0 + (1 - keep) * $1 })
         self.movingVariance = Tensor(validShape: movingVariance.shape, scalars: zip(movingVariance.scalars, statistics.variance).map { keep * $0 + (1 - keep) * $1 })
         return output
+    }
+}
+
+extension BatchNormalization: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "BatchNormalization" }
+
+    /// The layer a Keras `BatchNormalization` config describes; only the channel axis is supported.
+    public init(kerasConfig config: KerasConfig) throws {
+        let axis = config["axis"]?.int ?? config["axis"]?.array?.first?.int ?? -1
+        guard axis == -1 || axis == 3 else {
+            throw ConvNetError.argument("\(config.context): only the channel axis (-1) can be normalised, got axis \(axis)")
+        }
+        self.init(momentum: try config.float("momentum", default: 0.99), epsilon: try config.float("epsilon", default: 1e-3),
+                  center: try config.bool("center", default: true), scale: try config.bool("scale", default: true), name: config.name)
+    }
+
+    /// Keras's `BatchNormalization` config (Keras's initial values for the weights).
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config.values.merge(["axis": -1, "momentum": KerasValue(momentum), "epsilon": KerasValue(epsilon), "center": .bool(center),
+                             "scale": .bool(scale), "beta_initializer": Initializer.zeros.kerasConfig.serialized(module: "keras.initializers"),
+                             "gamma_initializer": Initializer.ones.kerasConfig.serialized(module: "keras.initializers"),
+                             "moving_mean_initializer": Initializer.zeros.kerasConfig.serialized(module: "keras.initializers"),
+                             "moving_variance_initializer": Initializer.ones.kerasConfig.serialized(module: "keras.initializers"),
+                             "beta_regularizer": nil, "gamma_regularizer": nil, "beta_constraint": nil,
+                             "gamma_constraint": nil, "synchronized": false]) { $1 }
+        return config
     }
 }

@@ -13,7 +13,7 @@ public struct Conv2D: KernelLayer {
     /// The steps `[s_h, s_w]` between windows.
     public let strides: [Int]
     /// `.valid` (none), `.same` (output size `⌈n/s⌉`) or explicit amounts.
-    public let padding: Padding
+    public var padding: Padding
     /// The spacing `[d_h, d_w]` between kernel taps (Keras's `dilation_rate`).
     public let dilation: [Int]
     /// Applied to `conv(x) + b`.
@@ -60,9 +60,6 @@ public struct Conv2D: KernelLayer {
         self.name = name
     }
 
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "Conv2D" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
@@ -95,5 +92,46 @@ public struct Conv2D: KernelLayer {
         let z = try conv2d(inputs[0], kernel: kernel, bias: bias, strides: (strides[0], strides[1]), padding: padding,
                            dilation: (dilation[0], dilation[1]), implementation: .fast, fusingReLU: activation == .relu)
         return activation == .relu ? z : activate(z, activation)
+    }
+}
+
+extension Conv2D: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "Conv2D" }
+    /// Keras 1's name, still read.
+    public static var kerasClassAliases: [String] { ["Convolution2D"] }
+    /// The options Keras has and ConvNet does not; they must be unset.
+    static let unsupportedKeys = ["bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"]
+
+    /// The convolution a Keras `Conv2D` config describes (Keras's defaults for absent keys).
+    public init(kerasConfig config: KerasConfig) throws {
+        let groups = try config.int("groups", default: 1)
+        guard groups == 1 else { throw ConvNetError.argument("\(config.context): grouped convolution (groups=\(groups)) is not supported") }
+        try config.requireAbsent(Self.unsupportedKeys)
+        self.init(try config.int("filters"), kernelSize: try config.pair("kernel_size"), strides: try config.pair("strides", default: [1, 1]),
+                  padding: try Padding(kerasConfig: config), dilation: try config.pair("dilation_rate", default: [1, 1]),
+                  activation: try ActivationFunction(kerasConfig: config), useBias: try config.bool("use_bias", default: true),
+                  kernelInitializer: try config.initializer("kernel_initializer", default: .glorotUniform),
+                  biasInitializer: try config.initializer("bias_initializer", default: .zeros),
+                  kernelRegularizer: try config.regularizer("kernel_regularizer"), name: config.name)
+    }
+
+    /// Keras's `Conv2D` config; explicit padding throws (Keras expresses it with `ZeroPadding2D`).
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["filters"] = .int(filters)
+        config["kernel_size"] = KerasValue(kernelSize)
+        config["strides"] = KerasValue(strides)
+        config["padding"] = try padding.kerasValue(context: config.context)
+        config["data_format"] = "channels_last"
+        config["dilation_rate"] = KerasValue(dilation)
+        config["groups"] = 1
+        config["activation"] = try activation.kerasValue(context: config.context)
+        config["use_bias"] = .bool(useBias)
+        config["kernel_initializer"] = kernelInitializer.kerasConfig.serialized(module: "keras.initializers")
+        config["bias_initializer"] = biasInitializer.kerasConfig.serialized(module: "keras.initializers")
+        config["kernel_regularizer"] = Regularizer.kerasValue(kernelRegularizer)
+        config.setNull(Self.unsupportedKeys)
+        return config
     }
 }

@@ -34,9 +34,6 @@ public struct Dense: KernelLayer {
         self.name = name
     }
 
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "Dense" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
@@ -60,5 +57,33 @@ public struct Dense: KernelLayer {
             throw ConvNetError.shape(op: "Dense '\(name)'", message: "expected input (None, \(kernel.shape[0])), got \(describe(shape: inputs[0].shape))")
         }
         return activate(try dense(inputs[0], kernel: kernel, bias: bias), activation)
+    }
+}
+
+extension Dense: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "Dense" }
+
+    /// The layer a Keras `Dense` config describes (Keras's defaults for absent keys).
+    public init(kerasConfig config: KerasConfig) throws {
+        try config.requireAbsent(Conv2D.unsupportedKeys)
+        self.init(try config.int("units"), activation: try ActivationFunction(kerasConfig: config),
+                  useBias: try config.bool("use_bias", default: true),
+                  kernelInitializer: try config.initializer("kernel_initializer", default: .glorotUniform),
+                  biasInitializer: try config.initializer("bias_initializer", default: .zeros),
+                  kernelRegularizer: try config.regularizer("kernel_regularizer"), name: config.name)
+    }
+
+    /// Keras's `Dense` config.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["units"] = .int(units)
+        config["activation"] = try activation.kerasValue(context: config.context)
+        config["use_bias"] = .bool(useBias)
+        config["kernel_initializer"] = kernelInitializer.kerasConfig.serialized(module: "keras.initializers")
+        config["bias_initializer"] = biasInitializer.kerasConfig.serialized(module: "keras.initializers")
+        config["kernel_regularizer"] = Regularizer.kerasValue(kernelRegularizer)
+        config.setNull(Conv2D.unsupportedKeys)
+        return config
     }
 }

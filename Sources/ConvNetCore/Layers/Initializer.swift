@@ -102,3 +102,71 @@ public struct Regularizer: Sendable, Equatable, Hashable {
         return total
     }
 }
+
+// MARK: Keras config
+
+extension Initializer {
+    /// One initializer of each kind, with Keras's defaults; the registry's built-in entries.
+    static let builtIns: [Initializer] = [.zeros, .ones, .constant(0), .randomNormal(standardDeviation: 0.05),
+                                          .truncatedNormal(standardDeviation: 0.05), .randomUniform(low: -0.05, high: 0.05),
+                                          .glorotUniform, .glorotNormal, .heNormal, .heUniform, .lecunNormal, .lecunUniform]
+
+    /// Keras's class name and config (`get_config()`), e.g. `RandomNormal` with `{"mean": 0, "stddev": σ, "seed": null}`.
+    public var kerasConfig: KerasConfig {
+        switch self {
+        case .zeros: KerasConfig(className: "Zeros")
+        case .ones: KerasConfig(className: "Ones")
+        case let .constant(value): KerasConfig(className: "Constant", values: ["value": KerasValue(value)])
+        case let .randomNormal(sigma): KerasConfig(className: "RandomNormal", values: ["mean": 0.0, "stddev": KerasValue(sigma), "seed": nil])
+        case let .truncatedNormal(sigma): KerasConfig(className: "TruncatedNormal", values: ["mean": 0.0, "stddev": KerasValue(sigma), "seed": nil])
+        case let .randomUniform(low, high):
+            KerasConfig(className: "RandomUniform", values: ["minval": KerasValue(low), "maxval": KerasValue(high), "seed": nil])
+        case .glorotUniform: KerasConfig(className: "GlorotUniform", values: ["seed": nil])
+        case .glorotNormal: KerasConfig(className: "GlorotNormal", values: ["seed": nil])
+        case .heNormal: KerasConfig(className: "HeNormal", values: ["seed": nil])
+        case .heUniform: KerasConfig(className: "HeUniform", values: ["seed": nil])
+        case .lecunNormal: KerasConfig(className: "LecunNormal", values: ["seed": nil])
+        case .lecunUniform: KerasConfig(className: "LecunUniform", values: ["seed": nil])
+        }
+    }
+
+    /// This kind of initializer with the parameters of `config` (this one's where it has none).
+    func reading(_ config: KerasConfig) throws -> Initializer {
+        switch self {
+        case let .constant(value): return .constant(try config.float("value", default: value))
+        case let .randomNormal(sigma): return .randomNormal(standardDeviation: try config.float("stddev", default: sigma))
+        case let .truncatedNormal(sigma): return .truncatedNormal(standardDeviation: try config.float("stddev", default: sigma))
+        case let .randomUniform(low, high):
+            return .randomUniform(low: try config.float("minval", default: low), high: try config.float("maxval", default: high))
+        case .zeros, .ones, .glorotUniform, .glorotNormal, .heNormal, .heUniform, .lecunNormal, .lecunUniform: return self
+        }
+    }
+
+    /// The initializer a Keras config describes (`from_config`), by its class name or Keras's
+    /// snake-case alias (`glorot_uniform`); an unknown name throws, listing the known ones.
+    public init(kerasConfig config: KerasConfig) throws {
+        self = try InitializerRegistry.registry.entry(config.className)(config)
+    }
+}
+
+/// The initializers Keras configs can name: the built-in ones under Keras's class names and
+/// snake-case aliases (`GlorotUniform`, `glorot_uniform`), plus any registered by the user.
+public enum InitializerRegistry {
+    /// Makes an initializer from its Keras config.
+    public typealias Decoder = @Sendable (KerasConfig) throws -> Initializer
+
+    static let registry = Registry<Decoder>(kind: "initializer", builtIns: Initializer.builtIns.flatMap { prototype in
+        let name = prototype.kerasConfig.className
+        let decode: Decoder = { try prototype.reading($0) }
+        return [(name, decode), (Model.snakeCase(name), decode)]
+    })
+
+    /// Makes `names` (Keras class names) decode through `decoder`, e.g. to read an initializer
+    /// that Keras has and ConvNet approximates.
+    public static func register(names: [String], _ decoder: @escaping Decoder) {
+        registry.register(names, decoder)
+    }
+
+    /// Every name a Keras config may use for an initializer.
+    public static var registeredNames: [String] { registry.names }
+}

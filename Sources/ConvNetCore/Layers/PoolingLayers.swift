@@ -2,6 +2,7 @@
 public protocol PoolingKind: Sendable {
     static var mode: PoolingMode { get }
     static var kerasClassName: String { get }
+    static var kerasClassAliases: [String] { get }
 }
 
 /// The maximum of each window (`MaxPooling2D`).
@@ -10,6 +11,8 @@ public enum MaxPoolingKind: PoolingKind {
     public static var mode: PoolingMode { .max }
     /// Keras's class name, used in summaries and saved configs.
     public static var kerasClassName: String { "MaxPooling2D" }
+    /// Keras's short name, also read.
+    public static var kerasClassAliases: [String] { ["MaxPool2D"] }
 }
 
 /// The mean of each window (`AveragePooling2D`).
@@ -18,6 +21,8 @@ public enum AveragePoolingKind: PoolingKind {
     public static var mode: PoolingMode { .average }
     /// Keras's class name, used in summaries and saved configs.
     public static var kerasClassName: String { "AveragePooling2D" }
+    /// Keras's short name, also read.
+    public static var kerasClassAliases: [String] { ["AvgPool2D"] }
 }
 
 /// Max pooling layer (Keras `MaxPooling2D`); `strides` default to the pool size.
@@ -50,9 +55,6 @@ public struct Pooling2D<Kind: PoolingKind>: Layer {
         self.name = name
     }
 
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { Kind.kerasClassName }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         try pooledShape(self, try singleInput(inputShapes), poolSize: poolSize, strides: strides, padding: padding)
@@ -71,9 +73,6 @@ public struct GlobalAveragePooling2D: Layer {
     public var name: String
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "GlobalAveragePooling2D" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
@@ -93,9 +92,6 @@ public struct GlobalMaxPooling2D: Layer {
     public var name: String
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "GlobalMaxPooling2D" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
@@ -122,4 +118,65 @@ private func pooledShape(_ layer: some Layer, _ input: LayerShape, poolSize: [In
                                        stride: strides[axis], dilation: 1, padding: padding, vertical: axis == 0).output
     }
     return spatial + [input[2]]
+}
+
+extension Pooling2D: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { Kind.kerasClassName }
+    /// Keras's short name, also read.
+    public static var kerasClassAliases: [String] { Kind.kerasClassAliases }
+
+    /// The layer a Keras pooling config describes; strides default to the pool size.
+    public init(kerasConfig config: KerasConfig) throws {
+        let strides = config["strides"]?.isNull ?? true ? nil : try config.pair("strides")
+        self.init(poolSize: try config.pair("pool_size", default: [2, 2]), strides: strides,
+                  padding: try Padding(kerasConfig: config), name: config.name)
+    }
+
+    /// Keras's pooling config.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["pool_size"] = KerasValue(poolSize)
+        config["strides"] = KerasValue(strides)
+        config["padding"] = try padding.kerasValue(context: config.context)
+        config["data_format"] = "channels_last"
+        return config
+    }
+}
+
+/// Global pooling's Keras config: `keepdims` must be false.
+private protocol GlobalPoolingLayer: RegisteredLayer {
+    init(name: String)
+}
+
+extension GlobalPoolingLayer {
+    /// The layer a Keras global pooling config describes; `keepdims=True` is not supported.
+    public init(kerasConfig config: KerasConfig) throws {
+        guard try !config.bool("keepdims", default: false) else {
+            throw ConvNetError.argument("\(config.context): keepdims=True is not supported")
+        }
+        self.init(name: config.name)
+    }
+
+    /// Keras's global pooling config.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["data_format"] = "channels_last"
+        config["keepdims"] = false
+        return config
+    }
+}
+
+extension GlobalAveragePooling2D: GlobalPoolingLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "GlobalAveragePooling2D" }
+    /// Keras's short name, also read.
+    public static var kerasClassAliases: [String] { ["GlobalAvgPool2D"] }
+}
+
+extension GlobalMaxPooling2D: GlobalPoolingLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "GlobalMaxPooling2D" }
+    /// Keras's short name, also read.
+    public static var kerasClassAliases: [String] { ["GlobalMaxPool2D"] }
 }

@@ -4,9 +4,6 @@ public struct Flatten: Layer {
     public var name: String
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "Flatten" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
@@ -37,9 +34,6 @@ public struct ZeroPadding2D: Layer {
         self.name = name
     }
 
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "ZeroPadding2D" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
@@ -68,9 +62,6 @@ public struct Activation: ActivatedLayer {
         self.name = name
     }
 
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "Activation" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape { try singleInput(inputShapes) }
 
@@ -97,9 +88,6 @@ public struct Dropout: Layer {
         self.name = name
     }
 
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "Dropout" }
-
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         guard rate >= 0, rate < 1 else { throw ConvNetError.argument("Dropout '\(name)': rate must be in [0, 1), got \(rate)") }
@@ -119,8 +107,6 @@ public struct Add: Layer {
     public var name: String
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "Add" }
     /// A merge layer: it takes two or more inputs.
     public var acceptsMultipleInputs: Bool { true }
 
@@ -147,8 +133,6 @@ public struct Concatenate: Layer {
     public var name: String
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
-    /// Keras's class name, used in summaries and saved configs.
-    public var kerasClassName: String { "Concatenate" }
     /// A merge layer: it takes two or more inputs.
     public var acceptsMultipleInputs: Bool { true }
 
@@ -164,5 +148,145 @@ public struct Concatenate: Layer {
     /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
         try concatenate(inputs)
+    }
+}
+
+extension Flatten: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "Flatten" }
+    /// The layer a Keras `Flatten` config describes.
+    public init(kerasConfig config: KerasConfig) throws { self.init(name: config.name) }
+    /// Keras's `Flatten` config.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["data_format"] = "channels_last"
+        return config
+    }
+}
+
+extension ZeroPadding2D: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "ZeroPadding2D" }
+
+    /// The layer a Keras `ZeroPadding2D` config describes: `padding` is `p`, `[h, w]` or `[[top, bottom], [left, right]]`.
+    public init(kerasConfig config: KerasConfig) throws {
+        let value = config["padding"] ?? 1
+        let sides: [Int]
+        if let p = value.int {
+            sides = [p, p, p, p]
+        } else if let pair = value.array?.compactMap(\.int), pair.count == 2, value.array?.count == 2 {
+            sides = [pair[0], pair[0], pair[1], pair[1]]
+        } else if let pairs = value.array?.compactMap({ $0.array?.compactMap(\.int) }), pairs.count == 2, pairs.allSatisfy({ $0.count == 2 }) {
+            sides = pairs.flatMap { $0 }
+        } else {
+            throw config.invalid("padding", "p, (h, w) or ((top, bottom), (left, right))")
+        }
+        self.init(top: sides[0], bottom: sides[1], left: sides[2], right: sides[3], name: config.name)
+    }
+
+    /// Keras's `ZeroPadding2D` config.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["padding"] = [KerasValue([top, bottom]), KerasValue([left, right])]
+        config["data_format"] = "channels_last"
+        return config
+    }
+}
+
+extension Activation: RegisteredLayer {
+    /// The Keras classes read as an `Activation` layer.
+    enum KerasClass: String, CaseIterable {
+        case activation = "Activation", relu = "ReLU", leakyReLU = "LeakyReLU", elu = "ELU", softmax = "Softmax"
+    }
+
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { KerasClass.activation.rawValue }
+    /// Keras's activation layers (`ReLU`, `LeakyReLU`, `ELU`, `Softmax`), all read as `Activation`.
+    public static var kerasClassAliases: [String] { KerasClass.allCases.dropFirst().map(\.rawValue) }
+
+    /// The layer a Keras activation config describes.
+    public init(kerasConfig config: KerasConfig) throws {
+        switch KerasClass(rawValue: config.className) ?? .activation {
+        case .activation:
+            self.init(try ActivationFunction(kerasConfig: config), name: config.name)
+        case .relu:
+            guard config["max_value"]?.isNull ?? true, try config.float("threshold", default: 0) == 0 else {
+                throw ConvNetError.argument("\(config.context): max_value and threshold are not supported")
+            }
+            let slope = try config.float("negative_slope", default: 0)
+            self.init(slope == 0 ? .relu : .leakyRelu(alpha: slope), name: config.name)
+        case .leakyReLU:
+            // Keras 3 calls the slope negative_slope, Keras 2 alpha; its default is 0.3.
+            let slope = try config.float("negative_slope", default: try config.float("alpha", default: 0.3))
+            self.init(.leakyRelu(alpha: slope), name: config.name)
+        case .elu:
+            self.init(.elu(alpha: try config.float("alpha", default: 1)), name: config.name)
+        case .softmax:
+            let axis = try config.int("axis", default: -1)
+            guard axis == -1 else { throw ConvNetError.argument("\(config.context): softmax over axis \(axis) is not supported (only -1)") }
+            self.init(.softmax, name: config.name)
+        }
+    }
+
+    /// Keras's `Activation` config, or `LeakyReLU`/`ELU` when the slope differs from the one
+    /// Keras's activation strings fix.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        switch activation {
+        case let .leakyRelu(alpha) where activation.kerasName == nil:
+            config.className = KerasClass.leakyReLU.rawValue
+            config["negative_slope"] = KerasValue(alpha)
+        case let .elu(alpha) where activation.kerasName == nil:
+            config.className = KerasClass.elu.rawValue
+            config["alpha"] = KerasValue(alpha)
+        default:
+            config["activation"] = try activation.kerasValue(context: config.context)
+        }
+        return config
+    }
+}
+
+extension Dropout: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "Dropout" }
+    /// The layer a Keras `Dropout` config describes; a `noise_shape` is not supported.
+    public init(kerasConfig config: KerasConfig) throws {
+        try config.requireAbsent(["noise_shape"])
+        self.init(try config.float("rate"), name: config.name)
+    }
+    /// Keras's `Dropout` config.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["rate"] = KerasValue(rate)
+        config.setNull(["noise_shape", "seed"])
+        return config
+    }
+}
+
+extension Add: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "Add" }
+    /// The layer a Keras `Add` config describes.
+    public init(kerasConfig config: KerasConfig) throws { self.init(name: config.name) }
+    /// Keras's `Add` config.
+    public func kerasConfig() throws -> KerasConfig { KerasConfig(layer: self) }
+}
+
+extension Concatenate: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { "Concatenate" }
+    /// The layer a Keras `Concatenate` config describes; only the channel axis is supported.
+    public init(kerasConfig config: KerasConfig) throws {
+        let axis = try config.int("axis", default: -1)
+        guard axis == -1 || axis == 3 else {
+            throw ConvNetError.argument("\(config.context): only concatenation along the channel axis (-1) is supported, got axis \(axis)")
+        }
+        self.init(name: config.name)
+    }
+    /// Keras's `Concatenate` config.
+    public func kerasConfig() throws -> KerasConfig {
+        var config = KerasConfig(layer: self)
+        config["axis"] = -1
+        return config
     }
 }

@@ -39,38 +39,103 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable {
         }
     }
 
-    /// Parses the command line's forms: `inverse-time:K`, `inverse-sqrt:K`, `exponential:K`,
-    /// `power:K`, `step:K:EVERY`, `cosine[:TOTAL]`, `piecewise:B1,B2:V1,V2,V3`, `constant`.
+    /// Parses the command line's form `NAME[:ARG[:ARG]]` through `LearningRateScheduleRegistry`
+    /// (`inverse-time:0.1`, `cosine`, `piecewise:2,4:1,0.5,0.1`, ...); `epochs` is the run's length,
+    /// which some schedules default to. An unknown name throws, listing the known forms.
     public init(parsing text: String, epochs: Int) throws {
-        let parts = text.split(separator: ":").map(String.init)
-        func number(_ index: Int) throws -> Float {
+        let arguments = LearningRateScheduleRegistry.Arguments(text: text, epochs: epochs)
+        guard let entry = LearningRateScheduleRegistry.registry.entryIfKnown(arguments.name) else {
+            throw ConvNetError.argument("--schedule \(text): unknown learning-rate schedule '\(arguments.name)'; known: \(LearningRateScheduleRegistry.usages.joined(separator: ", "))")
+        }
+        self = try entry.parse(arguments)
+    }
+}
+
+/// The learning-rate schedules known by name on the command line (`--schedule inverse-time:0.1`):
+/// each registered once with its usage and parser; users add names for their own settings.
+/// Thread-safe.
+public enum LearningRateScheduleRegistry {
+    /// The parts of `NAME:ARG:ARG`, with readers that throw one-line errors naming the text.
+    public struct Arguments: Sendable {
+        /// The whole text, e.g. `step:0.5:10`.
+        public let text: String
+        /// The text split at `:`; the first part is the name.
+        public let parts: [String]
+        /// The run's number of epochs.
+        public let epochs: Int
+
+        /// Splits `text` at `:`.
+        public init(text: String, epochs: Int) {
+            self.text = text
+            self.parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            self.epochs = epochs
+        }
+
+        /// The schedule's name, the first part.
+        public var name: String { parts.first ?? "" }
+        /// Whether part `index` is given.
+        public func has(_ index: Int) -> Bool { index < parts.count }
+
+        /// Part `index` as a number.
+        public func number(_ index: Int) throws -> Float {
             guard index < parts.count, let value = Float(parts[index]) else {
-                throw ConvNetError.argument("--schedule \(text): expected a number after '\(parts[0]):'")
+                throw ConvNetError.argument("--schedule \(text): expected a number after '\(name):'")
             }
             return value
         }
-        func list<T>(_ index: Int, _ convert: (Substring) -> T?) throws -> [T] {
+
+        /// Part `index` as a comma-separated list.
+        public func list<T>(_ index: Int, _ convert: (Substring) -> T?) throws -> [T] {
             guard index < parts.count else { throw ConvNetError.argument("--schedule \(text): missing list") }
             let values = parts[index].split(separator: ",").map(convert)
             guard values.allSatisfy({ $0 != nil }) else { throw ConvNetError.argument("--schedule \(text): bad list '\(parts[index])'") }
             return values.compactMap { $0 }
         }
-        switch parts.first ?? "" {
-        case "constant": self = .constant
-        case "inverse-time": self = .inverseTime(k: try number(1))
-        case "inverse-sqrt": self = .inverseSqrt(k: try number(1))
-        case "exponential": self = .exponential(k: try number(1))
-        case "power": self = .power(k: try number(1))
-        case "step", "staircase": self = .staircase(k: try number(1), every: Int(try number(2)))
-        case "cosine": self = .cosine(total: parts.count > 1 ? Int(try number(1)) : epochs)
-        case "piecewise":
-            let boundaries: [Int] = try list(1) { Int($0) }, values: [Float] = try list(2) { Float($0) }
-            guard values.count == boundaries.count + 1 else {
-                throw ConvNetError.argument("--schedule \(text): piecewise needs one more value than boundaries")
-            }
-            self = .piecewise(boundaries: boundaries, values: values)
-        default:
-            throw ConvNetError.argument("--schedule \(text): expected one of inverse-time:K, inverse-sqrt:K, exponential:K, power:K, step:K:EVERY, cosine, piecewise:B1,B2:V1,V2,V3")
-        }
     }
+
+    /// Makes a schedule from its arguments.
+    public typealias Parser = @Sendable (Arguments) throws -> LearningRateSchedule
+
+    /// A registered name: its usage for help texts (nil for an alias) and its parser.
+    struct Entry: Sendable {
+        let usage: String?
+        let parse: Parser
+
+        /// The name in `usage`: the part before `:` or `[`.
+        var name: String { String((usage ?? "").prefix { $0 != ":" && $0 != "[" }) }
+    }
+
+    /// The built-in schedules by usage; each is registered under its usage's name (the part before
+    /// `:` or `[`), plus the alias `staircase` for `step`.
+    static let builtIns: [Entry] = [
+        Entry(usage: "constant") { _ in .constant },
+        Entry(usage: "inverse-time:K") { .inverseTime(k: try $0.number(1)) },
+        Entry(usage: "inverse-sqrt:K") { .inverseSqrt(k: try $0.number(1)) },
+        Entry(usage: "exponential:K") { .exponential(k: try $0.number(1)) },
+        Entry(usage: "power:K") { .power(k: try $0.number(1)) },
+        Entry(usage: "step:K:EVERY") { .staircase(k: try $0.number(1), every: Int(try $0.number(2))) },
+        Entry(usage: "cosine[:TOTAL]") { .cosine(total: $0.has(1) ? Int(try $0.number(1)) : $0.epochs) },
+        Entry(usage: "piecewise:B1,B2:V1,V2,V3") { arguments in
+            let boundaries: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0) }
+            guard values.count == boundaries.count + 1 else {
+                throw ConvNetError.argument("--schedule \(arguments.text): piecewise needs one more value than boundaries")
+            }
+            return .piecewise(boundaries: boundaries, values: values)
+        },
+    ]
+
+    static let registry: Registry<Entry> = {
+        let entries = builtIns.map { (name: $0.name, entry: $0) }
+        let step = entries.first { $0.entry.usage?.hasPrefix("step:") == true }
+        return Registry(kind: "learning-rate schedule", builtIns: entries + (step.map { [("staircase", Entry(usage: nil, parse: $0.entry.parse))] } ?? []))
+    }()
+
+    /// Makes `--schedule NAME[:...]` parse with `parse`; `usage` (e.g. `warmup:EPOCHS`) is listed in
+    /// help texts and errors.
+    public static func register(name: String, usage: String, _ parse: @escaping Parser) {
+        registry.register([name], Entry(usage: usage, parse: parse))
+    }
+
+    /// The usage of each registered schedule, e.g. `inverse-time:K` (aliases left out).
+    public static var usages: [String] { registry.names.compactMap { registry.entryIfKnown($0)?.usage } }
 }

@@ -31,6 +31,30 @@ public enum Loss: Sendable, Equatable {
         }
     }
 
+    /// Whether the loss reads logits rather than probabilities (`from_logits`; false for mean squared error).
+    public var fromLogits: Bool {
+        switch self {
+        case let .sparseCategoricalCrossentropy(logits), let .categoricalCrossentropy(logits), let .binaryCrossentropy(logits): logits
+        case .meanSquaredError: false
+        }
+    }
+
+    /// The same loss reading logits or probabilities (mean squared error has no such option).
+    func with(fromLogits logits: Bool) -> Loss {
+        switch self {
+        case .sparseCategoricalCrossentropy: .sparseCategoricalCrossentropy(fromLogits: logits)
+        case .categoricalCrossentropy: .categoricalCrossentropy(fromLogits: logits)
+        case .binaryCrossentropy: .binaryCrossentropy(fromLogits: logits)
+        case .meanSquaredError: .meanSquaredError
+        }
+    }
+
+    /// The loss Keras calls `name` (`sparse_categorical_crossentropy`, ...) with `from_logits`; a
+    /// name `LossRegistry` does not know throws, listing the known ones.
+    public init(kerasName name: String, fromLogits: Bool = false) throws {
+        self = try LossRegistry.registry.entry(name)(fromLogits)
+    }
+
     /// Whether this loss, applied to a softmax output, equals softmax cross-entropy of the logits;
     /// the training loop then skips the softmax and uses the stable logits form, as Keras does.
     var fusesWithSoftmax: Bool {
@@ -75,4 +99,26 @@ public enum Loss: Sendable, Equatable {
             return try ConvNetCore.meanSquaredError(predictions: output, targets: oneHot())
         }
     }
+}
+
+/// The losses known by Keras name (`sparse_categorical_crossentropy`, ...), which checkpoints read:
+/// ConvNet's losses, plus names users register for them. Thread-safe.
+public enum LossRegistry {
+    /// Makes a loss given `from_logits`.
+    public typealias Decoder = @Sendable (_ fromLogits: Bool) -> Loss
+
+    /// One loss of each kind; each is registered under its `kerasName`.
+    static let builtIns: [Loss] = [.sparseCategoricalCrossentropy(), .categoricalCrossentropy(), .binaryCrossentropy(), .meanSquaredError]
+
+    static let registry = Registry<Decoder>(kind: "loss", builtIns: builtIns.map { prototype in
+        (prototype.kerasName, { prototype.with(fromLogits: $0) })
+    })
+
+    /// Makes `name` (e.g. Keras's short `sparse_categorical_ce`) read as the loss `decoder` makes.
+    public static func register(name: String, _ decoder: @escaping Decoder) {
+        registry.register([name], decoder)
+    }
+
+    /// Every registered loss name, ConvNet's first.
+    public static var registeredNames: [String] { registry.names }
 }

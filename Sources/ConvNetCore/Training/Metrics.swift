@@ -15,6 +15,21 @@ public enum Metric: Sendable, Equatable, Hashable {
         }
     }
 
+    /// The metric a log key names (`accuracy`, `top_5_accuracy`); any other name throws, listing the known forms.
+    public init(name: String) throws {
+        if name == Metric.accuracy.name {
+            self = .accuracy
+            return
+        }
+        let pattern = Metric.topKAccuracy(0).name.split(separator: "0", omittingEmptySubsequences: false)
+        if pattern.count == 2, name.hasPrefix(pattern[0]), name.hasSuffix(pattern[1]),
+           let k = Int(name.dropFirst(pattern[0].count).dropLast(pattern[1].count)), k > 0 {
+            self = .topKAccuracy(k)
+            return
+        }
+        throw ConvNetError.argument("unknown metric '\(name)'; known: \(Metric.accuracy.name), \(Metric.topKAccuracy(0).name.replacingOccurrences(of: "0", with: "K"))")
+    }
+
     /// The number of correct samples in a batch of scores `(m, classes)`.
     func correctCount(scores: Tensor, labels: [Int]) -> Int {
         let classes = scores.shape.last ?? 1

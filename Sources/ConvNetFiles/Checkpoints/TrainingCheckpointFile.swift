@@ -37,8 +37,9 @@ extension TrainingCheckpoint {
             throw ConvNetError.argument("checkpoint: model '\(model.name)' is not compiled; there is no training state to save")
         }
         var file = try model.kerasWeightsFile(metadata: metadata)
+        let optimizer = try OptimizerRegistry.configuration(of: training.optimizer)
         let state = State(epoch: epoch, shuffler: shuffler.state.map(String.init), dropout: dropoutGenerator.state.map(String.init),
-                          optimizer: training.optimizer.kerasName, hyperparameters: training.optimizer.hyperparameters,
+                          optimizer: optimizer.name, hyperparameters: optimizer.hyperparameters,
                           step: training.optimizer.step, initialLearningRate: training.initialLearningRate,
                           schedule: training.schedule, schedulePerStep: training.schedulePerStep,
                           loss: LossCoding(training.loss),
@@ -74,19 +75,20 @@ extension TrainingCheckpoint {
         func generator(_ words: [String]) throws -> RandomGenerator {
             try RandomGenerator(state: words.compactMap(UInt64.init))
         }
-        var optimizer = try makeOptimizer(name: state.optimizer, hyperparameters: state.hyperparameters, path: path)
+        func registered<T>(_ make: () throws -> T) throws -> T {
+            do { return try make() } catch let error as ConvNetError { throw ConvNetError.file(path: path, message: error.description) }
+        }
+        var optimizer: any Optimizer = try registered {
+            try OptimizerRegistry.optimizer(named: state.optimizer, hyperparameters: state.hyperparameters)
+        }
         optimizer.slots = try readSlots(file, parameters: model.trainableParameters, path: path)
         optimizer.step = state.step
         optimizer.parameterGroups = state.parameterGroups ?? []
-        do {
-            try optimizer.validateSlots(for: model.trainableParameters)
-        } catch let error as ConvNetError {
-            throw ConvNetError.file(path: path, message: error.description)
-        }
-        let loss = state.loss.loss
+        try registered { try optimizer.validateSlots(for: model.trainableParameters) }
+        let loss = try registered { try state.loss.loss }
+        let metrics = try registered { try state.metrics.map(Metric.init(name:)) }
         var compiled = model
-        compiled.training = TrainingConfiguration(optimizer: optimizer, loss: loss,
-                                                  metrics: state.metrics.compactMap(Metric.init(name:)),
+        compiled.training = TrainingConfiguration(optimizer: optimizer, loss: loss, metrics: metrics,
                                                   schedule: state.schedule, schedulePerStep: state.schedulePerStep,
                                                   initialLearningRate: state.initialLearningRate)
         return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler),
@@ -129,32 +131,6 @@ extension TrainingCheckpoint {
         }
         return slots
     }
-
-    static func makeOptimizer(name: String, hyperparameters h: [String: Float], path: String) throws -> any Optimizer {
-        let lr = h["learning_rate"] ?? 0.001
-        switch name {
-        case "sgd": return SGD(learningRate: lr)
-        case "momentum", "nesterov":
-            let form: Momentum.Form = name == "nesterov" ? .nesterov : (h["classic"] == 1 ? .classic : .exponentialAverage)
-            return Momentum(learningRate: lr, beta: h["beta"] ?? 0.9, form: form)
-        case "adagrad": return Adagrad(learningRate: lr, epsilon: h["epsilon"] ?? 1e-8)
-        case "rmsprop": return RMSprop(learningRate: lr, rho: h["rho"] ?? 0.9, epsilon: h["epsilon"] ?? 1e-8)
-        case "adam", "adamw":
-            return Adam(learningRate: lr, beta1: h["beta_1"] ?? 0.9, beta2: h["beta_2"] ?? 0.999, epsilon: h["epsilon"] ?? 1e-8,
-                        weightDecay: h["weight_decay"] ?? 0)
-        default: throw ConvNetError.file(path: path, message: "unknown optimizer '\(name)' in the checkpoint")
-        }
-    }
-}
-
-extension Metric {
-    /// The metric a log key names (`accuracy`, `top_5_accuracy`).
-    init?(name: String) {
-        if name == "accuracy" { self = .accuracy; return }
-        let parts = name.split(separator: "_")
-        guard parts.count == 3, parts[0] == "top", parts[2] == "accuracy", let k = Int(parts[1]) else { return nil }
-        self = .topKAccuracy(k)
-    }
 }
 
 /// `Loss` as JSON, for checkpoints.
@@ -164,19 +140,11 @@ struct LossCoding: Codable {
 
     init(_ loss: Loss) {
         name = loss.kerasName
-        switch loss {
-        case let .sparseCategoricalCrossentropy(logits), let .categoricalCrossentropy(logits), let .binaryCrossentropy(logits):
-            fromLogits = logits
-        case .meanSquaredError: fromLogits = false
-        }
+        fromLogits = loss.fromLogits
     }
 
+    /// The loss through `LossRegistry`; an unknown name throws, listing the known ones.
     var loss: Loss {
-        switch name {
-        case "categorical_crossentropy": return .categoricalCrossentropy(fromLogits: fromLogits)
-        case "binary_crossentropy": return .binaryCrossentropy(fromLogits: fromLogits)
-        case "mean_squared_error": return .meanSquaredError
-        default: return .sparseCategoricalCrossentropy(fromLogits: fromLogits)
-        }
+        get throws { try Loss(kerasName: name, fromLogits: fromLogits) }
     }
 }

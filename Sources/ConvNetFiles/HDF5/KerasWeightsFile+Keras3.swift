@@ -88,7 +88,7 @@ extension KerasWeightsFile {
         for layer in config.layers {
             if unmatched.remove(layer.storageKey) != nil {
                 entries.append((layer.storageKey, layer.name))
-            } else if layer.className != "InputLayer" {
+            } else if layer.className != KerasModelJSON.inputLayerClass {
                 throw ConvNetError.file(path: file.path, message: "group \(container)/\(layer.storageKey) not found "
                     + "(expected for layer \(layer.name) of class \(layer.className) in the model config)")
             }
