@@ -1,4 +1,5 @@
 import ConvNet
+import Foundation
 import Testing
 
 /// The public training step, its per-batch and gradient hooks, and what is built on them
@@ -174,5 +175,42 @@ import Testing
         for (actual, expected) in zip(afterTwo, average) { #expect(allClose(actual, expected, absolute: 1e-7, relative: 1e-6)) }
         #expect(throws: ConvNetError.self) { try ExponentialMovingAverage(momentum: 1) }
         #expect(throws: ConvNetError.self) { try ExponentialMovingAverage(overwriteFrequency: 0) }
+    }
+}
+
+/// The README's training-core example, run as written (on a small model with the layers it names).
+@Suite struct ReadmeTrainingExampleTests {
+    @Test("parameter groups, clipping and loading by name, as the README shows them")
+    func readmeExample() throws {
+        var model = try Model(inputShape: [6, 6, 1], seed: 1) {
+            Conv2D(2, kernelSize: 3)
+            BatchNormalization()
+            Flatten()
+            Dense(2, activation: .softmax)
+        }
+        var generator = RandomGenerator(seed: 2)
+        let x = Tensor.randomUniform(shape: [8, 6, 6, 1], generator: &generator)
+        let y = [0, 1, 0, 1, 1, 0, 1, 0]
+        let before = model.namedWeights
+        let optimizer = SGD(learningRate: 0.1).withParameterGroups([
+            ParameterGroup([.layerKind("BatchNormalization")], weightDecay: .zero),
+            ParameterGroup([.layer("conv2d")], frozen: true),
+            ParameterGroup([.all], weightDecay: .coupled(5e-4)),
+        ])
+        model.compile(optimizer: optimizer, loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        try model.fit(x: x, y: y, epochs: 5, callbacks: [try GradientClipping(.globalNorm(1))], verbosity: .silent)
+        let after = Dictionary(uniqueKeysWithValues: model.namedWeights.map { ($0.path, $0.value.scalars) })
+        for parameter in before where parameter.isTrainable {
+            if parameter.layerName == "conv2d" {
+                #expect(after[parameter.path] == parameter.value.scalars, "\(parameter.path) is frozen")
+            } else {
+                #expect(after[parameter.path] != parameter.value.scalars, "\(parameter.path) trains")
+            }
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("convnet-readme-\(UUID()).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.save(to: path)
+        let report = try model.loadWeights(from: path, byName: true, skipMismatch: true)   // Keras's by_name
+        #expect(report.skipped.isEmpty && report.loaded.count == model.namedWeights.count)
     }
 }

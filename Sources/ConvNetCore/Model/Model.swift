@@ -100,11 +100,14 @@ public struct Model: Sendable {
          layers.reduce(0) { $0 + $1.nonTrainableWeights.reduce(0) { $0 + $1.count } })
     }
 
-    /// The forward pass. `training` enables dropout and batch statistics (and updates batch
+    /// The forward pass. `context.training` enables dropout and batch statistics (and updates batch
     /// normalization's moving averages, hence `mutating`).
     ///
-    /// - Parameter outputs: layer indices whose outputs to return besides the model's output
-    ///   (feature maps); the returned dictionary maps each to its tensor.
+    /// - Parameters:
+    ///   - input: a batch `(m, ...)` of the model's input shape.
+    ///   - context: training or inference mode, and the dropout generator (advanced by dropout layers).
+    ///   - outputs: layer indices whose outputs to return besides the model's output (feature maps);
+    ///     the returned dictionary maps each to its tensor.
     public mutating func forward(_ input: Tensor, context: inout ForwardContext, outputs: Set<Int> = [])
         throws -> (output: Tensor, intermediate: [Int: Tensor]) {
         try checkInput(input)
