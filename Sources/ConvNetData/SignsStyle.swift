@@ -2,7 +2,7 @@ import ConvNetFiles
 import ConvNetCore
 import Foundation
 
-/// Image datasets stored in HDF5 as deck 000's SIGNS set (`train_signs.h5`, `test_signs.h5`) and
+/// Image datasets stored in HDF5 as the lecture notes' SIGNS set (`train_signs.h5`, `test_signs.h5`) and
 /// cat/non-cat set (`train_catvnoncat.h5`, `test_catvnoncat.h5`) are:
 ///
 ///     train_set_x   (m, 64, 64, 3) uint8     images, NHWC, pixel values 0...255

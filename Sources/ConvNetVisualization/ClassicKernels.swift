@@ -4,7 +4,7 @@ import Foundation
 /// A small 2-D kernel for filtering images, with the display scaling that suits its output.
 ///
 /// Applied by `ImageFilters.apply` to each channel separately through the library's `conv2d`
-/// (cross-correlation: the kernel is not flipped, as in the decks and every CNN library).
+/// (cross-correlation: the kernel is not flipped, as in the lecture notes and every CNN library).
 public struct FilterKernel: Sendable, Equatable {
     /// The kernel's name, e.g. `"vertical-edge"`: what `convnet filter --kernel` accepts for the
     /// built-in ones, and what it prints beside the output's shape.
@@ -52,13 +52,13 @@ public struct FilterKernel: Sendable, Equatable {
         (try? Tensor(shape: [height, width, 1, 1], scalars: rows.flatMap { $0 })) ?? Tensor(shape: [1, 1, 1, 1])
     }
 
-    /// Deck 001's vertical edge detector `[[1, 0, −1]] × 3`: bright-to-dark from left to right is positive.
+    /// the lecture notes' vertical edge detector `[[1, 0, −1]] × 3`: bright-to-dark from left to right is positive.
     public static let verticalEdge = FilterKernel(constant: "vertical-edge", [[1, 0, -1], [1, 0, -1], [1, 0, -1]], .absolute)
-    /// Deck 001's horizontal edge detector: bright-to-dark from top to bottom is positive.
+    /// the lecture notes' horizontal edge detector: bright-to-dark from top to bottom is positive.
     public static let horizontalEdge = FilterKernel(constant: "horizontal-edge", [[1, 1, 1], [0, 0, 0], [-1, -1, -1]], .absolute)
     /// The 8-centred edge (Laplacian-style outline) kernel: 0 on flat areas.
     public static let laplacianEdge = FilterKernel(constant: "laplacian-edge", [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], .absolute)
-    /// The 5-centred sharpen kernel of deck 004: weights sum to 1, so flat areas keep their value.
+    /// The 5-centred sharpen kernel of the lecture notes: weights sum to 1, so flat areas keep their value.
     public static let sharpen = FilterKernel(constant: "sharpen", [[0, -1, 0], [-1, 5, -1], [0, -1, 0]], .clamp)
     /// The 3×3 mean, `1/9` everywhere.
     public static let boxBlur = FilterKernel(constant: "box-blur", [[Float]](repeating: [Float](repeating: 1.0 / 9, count: 3), count: 3), .clamp)
@@ -132,7 +132,7 @@ public enum FilterPadding: String, Sendable, CaseIterable {
     case reflect
 }
 
-/// Classic image filtering through the library's own `conv2d`, and the gradient images of deck 002.
+/// Classic image filtering through the library's own `conv2d`, and the gradient images of the lecture notes.
 ///
 /// Every function takes one image `(h, w, c)` or a batch `(m, h, w, c)` and returns the same rank.
 /// Channels are filtered separately: the image is viewed as `m · c` one-channel planes

@@ -18,7 +18,7 @@ struct TapeEntry: Sendable {
 /// are not needed may be `nil`.
 typealias BackwardFunction = @Sendable (_ upstream: Tensor, _ needed: [Bool]) throws -> [Tensor?]
 
-/// Reverse-mode automatic differentiation, in the manner of `tf.GradientTape` (deck 002).
+/// Reverse-mode automatic differentiation, in the manner of `tf.GradientTape` (lecture notes).
 ///
 /// Watch the tensors you want gradients for, compute with them as usual, then ask for the gradient
 /// of a scalar loss:

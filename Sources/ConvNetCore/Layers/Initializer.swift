@@ -8,7 +8,7 @@ public enum Initializer: Sendable, Equatable, Hashable {
     case zeros
     case ones
     case constant(Float)
-    /// `N(0, σ²)` (deck 001's "random" initialisation, `W = σ · randn`).
+    /// `N(0, σ²)` (the lecture notes' "random" initialisation, `W = σ · randn`).
     case randomNormal(standardDeviation: Float)
     /// `N(0, σ²)` with samples beyond 2σ redrawn.
     case truncatedNormal(standardDeviation: Float)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The activation functions of the decks and Keras (`keras.activations`), selectable on layers
+/// The activation functions of the lecture notes and Keras (`keras.activations`), selectable on layers
 /// (`Dense(10, activation: .softmax)`); the `Activation` layer applies one on its own.
 public enum ActivationFunction: Sendable, Equatable, Hashable {
     /// `g(z) = z`.

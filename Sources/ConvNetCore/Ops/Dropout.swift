@@ -1,4 +1,4 @@
-/// Inverted dropout (deck 001): each element is kept with probability `1 − rate` and scaled by
+/// Inverted dropout (lecture notes): each element is kept with probability `1 − rate` and scaled by
 /// `1 / (1 − rate)`, so the expected activation is unchanged and inference needs no rescaling.
 /// Backward multiplies by the same mask.
 ///

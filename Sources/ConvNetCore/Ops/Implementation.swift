@@ -1,6 +1,6 @@
 /// Which of an op's two implementations to run. Both compute the same function; the tests prove it.
 public enum Implementation: Sendable, Equatable {
-    /// Loops that read like the decks' `conv_forward` / `pool_forward`: the oracle.
+    /// Loops that read like the lecture notes' `conv_forward` / `pool_forward`: the oracle.
     case reference
     /// im2col + GEMM (or Winograd) for convolution, vectorised loops for pooling and batch
     /// normalization, spread over the cores.

@@ -8,7 +8,7 @@ public enum Padding: Sendable, Equatable, Hashable {
     /// Explicit zero padding on each side: `n_out = ⌊(n_in + p_top + p_bottom − k_eff) / s⌋ + 1`.
     case explicit(top: Int, bottom: Int, left: Int, right: Int)
 
-    /// The same padding `p` on all four sides (the decks' `p`).
+    /// The same padding `p` on all four sides (the lecture notes' `p`).
     public static func uniform(_ p: Int) -> Padding { .explicit(top: p, bottom: p, left: p, right: p) }
 }
 

@@ -6,7 +6,7 @@ extension Tensor {
         self / 255
     }
 
-    /// Pixel values `0...255` mapped to `[-0.5, 0.5]`: `x / 255 - 0.5`, deck 001's preprocessing,
+    /// Pixel values `0...255` mapped to `[-0.5, 0.5]`: `x / 255 - 0.5`, the lecture notes' preprocessing,
     /// which centres the inputs without computing statistics.
     public func scaledToCenteredUnitRange() -> Tensor {
         self / 255 - 0.5

@@ -5,7 +5,7 @@ public enum Preprocessing: Sendable, Equatable, Codable {
     case none
     /// `x / 255` (Keras's usual scaling).
     case unitRange
-    /// `x / 255 − 0.5` (deck 001).
+    /// `x / 255 − 0.5` (lecture notes).
     case centeredUnitRange
     /// `(x − mean_c) / std_c` per channel, with statistics of the training set.
     case standardize(mean: [Float], standardDeviation: [Float])

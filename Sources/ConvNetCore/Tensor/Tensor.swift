@@ -1,6 +1,6 @@
 /// An n-dimensional array of `Float`, stored row-major (the last axis varies fastest).
 ///
-/// Image batches use NHWC, `(m, n_H, n_W, n_C)` in the decks' notation, as Keras does; conv kernels
+/// Image batches use NHWC, `(m, n_H, n_W, n_C)` in the lecture notes' notation, as Keras does; conv kernels
 /// are `(k_h, k_w, c_in, c_out)` and dense kernels `(in, out)`, so Keras weights load unchanged.
 ///
 /// `Tensor` is a value type: its scalars live in a Swift `Array`, which copies on write. A tensor

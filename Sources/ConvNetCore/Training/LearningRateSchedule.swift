@@ -1,7 +1,7 @@
 import Foundation
 
-/// Learning-rate decay (deck 001), as a function of `t`, the number of the epoch (or step) about to
-/// run, counted from 1 as the deck's `epoch_num`: the first epoch of `inverseTime(k)` runs at
+/// Learning-rate decay (lecture notes), as a function of `t`, the number of the epoch (or step) about to
+/// run, counted from 1 as the lecture notes' `epoch_num`: the first epoch of `inverseTime(k)` runs at
 /// `α₀ / (1 + k)`.
 public enum LearningRateSchedule: Sendable, Equatable, Codable {
     /// `α₀` throughout.

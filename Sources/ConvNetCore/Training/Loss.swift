@@ -11,7 +11,7 @@ public enum Loss: Sendable, Equatable {
     case meanSquaredError
 
     /// The loss that fits a classifier's output layer: binary cross-entropy against one-hot labels
-    /// for sigmoid outputs (deck 000's SIGNS net ends in 6 sigmoids), else sparse categorical
+    /// for sigmoid outputs (the lecture notes' SIGNS net ends in 6 sigmoids), else sparse categorical
     /// cross-entropy (softmax outputs, or logits for a linear output).
     public static func matching(_ model: Model) -> Loss {
         switch (model.layers.last as? any ActivatedLayer)?.activation {

@@ -1,6 +1,6 @@
 extension ClassicArchitectures {
     /// AlexNet: A. Krizhevsky, I. Sutskever, G. Hinton, "ImageNet Classification with Deep
-    /// Convolutional Neural Networks", NIPS 2012, figure 2 and section 3.5; layer table of deck 000
+    /// Convolutional Neural Networks", NIPS 2012, figure 2 and section 3.5; layer table of the lecture notes
     /// (from Géron, *Hands-on Machine Learning*).
     ///
     /// | layer | | output at 227 | parameters |
@@ -17,16 +17,16 @@ extension ClassicArchitectures {
     /// Total at 227x227x3 with 1000 classes: 62,378,344.
     ///
     /// Choices where the sources disagree or ConvNet lacks a layer:
-    /// - **Input 227, not 224.** The paper and deck 000's table say 224x224, but an 11x11 stride-4
+    /// - **Input 227, not 224.** The paper and the lecture notes' table say 224x224, but an 11x11 stride-4
     ///   window gives 55x55 only from 227 pixels ((227 − 11)/4 + 1 = 55); the table's "SAME" for
     ///   conv1 would give ⌈224/4⌉ = 56. conv1 therefore has no padding and the default input is
     ///   227x227x3, as in Caffe's reference AlexNet. Other sizes work (at least 67x67): at 224 conv1
     ///   gives 54x54, pool5 5x5x256 and fc6 6,400 inputs (50,844,008 parameters in all); to keep
     ///   the paper's feature-map sizes, pad 224-pixel images to 227 first.
-    /// - **pool5.** Deck 000's table stops at C7 but the paper (figure 2) max-pools after the fifth
+    /// - **pool5.** the lecture notes' table stops at C7 but the paper (figure 2) max-pools after the fifth
     ///   convolution, which is what makes fc6 take 6·6·256 = 9,216 inputs; it is included.
     /// - **One tower, no local response normalization.** The paper splits conv2, conv4, conv5
-    ///   across two GPUs (grouped convolutions) and normalizes after conv1 and conv2; the deck's
+    ///   across two GPUs (grouped convolutions) and normalizes after conv1 and conv2; the lecture notes'
     ///   table has neither, and neither does this model.
     static func alexNet(inputShape: LayerShape, classes: Int, seed: UInt64) throws -> Model {
         try Model(name: "alexnet", inputShape: inputShape, seed: seed) {

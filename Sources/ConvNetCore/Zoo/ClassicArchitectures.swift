@@ -1,4 +1,4 @@
-/// The classic ImageNet architectures of decks 000 and 004 (AlexNet, VGG16, ResNet, GoogLeNet) and
+/// The classic ImageNet architectures of the lecture notes (AlexNet, VGG16, ResNet, GoogLeNet) and
 /// their small-image variants for 32x32 CIFAR-10, as `ModelZoo` entries.
 ///
 /// Each family lives in its own file (`AlexNet.swift`, `VGG.swift`, `ResNet.swift`,

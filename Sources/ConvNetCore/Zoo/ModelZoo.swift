@@ -1,4 +1,4 @@
-/// Models by name, with the decks' exact layer lists. Every entry takes the number of classes and,
+/// Models by name, with the lecture notes' exact layer lists. Every entry takes the number of classes and,
 /// where the arithmetic allows, another input size.
 public enum ModelZoo {
     /// The names `model(named:)` knows, with a one-line description each.

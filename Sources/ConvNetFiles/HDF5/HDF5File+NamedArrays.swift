@@ -1,5 +1,5 @@
 import ConvNetCore
-/// Plain named arrays at the root of a file, as deck 000 saves parameters: `W1`, `b1`, `W2`, `b2`.
+/// Plain named arrays at the root of a file, as the lecture notes saves parameters: `W1`, `b1`, `W2`, `b2`.
 extension HDF5File {
     /// Every dataset at the root of the file, by name, converted to `Float` with its stored shape.
     /// Groups at the root are skipped.

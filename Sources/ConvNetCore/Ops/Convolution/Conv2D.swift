@@ -9,7 +9,7 @@
 ///   - strides: `(s_h, s_w)`.
 ///   - padding: `.valid`, `.same` (TensorFlow's rule) or explicit per side.
 ///   - dilation: `(d_h, d_w)`; the kernel then spans `(f − 1)·d + 1` pixels.
-///   - implementation: `.fast` (im2col + GEMM or Winograd) or `.reference` (the decks' loops, for checking).
+///   - implementation: `.fast` (im2col + GEMM or Winograd) or `.reference` (the lecture notes' loops, for checking).
 /// - Returns: `(m, n_H, n_W, n_C)`, with `n_H` given by `WindowGeometry`.
 /// - Throws: `ConvNetError.shape` naming the shapes when they do not fit together.
 public func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor? = nil, strides: (Int, Int) = (1, 1),

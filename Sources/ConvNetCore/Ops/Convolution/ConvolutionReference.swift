@@ -1,4 +1,4 @@
-/// Convolution as the decks write it: one output element at a time (`conv_single_step`), and the
+/// Convolution as the lecture notes write it: one output element at a time (`conv_single_step`), and the
 /// backward pass that distributes each `dZ[i, h, w, c]` over the window that produced it.
 /// Slow, obviously right, and the oracle the fast implementation is tested against.
 public enum ConvolutionReference {

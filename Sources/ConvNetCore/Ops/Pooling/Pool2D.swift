@@ -6,7 +6,7 @@
 ///   - strides: defaults to the window size, as in Keras.
 ///   - padding: `.valid`, `.same` (TensorFlow's rule) or explicit per side; padded positions never
 ///     win the maximum, and each pad must be smaller than the window.
-///   - implementation: `.fast` (vectorised, over the cores) or `.reference` (the decks' loops, for checking).
+///   - implementation: `.fast` (vectorised, over the cores) or `.reference` (the lecture notes' loops, for checking).
 /// - Returns: `(m, n_H, n_W, n_C)`.
 public func maxPool2d(_ input: Tensor, size: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid,
                       implementation: Implementation = .fast) throws -> Tensor {

@@ -1,4 +1,4 @@
-/// Pooling as the decks write it (`pool_forward`, `pool_backward`, `create_mask_from_window`,
+/// Pooling as the lecture notes write it (`pool_forward`, `pool_backward`, `create_mask_from_window`,
 /// `distribute_value`): one output element at a time. The oracle for `PoolingFast`.
 public enum PoolingReference {
     /// The window of channel `c` under output pixel `(h, w)` of image `i`, as a list of

@@ -1,7 +1,7 @@
 /// Updates parameters from their gradients. Each optimizer keeps its per-parameter state (moments,
 /// accumulators) in `slots`, keyed by the parameter's path (`conv2d/kernel`), and counts its steps.
 ///
-/// Epsilon placement follows deck 001's formulas, noted on each type; Keras puts it outside the
+/// Epsilon placement follows the lecture notes' formulas, noted on each type; Keras puts it outside the
 /// square root for Adam and RMSprop, so with the same ε the updates differ slightly when a
 /// gradient's second moment is tiny.
 ///

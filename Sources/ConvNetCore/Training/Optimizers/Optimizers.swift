@@ -31,11 +31,11 @@ public struct SGD: Optimizer {
     }
 }
 
-/// Gradient descent with momentum, in either of deck 001's forms.
+/// Gradient descent with momentum, in either of the lecture notes' forms.
 public struct Momentum: Optimizer {
     /// How the velocity is formed and applied.
     public enum Form: Sendable, Equatable {
-        /// Deck 001's exponentially weighted average: `v ← β·v + (1 − β)·dW`, `W ← W − α·v`.
+        /// the lecture notes' exponentially weighted average: `v ← β·v + (1 − β)·dW`, `W ← W − α·v`.
         case exponentialAverage
         /// The classic (Keras `SGD(momentum=β)`, PyTorch up to the sign convention) form:
         /// `v ← β·v − α·dW`, `W ← W + v`.
@@ -94,7 +94,7 @@ public struct Momentum: Optimizer {
     }
 }
 
-/// Adagrad (deck 001): `v ← v + dW²`, `W ← W − α·dW / (√v + ε)` (ε outside the root).
+/// Adagrad (lecture notes): `v ← v + dW²`, `W ← W − α·dW / (√v + ε)` (ε outside the root).
 public struct Adagrad: Optimizer {
     /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
@@ -134,7 +134,7 @@ public struct Adagrad: Optimizer {
     }
 }
 
-/// RMSprop (deck 001): `S ← ρ·S + (1 − ρ)·dW²`, `W ← W − α·dW / √(S + ε)` (ε inside the root).
+/// RMSprop (lecture notes): `S ← ρ·S + (1 − ρ)·dW²`, `W ← W − α·dW / √(S + ε)` (ε inside the root).
 public struct RMSprop: Optimizer {
     /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
@@ -177,12 +177,12 @@ public struct RMSprop: Optimizer {
     }
 }
 
-/// Adam with bias correction (deck 001), and AdamW's decoupled weight decay (for every parameter
+/// Adam with bias correction (lecture notes), and AdamW's decoupled weight decay (for every parameter
 /// unless a `ParameterGroup` sets its own `WeightDecay`; a coupled decay then replaces it):
 ///
 ///     V ← β₁·V + (1 − β₁)·dW,   S ← β₂·S + (1 − β₂)·dW²
 ///     V̂ = V / (1 − β₁ᵗ),        Ŝ = S / (1 − β₂ᵗ)
-///     W ← W − α·V̂ / √(Ŝ + ε) − α·λ·W          (ε inside the root, as the deck writes it; λ = 0 for Adam)
+///     W ← W − α·V̂ / √(Ŝ + ε) − α·λ·W          (ε inside the root, as the lecture notes write it; λ = 0 for Adam)
 public struct Adam: Optimizer {
     /// The step size `α`; schedules change it between epochs or steps.
     public var learningRate: Float
