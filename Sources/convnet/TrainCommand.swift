@@ -54,7 +54,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Draw the training curves (loss and accuracy per epoch) as SVG, or PNG by the file's name.") var plot: String?
     @Option(help: "Save a checkpoint (model, optimizer state, epoch, generators) after every epoch; `{epoch}` is replaced.") var checkpoint: String?
     @Option(help: "Resume from a checkpoint written by --checkpoint (same dataset and flags), up to --epochs in total.") var resume: String?
-    @Option(help: ArgumentHelp("Layers whose weights stay as they are (comma-separated names, as `convnet summary` lists them); a resumed checkpoint keeps its own.", valueName: "LAYER,...")) var freeze: String?
+    @Option(help: ArgumentHelp("Layers whose weights stay as they are (comma-separated names, as `convnet summary` lists them; Keras `trainable = False`, saved with the model); a resumed checkpoint keeps its own.", valueName: "LAYER,...")) var freeze: String?
     @Flag(help: "Decode image folders from disk batch by batch every epoch instead of loading them into memory (the default when the decoded images would take more than a quarter of the RAM).") var streamImages = false
     @Flag(help: "Print only the final results.") var quiet = false
 
@@ -161,8 +161,8 @@ struct TrainCommand: ParsableCommand {
             for layer in frozen where !network.layers.contains(where: { $0.name == layer && !$0.trainableWeights.isEmpty }) {
                 throw ValidationError("--freeze: model '\(network.name)' has no layer '\(layer)' with trainable weights")
             }
-            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum)
-                                .withParameterGroups(frozen.isEmpty ? [] : [.frozen(frozen.map(ParameterSelector.layer))]),
+            if !frozen.isEmpty { try network.setTrainable(false, layers: frozen) }  // saved with the model and its checkpoints
+            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
                             loss: .matching(network), metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
         }
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)
