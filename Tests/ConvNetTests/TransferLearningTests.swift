@@ -148,3 +148,35 @@ import Testing
         #expect(thrownMessage { _ = try Model(base: base, head: []) } != nil)
     }
 }
+
+/// `convnet finetune`: a new head on a trained model's base, the base frozen or not.
+@Suite(.serialized) struct FinetuneCommandTests {
+    @Test func finetuneReplacesTheHeadAndFreezesTheBase() throws {
+        let directory = try CommandLineTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = directory.appendingPathComponent("base.h5").path
+        let trained = try CommandLineTests.run(["train", "--limit", "64", "--epochs", "1", "--quiet", "--save", base])
+        #expect(trained.status == 0, "\(trained.error)")
+        let original = try Model.load(from: base)
+        let baseLayers = ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "flatten"]
+        for (flags, frozen) in [([String](), baseLayers), (["--freeze", "none"], []),
+                                (["--freeze-until", "max_pooling2d"], ["conv2d", "max_pooling2d"])] {
+            let saved = directory.appendingPathComponent("tuned.h5").path
+            let run = try CommandLineTests.run(["finetune", "--model", base, "--limit", "64", "--epochs", "1", "--quiet",
+                                                "--save", saved] + flags)
+            #expect(run.status == 0, "\(flags): \(run.error)")
+            let tuned = try Model.load(from: saved)
+            #expect(tuned.layers.map(\.name) == baseLayers + ["dense"])
+            #expect(tuned.outputShape == [10])
+            #expect(tuned.layers.filter { !$0.trainable }.map(\.name) == frozen, "\(flags)")
+            for parameter in tuned.namedWeights where frozen.contains(parameter.layerName) {
+                #expect(parameter.value == original.weight(at: parameter.path), "\(parameter.path)")
+            }
+            if frozen.isEmpty { #expect(tuned.weight(at: "conv2d/kernel") != original.weight(at: "conv2d/kernel")) }
+        }
+        let bad = try CommandLineTests.run(["finetune", "--model", base, "--freeze", "all"])
+        #expect(bad.status == 2 && bad.error.hasPrefix("Error: --freeze must be base or none, got all"), "\(bad.error)")
+        let unknown = try CommandLineTests.run(["finetune", "--model", base, "--limit", "64", "--epochs", "1", "--freeze-until", "nope"])
+        #expect(unknown.status == 2 && unknown.error.contains("no layer 'nope'"), "\(unknown.error)")
+    }
+}
