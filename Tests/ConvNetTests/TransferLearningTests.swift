@@ -180,3 +180,25 @@ import Testing
         #expect(unknown.status == 2 && unknown.error.contains("no layer 'nope'"), "\(unknown.error)")
     }
 }
+
+/// The README's transfer-learning example, run as written (on a LeNet-5 saved to a temporary file).
+@Suite struct ReadmeTransferLearningExampleTests {
+    @Test func readmeExample() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("convnet-readme-\(UUID()).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try ModelZoo.model(named: "lenet5", seed: 1).save(to: path)
+        // As in the README, with `path` for "lenet5.h5".
+        let base = try Model.load(from: path).base()             // Keras include_top=False
+        var tuned = try Model(base: base) { Dense(3, activation: .softmax) }
+        try tuned.setTrainable(false, layers: base.layers.map(\.name))  // layer.trainable = False
+        tuned.compile(optimizer: Adam(learningRate: 1e-3), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+
+        #expect(tuned.parameterCounts == (trainable: 400 * 3 + 3, nonTrainable: base.parameterCounts.trainable))
+        let (x, y) = TransferLearningTests.randomData(count: 8, shape: [28, 28, 1], classes: 3, seed: 7)
+        try tuned.fit(x: x, y: y, epochs: 1, batchSize: 4, verbosity: .silent)
+        #expect(Array(tuned.namedWeights.prefix(4)) == base.namedWeights.map { parameter in
+            Parameter(layerName: parameter.layerName, weightName: parameter.weightName, layerKind: parameter.layerKind,
+                      isTrainable: false, value: parameter.value)
+        })
+    }
+}
