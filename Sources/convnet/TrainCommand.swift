@@ -23,6 +23,24 @@ struct TrainCommand: ParsableCommand {
         status is 130. A second Ctrl-C quits at once.
         """)
 
+    @OptionGroup var training: TrainingOptions
+    @Option(help: ArgumentHelp("Layers whose weights stay as they are (comma-separated names, as `convnet summary` lists them; Keras `trainable = False`, saved with the model); a resumed checkpoint keeps its own.", valueName: "LAYER,...")) var freeze: String?
+
+    func run() throws {
+        let freeze = freeze
+        try training.run { network, _ in
+            let frozen = freeze.map { $0.split(separator: ",").map(String.init) } ?? []
+            for layer in frozen where !network.layers.contains(where: { $0.name == layer && !$0.trainableWeights.isEmpty }) {
+                throw ValidationError("--freeze: model '\(network.name)' has no layer '\(layer)' with trainable weights")
+            }
+            if !frozen.isEmpty { try network.setTrainable(false, layers: frozen) }  // saved with the model and its checkpoints
+        }
+    }
+}
+
+/// Every option of `convnet train` but `--freeze`, and the training run itself: shared by `train`
+/// and `finetune`, which differ only in how they prepare the model before it is compiled.
+struct TrainingOptions: ParsableArguments {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var datasetOptions: DatasetOptions
     @OptionGroup var limitOption: LimitOption
@@ -54,7 +72,6 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Draw the training curves (loss and accuracy per epoch) as SVG, or PNG by the file's name.") var plot: String?
     @Option(help: "Save a checkpoint (model, optimizer state, epoch, generators) after every epoch; `{epoch}` is replaced.") var checkpoint: String?
     @Option(help: "Resume from a checkpoint written by --checkpoint (same dataset and flags), up to --epochs in total.") var resume: String?
-    @Option(help: ArgumentHelp("Layers whose weights stay as they are (comma-separated names, as `convnet summary` lists them); a resumed checkpoint keeps its own.", valueName: "LAYER,...")) var freeze: String?
     @Flag(help: "Decode image folders from disk batch by batch every epoch instead of loading them into memory (the default when the decoded images would take more than a quarter of the RAM).") var streamImages = false
     @Flag(help: "Print only the final results.") var quiet = false
 
@@ -129,7 +146,10 @@ struct TrainCommand: ParsableCommand {
         try OutputPath.checkInput(resume, flag: "--resume")
     }
 
-    func run() throws {
+    /// Loads the data and the model (`--model`, or its checkpoint with `--resume`), lets `prepare`
+    /// change a model that is not resumed (freeze layers, replace the head; it gets the dataset's
+    /// class names), compiles and trains it, then evaluates, plots and saves as the options ask.
+    func run(prepare: (inout Model, _ classNames: [String]) throws -> Void) throws {
         threadOptions.apply()
         let regularizer = (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil
         let resumed = try resume.map(TrainingCheckpoint.load(from:))
@@ -155,14 +175,10 @@ struct TrainCommand: ParsableCommand {
         var network = ModelSource.isFile(model) || resumed != nil ? probe.model
             : try ModelSource.load(model, inputShape: inputShape, classes: data.classNames.count, seed: seed,
                                    dropout: dropout, regularizer: regularizer).model
+        if resumed == nil { try prepare(&network, data.classNames) }
         try data.check(against: network)
         if resumed == nil {
-            let frozen = freeze.map { $0.split(separator: ",").map(String.init) } ?? []
-            for layer in frozen where !network.layers.contains(where: { $0.name == layer && !$0.trainableWeights.isEmpty }) {
-                throw ValidationError("--freeze: model '\(network.name)' has no layer '\(layer)' with trainable weights")
-            }
-            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum)
-                                .withParameterGroups(frozen.isEmpty ? [] : [.frozen(frozen.map(ParameterSelector.layer))]),
+            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
                             loss: .matching(network), metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
         }
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)

@@ -352,6 +352,9 @@ func thrownMessage(_ body: () throws -> Void) -> String? {
         #expect(models[0].weight(at: "conv2d/kernel") == models[1].weight(at: "conv2d/kernel"))
         #expect(models[0].weight(at: "conv2d/bias") == models[1].weight(at: "conv2d/bias"))
         #expect(models[0].weight(at: "conv2d_1/kernel") != models[1].weight(at: "conv2d_1/kernel"))
+        // The layer is frozen Keras's way: saved as `trainable: false`, its weights counted as non-trainable.
+        #expect(models[0].layers.map { $0.trainable } == models[0].layers.map { $0.name != "conv2d" })
+        #expect(models[0].nonTrainableParameters.map(\.path) == ["conv2d/kernel", "conv2d/bias"])
         let bad = try CommandLineTests.run(["train", "--limit", "64", "--epochs", "1", "--freeze", "nope"])
         #expect(bad.status == 2 && bad.error.hasPrefix("Error: --freeze: model 'lenet5' has no layer 'nope'"), "\(bad.error)")
     }

@@ -2,10 +2,13 @@
 ///
 /// Training: normalise with the batch's mean and variance, then update the moving statistics
 /// `moving = momentum · moving + (1 − momentum) · batch`. Inference: normalise with the moving
-/// statistics. Weights in Keras's order: gamma, beta (trainable), moving mean, moving variance.
+/// statistics, as does a frozen layer (`trainable == false`) even in training mode (Keras 3). Weights
+/// in Keras's order: gamma, beta (trainable), moving mean, moving variance.
 public struct BatchNormalization: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// The moving averages' decay `ρ`: `moving = ρ·moving + (1 − ρ)·batch` (Keras's `momentum`, default 0.99).
     public let momentum: Float
     /// Added to the variance before the square root, `x̂ = (x − μ) / √(σ² + ε)`, for stability.
@@ -78,7 +81,7 @@ public struct BatchNormalization: Layer {
         }
         let gamma = self.gamma ?? Tensor(shape: movingMean.shape, repeating: 1)
         let beta = self.beta ?? Tensor(shape: movingMean.shape, repeating: 0)
-        guard context.training else {
+        guard context.training, trainable else {  // a frozen layer keeps its statistics (Keras 3)
             return try batchNormInference(inputs[0], gamma: gamma, beta: beta, mean: movingMean, variance: movingVariance,
                                           epsilon: epsilon)
         }

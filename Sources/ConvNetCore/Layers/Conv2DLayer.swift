@@ -6,6 +6,8 @@
 public struct Conv2D: KernelLayer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// The number of output channels `n_C`.
     public let filters: Int
     /// The window `[f_h, f_w]`.

@@ -4,6 +4,8 @@
 public struct Dense: KernelLayer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// The number of outputs.
     public let units: Int
     /// Applied to `x·W + b`.

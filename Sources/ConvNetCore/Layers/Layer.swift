@@ -28,7 +28,17 @@ public protocol Layer: Sendable {
     var kerasClassName: String { get }
     /// How many inputs the layer takes (2 or more only for merge layers).
     var acceptsMultipleInputs: Bool { get }
-    /// Weights updated by the optimizer.
+    /// Whether training updates this layer's weights (Keras `layer.trainable`, default `true`).
+    ///
+    /// A frozen layer (`false`) keeps its weights: the model counts all of them as non-trainable
+    /// (`Model.trainableWeights`, `namedWeights[i].isTrainable`, `parameterCounts`, `summary()`),
+    /// the tape computes no gradient for them and the optimizer neither updates nor decays them; a
+    /// frozen `BatchNormalization` runs in inference mode even in training (Keras 3). The order of
+    /// the layer's weights (`weightNames`, files) does not change. Built-in layers store it; a custom
+    /// layer that does not declare `var trainable = true` cannot be frozen (the default ignores `false`).
+    var trainable: Bool { get set }
+    /// The weights the optimizer updates while the layer is `trainable` (the layer's storage, whatever
+    /// `trainable` says; the model leaves them out of training when the layer is frozen).
     var trainableWeights: [Tensor] { get set }
     /// Weights updated otherwise (batch normalization's moving statistics).
     var nonTrainableWeights: [Tensor] { get set }
@@ -48,6 +58,9 @@ public protocol Layer: Sendable {
 extension Layer {
     /// One input, unless the layer is a merge layer.
     public var acceptsMultipleInputs: Bool { false }
+    /// Always trainable, for layers that do not store the flag; setting `false` has no effect (see
+    /// `Model.setTrainable(_:layers:)`, which reports such a layer).
+    public var trainable: Bool { get { true } set {} }
     /// No trainable weights by default.
     public var trainableWeights: [Tensor] { get { [] } set {} }
     /// No non-trainable weights by default.

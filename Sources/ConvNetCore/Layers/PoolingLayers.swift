@@ -35,6 +35,8 @@ public typealias AveragePooling2D = Pooling2D<AveragePoolingKind>
 public struct Pooling2D<Kind: PoolingKind>: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// The window `[f_h, f_w]`.
     public let poolSize: [Int]
     /// The steps between windows (the pool size unless given, as in Keras).
@@ -71,6 +73,8 @@ public struct Pooling2D<Kind: PoolingKind>: Layer {
 public struct GlobalAveragePooling2D: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
@@ -90,6 +94,8 @@ public struct GlobalAveragePooling2D: Layer {
 public struct GlobalMaxPooling2D: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.

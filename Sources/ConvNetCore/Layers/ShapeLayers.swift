@@ -2,6 +2,8 @@
 public struct Flatten: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
@@ -20,6 +22,8 @@ public struct Flatten: Layer {
 public struct ZeroPadding2D: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// Rows added above and below, columns added left and right.
     public let top: Int, bottom: Int, left: Int, right: Int
 
@@ -53,6 +57,8 @@ public struct ZeroPadding2D: Layer {
 public struct Activation: ActivatedLayer {
     /// The layer's name; Keras's automatic `activation`, `activation_1`, ... when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// The function applied, e.g. `.relu`.
     public var activation: ActivationFunction
 
@@ -79,6 +85,8 @@ public typealias ActivationLayer = Activation
 public struct Dropout: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// The fraction of units dropped in training, in `[0, 1)`; kept units are scaled by `1/(1 − rate)`.
     public var rate: Float
 
@@ -105,6 +113,8 @@ public struct Dropout: Layer {
 public struct Add: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
     /// A merge layer: it takes two or more inputs.
@@ -131,6 +141,8 @@ public struct Add: Layer {
 public struct Concatenate: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
+    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
+    public var trainable = true
     /// A layer named `name` (Keras's automatic name when empty).
     public init(name: String = "") { self.name = name }
     /// A merge layer: it takes two or more inputs.

@@ -81,12 +81,14 @@ public struct Model: Sendable {
     /// The output shape without the batch axis.
     public var outputShape: LayerShape { outputShapes[outputShapes.count - 1] }
 
-    /// All trainable weights, layer by layer in Keras's order.
+    /// All trainable weights, layer by layer in Keras's order: those of the layers whose `trainable`
+    /// is true (a frozen layer's weights are left out, as Keras's `model.trainable_weights`). The
+    /// setter takes the same list back.
     public var trainableWeights: [Tensor] {
-        get { layers.flatMap(\.trainableWeights) }
+        get { layers.filter(\.trainable).flatMap(\.trainableWeights) }
         set {
             var offset = 0
-            for index in layers.indices {
+            for index in layers.indices where layers[index].trainable {
                 let count = layers[index].trainableWeights.count
                 layers[index].trainableWeights = Array(newValue[offset..<offset + count])
                 offset += count
@@ -94,10 +96,29 @@ public struct Model: Sendable {
         }
     }
 
-    /// Parameter counts: (trainable, non-trainable).
+    /// Parameter counts as Keras reports them: (trainable, non-trainable), a frozen layer's weights
+    /// counting as non-trainable.
     public var parameterCounts: (trainable: Int, nonTrainable: Int) {
-        (layers.reduce(0) { $0 + $1.trainableWeights.reduce(0) { $0 + $1.count } },
-         layers.reduce(0) { $0 + $1.nonTrainableWeights.reduce(0) { $0 + $1.count } })
+        namedWeights.reduce(into: (trainable: 0, nonTrainable: 0)) { counts, parameter in
+            if parameter.isTrainable { counts.trainable += parameter.value.count } else { counts.nonTrainable += parameter.value.count }
+        }
+    }
+
+    /// Freezes (`false`) or unfreezes (`true`) the layers named in `names`, or every layer when
+    /// `names` is `nil` (Keras `layer.trainable = ...`). Throws, naming the layer, for an unknown
+    /// name or a custom layer that does not store `trainable`, before changing anything.
+    public mutating func setTrainable(_ trainable: Bool, layers names: [String]? = nil) throws {
+        var copy = layers
+        for name in names ?? [] where !copy.contains(where: { $0.name == name }) {
+            throw ConvNetError.argument("Model '\(self.name)': no layer '\(name)' (layers: \(copy.map(\.name).joined(separator: ", ")))")
+        }
+        for index in copy.indices where names?.contains(copy[index].name) ?? true {
+            copy[index].trainable = trainable
+            guard copy[index].trainable == trainable else {
+                throw ConvNetError.argument("\(copy[index].kerasClassName) '\(copy[index].name)': \(type(of: copy[index])) does not store `trainable`; declare `public var trainable = true` to freeze it")
+            }
+        }
+        layers = copy
     }
 
     /// The forward pass. `context.training` enables dropout and batch statistics (and updates batch

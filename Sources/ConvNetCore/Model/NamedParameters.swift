@@ -13,7 +13,8 @@ public struct Parameter: Sendable, Equatable {
     public let weightName: String
     /// Keras's class name of the layer (`Conv2D`, `BatchNormalization`); empty when unknown.
     public let layerKind: String
-    /// Whether the optimizer updates the weight (false for batch normalization's moving statistics).
+    /// Whether the optimizer updates the weight (false for batch normalization's moving statistics
+    /// and for every weight of a frozen layer).
     public let isTrainable: Bool
     /// The weight's current value.
     public var value: Tensor
@@ -47,12 +48,13 @@ public struct Parameter: Sendable, Equatable {
 
 extension Model {
     /// Every weight with its path, layer by layer in Keras's order (each layer's `weightNames`:
-    /// trainable weights, then non-trainable ones): the model's state, as PyTorch's `state_dict()`
-    /// or Keras's `model.weights`.
+    /// trainable weights, then non-trainable ones, whatever the layer's `trainable`): the model's
+    /// state, as PyTorch's `state_dict()` or Keras's `model.weights`. A frozen layer's weights have
+    /// `isTrainable == false`.
     public var namedWeights: [Parameter] {
         layers.flatMap { layer in
             let values = layer.trainableWeights + layer.nonTrainableWeights
-            let trainableCount = layer.trainableWeights.count
+            let trainableCount = layer.trainable ? layer.trainableWeights.count : 0
             return zip(layer.weightNames, values).enumerated().map { index, pair in
                 Parameter(layerName: layer.name, weightName: pair.0, layerKind: layer.kerasClassName,
                           isTrainable: index < trainableCount, value: pair.1)

@@ -102,7 +102,7 @@ extension Regularizer {
 extension KerasConfig {
     /// The config of a layer, with the keys every Keras layer has.
     init(layer: some Layer) {
-        self.init(className: layer.kerasClassName, values: ["name": .string(layer.name), "trainable": true, "dtype": "float32"])
+        self.init(className: layer.kerasClassName, values: ["name": .string(layer.name), "trainable": .bool(layer.trainable), "dtype": "float32"])
     }
 
     /// The initializer under `key`, `fallback` when absent.

@@ -50,7 +50,8 @@ public enum LayerRegistry {
     /// Every class name a Keras config may use for a layer.
     public static var registeredNames: [String] { registry.names }
 
-    /// The layer `config` describes; an unregistered class name throws, listing the registered ones.
+    /// The layer `config` describes, frozen when its `trainable` is `false`; an unregistered class
+    /// name throws, listing the registered ones.
     public static func layer(from config: KerasConfig) throws -> any Layer {
         if let format = config["data_format"]?.string, format != "channels_last" {
             throw ConvNetError.argument("\(config.context): data_format \(format) is not supported; ConvNet is channels_last (NHWC)")
@@ -58,7 +59,13 @@ public enum LayerRegistry {
         guard let decode = registry.entryIfKnown(config.className) else {
             throw ConvNetError.argument("\(config.context): \(registry.unknown(config.className).description)")
         }
-        return try decode(config)
+        var layer = try decode(config)
+        let trainable = try config.bool("trainable", default: true)
+        layer.trainable = trainable
+        guard layer.trainable == trainable else {
+            throw ConvNetError.argument("\(config.context): \(type(of: layer)) does not store `trainable`, so it cannot be loaded frozen")
+        }
+        return layer
     }
 
     /// The Keras config of `layer`; throws when its type is not a registered `RegisteredLayer`
@@ -74,6 +81,7 @@ public enum LayerRegistry {
         let base = KerasConfig(layer: layer)
         config.values.merge(base.values) { own, _ in own }
         config["name"] = .string(layer.name)
+        config["trainable"] = .bool(layer.trainable)
         return config
     }
 }
