@@ -1,8 +1,11 @@
-/// Which window reduction a `Pooling2D` layer applies, with its Keras class name.
+/// Which window reduction a `Pooling2D` or `GlobalPooling2D` layer applies, with their Keras class names.
 public protocol PoolingKind: Sendable {
     static var mode: PoolingMode { get }
     static var kerasClassName: String { get }
     static var kerasClassAliases: [String] { get }
+    /// The global layer's Keras class name (`GlobalMaxPooling2D`) and its short names.
+    static var globalKerasClassName: String { get }
+    static var globalKerasClassAliases: [String] { get }
 }
 
 /// The maximum of each window (`MaxPooling2D`).
@@ -13,6 +16,10 @@ public enum MaxPoolingKind: PoolingKind {
     public static var kerasClassName: String { "MaxPooling2D" }
     /// Keras's short name, also read.
     public static var kerasClassAliases: [String] { ["MaxPool2D"] }
+    /// Keras's global max pooling class.
+    public static var globalKerasClassName: String { "GlobalMaxPooling2D" }
+    /// Keras's short name, also read.
+    public static var globalKerasClassAliases: [String] { ["GlobalMaxPool2D"] }
 }
 
 /// The mean of each window (`AveragePooling2D`).
@@ -23,6 +30,10 @@ public enum AveragePoolingKind: PoolingKind {
     public static var kerasClassName: String { "AveragePooling2D" }
     /// Keras's short name, also read.
     public static var kerasClassAliases: [String] { ["AvgPool2D"] }
+    /// Keras's global average pooling class.
+    public static var globalKerasClassName: String { "GlobalAveragePooling2D" }
+    /// Keras's short name, also read.
+    public static var globalKerasClassAliases: [String] { ["GlobalAvgPool2D"] }
 }
 
 /// Max pooling layer (Keras `MaxPooling2D`); `strides` default to the pool size.
@@ -70,28 +81,13 @@ public struct Pooling2D<Kind: PoolingKind>: Layer {
 }
 
 /// Global average pooling (Keras `GlobalAveragePooling2D`): `(m, n_H, n_W, n_C) → (m, n_C)`.
-public struct GlobalAveragePooling2D: Layer {
-    /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
-    public var name: String
-    /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
-    public var trainable = true
-    /// A layer named `name` (Keras's automatic name when empty).
-    public init(name: String = "") { self.name = name }
-    /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
-    public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
-        let input = try singleInput(inputShapes)
-        try expectRank(input, 3, "(height, width, channels)")
-        return [input[2]]
-    }
-
-    /// The forward pass on `inputs` (batch axis first).
-    public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
-        try globalAvgPool2d(inputs[0])
-    }
-}
-
+public typealias GlobalAveragePooling2D = GlobalPooling2D<AveragePoolingKind>
 /// Global max pooling (Keras `GlobalMaxPooling2D`): `(m, n_H, n_W, n_C) → (m, n_C)`.
-public struct GlobalMaxPooling2D: Layer {
+public typealias GlobalMaxPooling2D = GlobalPooling2D<MaxPoolingKind>
+
+/// A global pooling layer: each channel of each image reduced by `Kind` over all its pixels,
+/// `(m, n_H, n_W, n_C) → (m, n_C)`.
+public struct GlobalPooling2D<Kind: PoolingKind>: Layer {
     /// The layer's name, unique within a model; Keras's automatic name (`dense`, `dense_1`, ...) when empty.
     public var name: String
     /// Whether training updates the weights (Keras `layer.trainable`); a frozen layer's weights are non-trainable.
@@ -107,7 +103,7 @@ public struct GlobalMaxPooling2D: Layer {
 
     /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
-        try globalMaxPool2d(inputs[0])
+        try globalPool2d(inputs[0], mode: Kind.mode, implementation: .fast)
     }
 }
 
@@ -150,12 +146,12 @@ extension Pooling2D: RegisteredLayer {
     }
 }
 
-/// Global pooling's Keras config: `keepdims` must be false.
-private protocol GlobalPoolingLayer: RegisteredLayer {
-    init(name: String)
-}
+extension GlobalPooling2D: RegisteredLayer {
+    /// Keras's class name, used in summaries and saved configs.
+    public static var kerasClassName: String { Kind.globalKerasClassName }
+    /// Keras's short name, also read.
+    public static var kerasClassAliases: [String] { Kind.globalKerasClassAliases }
 
-extension GlobalPoolingLayer {
     /// The layer a Keras global pooling config describes; `keepdims=True` is not supported.
     public init(kerasConfig config: KerasConfig) throws {
         guard try !config.bool("keepdims", default: false) else {
@@ -171,18 +167,4 @@ extension GlobalPoolingLayer {
         config["keepdims"] = false
         return config
     }
-}
-
-extension GlobalAveragePooling2D: GlobalPoolingLayer {
-    /// Keras's class name, used in summaries and saved configs.
-    public static var kerasClassName: String { "GlobalAveragePooling2D" }
-    /// Keras's short name, also read.
-    public static var kerasClassAliases: [String] { ["GlobalAvgPool2D"] }
-}
-
-extension GlobalMaxPooling2D: GlobalPoolingLayer {
-    /// Keras's class name, used in summaries and saved configs.
-    public static var kerasClassName: String { "GlobalMaxPooling2D" }
-    /// Keras's short name, also read.
-    public static var kerasClassAliases: [String] { ["GlobalMaxPool2D"] }
 }

@@ -30,7 +30,7 @@ public func globalMaxPool2d(_ input: Tensor, implementation: Implementation = .f
 }
 
 /// Global pooling is pooling with one window covering the whole plane.
-private func globalPool2d(_ input: Tensor, mode: PoolingMode, implementation: Implementation) throws -> Tensor {
+func globalPool2d(_ input: Tensor, mode: PoolingMode, implementation: Implementation) throws -> Tensor {
     let op = mode == .max ? "globalMaxPool2d" : "globalAvgPool2d"
     try input.expectRank(4, op: op)
     let size = (input.shape[1], input.shape[2])
