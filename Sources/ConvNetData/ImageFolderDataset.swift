@@ -60,6 +60,18 @@ public struct ImageFolderDataset: Dataset {
         }
     }
 
+    /// A dataset of already listed files (for subsets of another dataset's files).
+    init(root: String, files: [String], labels: [Int], classNames: [String], sampleShape: [Int],
+         imageSize: (height: Int, width: Int)?, channels: Int) {
+        self.root = root
+        self.files = files
+        self.labels = labels
+        self.classNames = classNames
+        self.sampleShape = sampleShape
+        self.imageSize = imageSize
+        self.channels = channels
+    }
+
     /// The number of samples.
     public var count: Int { files.count }
 

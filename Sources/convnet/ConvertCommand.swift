@@ -6,8 +6,9 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert between Keras weight formats.",
         discussion: """
-        The output format follows the name: *.weights.h5 is Keras 3's save_weights layout, any other *.h5 a
-        legacy full model (model.save) when the architecture is known, else legacy save_weights.
+        The output format follows the name: *.weights.h5 is Keras 3's save_weights
+        layout, any other *.h5 a legacy full model (model.save) when the architecture
+        is known, else legacy save_weights.
           convnet convert lenet5.h5 lenet5.weights.h5
           convnet convert --model lenet5 lenet5.weights.h5 lenet5.h5
         """)

@@ -5,9 +5,12 @@ import Foundation
 struct DatasetResolver {
     let name: String
     let dataDirectory: String?
-    let limit: Int?
+    var limit: Int?
     /// Whether missing MNIST / Fashion-MNIST / CIFAR-10 files may be downloaded (`--no-download` turns it off).
     var download = true
+    /// `--class-subset`: keep only these classes (of both splits), relabelled `0..<count` in this
+    /// order; `limit` then counts the images of these classes.
+    var classSubset: [Int]? = nil
 
     struct Splits {
         var train: LabeledImages
@@ -43,7 +46,18 @@ struct DatasetResolver {
     /// Images whose size or channel count differ from `imageSize` and `channels` are converted
     /// (gray ↔ RGB) and resized (bilinear), with a `notice` saying so.
     func load(imageSize: (height: Int, width: Int)?, channels: Int?) throws -> Splits {
-        try loadAsStored(imageSize: imageSize, channels: channels).fitted(imageSize: imageSize, channels: channels, dataset: name)
+        guard let classSubset else {
+            return try loadAsStored(imageSize: imageSize, channels: channels).fitted(imageSize: imageSize, channels: channels, dataset: name)
+        }
+        var whole = self
+        whole.classSubset = nil
+        whole.limit = nil
+        var splits = try whole.loadAsStored(imageSize: imageSize, channels: channels)
+        let source = "--class-subset for \(name)"
+        splits.train = try splits.train.restricted(toClasses: classSubset, source: source)
+        if let limit { splits.train = try splits.train.prefix(limit, source: source) }
+        splits.test = try splits.test?.restricted(toClasses: classSubset, source: source)
+        return try splits.fitted(imageSize: imageSize, channels: channels, dataset: name)
     }
 
     /// The dataset's images as stored (image folders: at `imageSize` and `channels`).
@@ -87,8 +101,13 @@ struct DatasetResolver {
             return DatasetSplits(train: loaded.train, test: loaded.test, source: loaded.source, notice: loaded.notice, streamed: false)
         }
         let roots = try folderRoots()
-        let train = try ImageFolderDataset(root: roots.train, imageSize: imageSize, channels: channels ?? 3, limit: limit)
-        let test = try roots.test.map { try ImageFolderDataset(root: $0, imageSize: imageSize, channels: channels ?? 3) }
+        var train = try ImageFolderDataset(root: roots.train, imageSize: imageSize, channels: channels ?? 3,
+                                           limit: classSubset == nil ? limit : nil)
+        var test = try roots.test.map { try ImageFolderDataset(root: $0, imageSize: imageSize, channels: channels ?? 3) }
+        if let classSubset {
+            train = try train.restricted(toClasses: classSubset, limit: limit)
+            test = try test?.restricted(toClasses: classSubset)
+        }
         let decodedBytes = (train.count + (test?.count ?? 0)) * train.sampleShape.reduce(1, *) * MemoryLayout<Float>.size
         guard decodedBytes > memoryBudget else {
             return DatasetSplits(train: try train.loadAll(), test: try test?.loadAll(), source: name, notice: nil, streamed: false)

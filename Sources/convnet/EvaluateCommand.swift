@@ -7,8 +7,9 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Loss, accuracy, per-class accuracy and confusion matrix of a model on a dataset's test split.",
         discussion: """
-        Works on Keras's own .h5 files: convnet evaluate --model lenet5.h5 --dataset fashion-mnist
-        A zoo name has random weights: evaluate refuses it unless --allow-untrained is given.
+        Works on Keras's own .h5 files: convnet evaluate --model lenet5.h5 --dataset
+        fashion-mnist A zoo name has random weights: evaluate refuses it unless
+        --allow-untrained is given.
         """)
 
     @OptionGroup var modelOptions: ModelOptions

@@ -33,12 +33,12 @@ struct FilterCommand: ParsableCommand {
           minmax    min..max mapped linearly to 0..255:
                     custom kernels, unless the file says otherwise
 
-        Padding keeps the size (at stride 1) by mirroring the border: reflect,
-        the default, as tf.image.sobel_edges does, so edge kernels see no
-        false edge at the image border; same pads with zeros, as a Conv2D
-        layer with padding="same" does; valid does not pad (the output
-        shrinks by 2 for 3x3 kernels). With several --kernel options the
-        output shows the input and each result side by side, captioned.
+        Padding keeps the size (at stride 1) by mirroring the border: reflect, the
+        default, as tf.image.sobel_edges does, so edge kernels see no false edge at
+        the image border; same pads with zeros, as a Conv2D layer with padding="same"
+        does; valid does not pad (the output shrinks by 2 for 3x3 kernels). With
+        several --kernel options the output shows the input and each result side by
+        side, captioned.
 
         Examples:
           convnet filter --kernel vertical-edge photo.jpg -o edges.png

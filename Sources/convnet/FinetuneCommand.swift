@@ -11,12 +11,13 @@ struct FinetuneCommand: ParsableCommand {
         commandName: "finetune",
         abstract: "Fine-tune a trained model on another dataset: a new classifier on its base, the base frozen or not.",
         discussion: """
-        The model's layers up to its last pooling or flatten layer are kept with their weights (Keras's
-        include_top=False); a new Dense softmax layer with one output per class of the dataset
-        replaces the rest. --freeze base (the default) trains only the new layer; --freeze none
-        trains everything; --freeze-until LAYER freezes the layers up to and including LAYER and
-        trains the ones after it. Frozen layers are saved as trainable: false. Every option of
-        `convnet train` applies (a --resume'd checkpoint keeps its own head and frozen layers).
+        The model's layers up to its last pooling or flatten layer are kept with their
+        weights (Keras's include_top=False); a new Dense softmax layer with one output
+        per class of the dataset replaces the rest. --freeze base (the default) trains
+        only the new layer; --freeze none trains everything; --freeze-until LAYER
+        freezes the layers up to and including LAYER and trains the ones after it.
+        Frozen layers are saved as trainable: false. Every option of `convnet train`
+        applies (a --resume'd checkpoint keeps its own head and frozen layers).
 
         Examples:
           convnet finetune --model lenet5.h5 --dataset mnist --epochs 2 --save lenet5-mnist.h5

@@ -8,11 +8,11 @@ struct PlotCommand: ParsableCommand {
         commandName: "plot",
         abstract: "Plot training curves (loss and accuracy per epoch) or a confusion matrix as SVG or PNG.",
         discussion: """
-        HISTORY.csv is what `convnet train --log` (Keras CSVLogger) writes: a
-        header such as epoch,loss,accuracy,val_accuracy,val_loss,learning_rate
-        (any order; columns are read by name) and one row per epoch. The plot
-        has two panels, loss and accuracy, training values solid and
-        validation values (val_*) dashed; a log of `convnet train
+        HISTORY.csv is what `convnet train --log` (Keras CSVLogger) writes: a header
+        such as epoch,loss,accuracy,val_accuracy,val_loss,learning_rate (any order;
+        columns are read by name) and one row per epoch. The plot has two panels, loss
+        and accuracy, training values solid and validation values (val_*) dashed; a
+        log of `convnet train
         --validate-on-test` has test_* columns, drawn dashed as "test".
 
         --confusion MATRIX.csv takes one row of counts per true class (columns:
@@ -20,9 +20,9 @@ struct PlotCommand: ParsableCommand {
         --classes names them otherwise. The text table is printed too.
         `convnet visualize --confusion` computes the matrix from a model.
 
-        The format follows the file name: .svg (written by hand, no plotting
-        library) or .png (rasterised with the built-in bitmap font); --png
-        writes a PNG as well.
+        The format follows the file name: .svg (written by hand, no plotting library)
+        or .png (rasterised with the built-in bitmap font); --png writes a PNG as
+        well.
 
         Examples:
           convnet train --model lenet5 --epochs 5 --validation-split 0.1 \\

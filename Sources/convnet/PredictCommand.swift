@@ -7,8 +7,9 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Classify image files (PNG or JPEG) with a saved model.",
         discussion: """
-        Images are resized to the model's input and scaled the way the model was trained (stored in the .h5 file).
-        A zoo name has random weights: predict refuses it unless --allow-untrained is given.
+        Images are resized to the model's input and scaled the way the model was
+        trained (stored in the .h5 file). A zoo name has random weights: predict
+        refuses it unless --allow-untrained is given.
         """)
 
     @OptionGroup var modelOptions: ModelOptions

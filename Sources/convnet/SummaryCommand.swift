@@ -10,13 +10,14 @@ struct SummaryCommand: ParsableCommand {
     @Option(help: "Input size HxWxC, e.g. 224x224x3 (zoo models only; sizes may be 'None').") var input: String?
     @Option(help: "Number of classes (zoo models only).") var classes: Int?
     @Flag(help: "List the zoo's models.") var list = false
+    @Flag(help: "Add a Trainable column: Y for trained layers, N for frozen ones (Keras show_trainable=True).") var showTrainable = false
 
     func run() throws {
         guard !list, let model = modelOptions.model else {
             for entry in ModelZoo.catalog { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.description)") }
             return
         }
-        print(try ModelSource.load(model, inputShape: try input.map(Self.parseShape), classes: classes).model.summary())
+        print(try ModelSource.load(model, inputShape: try input.map(Self.parseShape), classes: classes).model.summary(showTrainable: showTrainable))
     }
 
     /// `28x28x1` → `[28, 28, 1]`; `Nonex Nonex1` → `[nil, nil, 1]`.

@@ -8,13 +8,13 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Train one model per dropout probability and plot train and test accuracy against it.",
         discussion: """
-        Each value of --dropout (START:STOP:STEP, inclusive, or a list a,b,c)
-        builds the zoo model with a Dropout layer of that rate after Flatten
-        and after every hidden Dense layer, trains it from the same seed for
+        Each value of --dropout (START:STOP:STEP, inclusive, or a list a,b,c) builds
+        the zoo model with a Dropout layer of that rate after Flatten and after every
+        hidden Dense layer, trains it from the same seed for
         --epochs, then measures the accuracy on the training images and on the
-        test split in inference mode (dropout off). The plot (SVG or PNG, by
-        the file name) shows both against the dropout probability; a table is
-        printed and, with --csv, saved.
+        test split in inference mode (dropout off). The plot (SVG or PNG, by the file
+        name) shows both against the dropout probability; a table is printed and, with
+        --csv, saved.
 
         Example:
           convnet sweep --model lenet5 --dataset fashion-mnist \\

@@ -13,27 +13,48 @@ struct TrainCommand: ParsableCommand {
           convnet train --model lenet5.h5 --dataset fashion-mnist --epochs 1   # continue from a file
           convnet train --model cifar --dataset fashion-mnist --epochs 1   # images resized to 32x32x3
 
-        Progress: on a terminal a live bar shows each epoch's ETA and images per second. When the
-        output is not a terminal (a log file), a progress line (step k/n, ETA, images per second,
-        loss, metrics) is printed every 30 seconds during an epoch, and a line at its end; the
-        environment variable CONVNET_PROGRESS_INTERVAL sets those seconds.
+        Progress: on a terminal a live bar shows each epoch's ETA and images per
+        second. When the output is not a terminal (a log file), a progress line (step
+        k/n, ETA, images per second, loss, metrics) is printed every 30 seconds during
+        an epoch, and a line at its end; the environment variable
+        CONVNET_PROGRESS_INTERVAL sets those seconds.
 
-        Ctrl-C stops training cleanly at the next batch: no file is left half-written, one line
-        says what was kept (the newest --checkpoint and how to --resume from it), and the exit
-        status is 130. A second Ctrl-C quits at once.
+        Ctrl-C stops training cleanly at the next batch: no file is left half-written,
+        one line says what was kept (the newest --checkpoint and how to --resume from
+        it), and the exit status is 130. A second Ctrl-C quits at once.
         """)
 
     @OptionGroup var training: TrainingOptions
     @Option(help: ArgumentHelp("Layers whose weights stay as they are (comma-separated names, as `convnet summary` lists them; Keras `trainable = False`, saved with the model); a resumed checkpoint keeps its own.", valueName: "LAYER,...")) var freeze: String?
 
+    @Option(help: ArgumentHelp("Layers to train again that a model file saved frozen (comma-separated names, or `all`): the second phase of fine-tuning, usually with a lower --lr.", valueName: "LAYER,...|all")) var unfreeze: String?
+
+    func validate() throws {
+        if let freeze, let unfreeze, !Set(Self.names(freeze)).isDisjoint(with: unfreeze == "all" ? [] : Self.names(unfreeze)) {
+            throw ValidationError("--freeze and --unfreeze name the same layer")
+        }
+    }
+
     func run() throws {
-        let freeze = freeze
+        let freeze = freeze, unfreeze = unfreeze
         try training.run { network, _ in
-            let frozen = freeze.map { $0.split(separator: ",").map(String.init) } ?? []
-            for layer in frozen where !network.layers.contains(where: { $0.name == layer && !$0.trainableWeights.isEmpty }) {
-                throw ValidationError("--freeze: model '\(network.name)' has no layer '\(layer)' with trainable weights")
+            if let unfreeze {
+                let thawed = unfreeze == "all" ? nil : Self.names(unfreeze)
+                try Self.requireWeights(thawed ?? [], in: network, flag: "--unfreeze")
+                try network.setTrainable(true, layers: thawed)
             }
+            let frozen = freeze.map(Self.names) ?? []
+            try Self.requireWeights(frozen, in: network, flag: "--freeze")
             if !frozen.isEmpty { try network.setTrainable(false, layers: frozen) }  // saved with the model and its checkpoints
+        }
+    }
+
+    private static func names(_ list: String) -> [String] { list.split(separator: ",").map(String.init) }
+
+    /// Refuses a layer name that `network` does not have or whose layer has no weights to train.
+    private static func requireWeights(_ layers: [String], in network: Model, flag: String) throws {
+        for layer in layers where !network.layers.contains(where: { $0.name == layer && $0.parameterCount > 0 }) {
+            throw ValidationError("\(flag): model '\(network.name)' has no layer '\(layer)' with weights")
         }
     }
 }

@@ -28,14 +28,14 @@ struct VisualizeCommand: ParsableCommand {
                               table and draws the matrix (rows: true classes;
                               cells shaded by the fraction of their row).
 
-        IMAGE is a PNG/JPEG file (converted to the model's channels, resized to
-        its input size, scaled as the model expects) or test:N, the N-th test
-        image of --dataset. --model is a zoo name (random weights, or trained
-        in-process with --train-epochs N on --dataset; inputs scaled to [0, 1])
-        or a Keras .h5 model file (scaled as its saved metadata says, else to
-        [0, 1]; class names from the metadata when no dataset is loaded).
-        With several of the four, -o OUT.png becomes OUT-filters.png,
-        OUT-feature-maps.png, OUT-saliency.png and OUT-confusion.png (a lone
+        IMAGE is a PNG/JPEG file (converted to the model's channels, resized to its
+        input size, scaled as the model expects) or test:N, the N-th test image of
+        --dataset. --model is a zoo name (random weights, or trained in-process with
+        --train-epochs N on --dataset; inputs scaled to [0, 1]) or a Keras .h5 model
+        file (scaled as its saved metadata says, else to [0, 1]; class names from the
+        metadata when no dataset is loaded). With several of the four, -o OUT.png
+        becomes OUT-filters.png, OUT-feature-maps.png, OUT-saliency.png and
+        OUT-confusion.png (a lone
         --confusion may be .svg).
 
         Examples:

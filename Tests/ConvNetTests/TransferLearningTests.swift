@@ -100,6 +100,10 @@ import Testing
         let summary = model.summary()
         #expect(summary.contains(" Trainable params: 195 "), "\(summary)")
         #expect(summary.contains(" Non-trainable params: 56 "), "\(summary)")
+        let flags = model.summaryRows.map(\.trainable)
+        #expect(flags.filter { $0 == false }.count == 2 && flags.filter { $0 == true }.count == 1, "\(flags)")
+        let column = model.summary(showTrainable: true).split(separator: "\n").filter { $0.contains("conv2d") || $0.contains("dense") }
+        #expect(column.count == 2 && column[0].contains("│ N ") && column[1].contains("│ Y "), "\(column)")
         try model.setTrainable(true)
         #expect(model.parameterCounts == (trainable: 243, nonTrainable: 8))
         let unknown = thrownMessage { try model.setTrainable(false, layers: ["conv9"]) }
@@ -178,6 +182,36 @@ import Testing
         #expect(bad.status == 2 && bad.error.hasPrefix("Error: --freeze must be base or none, got all"), "\(bad.error)")
         let unknown = try CommandLineTests.run(["finetune", "--model", base, "--limit", "64", "--epochs", "1", "--freeze-until", "nope"])
         #expect(unknown.status == 2 && unknown.error.contains("no layer 'nope'"), "\(unknown.error)")
+    }
+
+    /// The README's recipe: a base on classes 0-4, a new head on classes 5-9 (relabelled 0-4),
+    /// then every layer trained again with `train --unfreeze all`.
+    @Test func classSubsetsAndTwoPhases() throws {
+        let directory = try CommandLineTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = directory.appendingPathComponent("base.h5").path
+        let head = directory.appendingPathComponent("head.h5").path
+        let all = directory.appendingPathComponent("all.h5").path
+        let trained = try CommandLineTests.run(["train", "--class-subset", "0-4", "--limit", "64", "--epochs", "1", "--quiet", "--save", base])
+        #expect(trained.status == 0, "\(trained.error)")
+        #expect(try Model.load(from: base).outputShape == [5])
+        let tuned = try CommandLineTests.run(["finetune", "--model", base, "--class-subset", "9,5", "--limit", "32", "--epochs", "1",
+                                              "--save", head])
+        #expect(tuned.status == 0, "\(tuned.error)")
+        #expect(tuned.output.contains("on 32 images"), "\(tuned.output)")
+        let headModel = try Model.load(from: head)
+        #expect(headModel.metadata?.classNames == ["Ankle boot", "Sandal"])
+        #expect(headModel.layers.filter { !$0.trainable }.count == 5)
+        let thawed = try CommandLineTests.run(["train", "--model", head, "--class-subset", "9,5", "--limit", "32", "--epochs", "1",
+                                               "--quiet", "--unfreeze", "all", "--lr", "0.0001", "--save", all])
+        #expect(thawed.status == 0, "\(thawed.error)")
+        let allModel = try Model.load(from: all)
+        #expect(allModel.layers.allSatisfy { $0.trainable })
+        #expect(allModel.weight(at: "conv2d/kernel") != headModel.weight(at: "conv2d/kernel"))
+        let bad = try CommandLineTests.run(["train", "--class-subset", "4-2"])
+        #expect(bad.status == 2 && bad.error.contains("--class-subset 4-2"), "\(bad.error)")
+        let missing = try CommandLineTests.run(["train", "--class-subset", "7,12", "--limit", "8", "--epochs", "1"])
+        #expect(missing.status == 1 && missing.error.contains("class 12"), "\(missing.error)")
     }
 }
 

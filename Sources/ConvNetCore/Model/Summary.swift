@@ -11,6 +11,8 @@ extension Model {
         public let parameters: Int
         /// The inputs of a functional model's layer (`conv2d[0][0]`), empty for chains.
         public let connectedTo: [String]
+        /// Whether the layer's weights are trained (`Layer.trainable`); `nil` for a layer without weights.
+        public let trainable: Bool?
     }
 
     /// The rows of `summary()`: one per layer (functional models start with their input layer).
@@ -19,27 +21,32 @@ extension Model {
         let inputName = "input_layer"
         if !isSequential {
             rows.append(SummaryRow(layer: "\(inputName) (InputLayer)", outputShape: describe(layerShape: inputShape),
-                                   parameters: 0, connectedTo: []))
+                                   parameters: 0, connectedTo: [], trainable: nil))
         }
         for (index, layer) in layers.enumerated() {
             let sources = inbound[index].map { $0 == Self.inputNode ? inputName : layers[$0].name }
             rows.append(SummaryRow(layer: "\(layer.name) (\(layer.kerasClassName))", outputShape: describe(layerShape: outputShapes[index]),
-                                   parameters: layer.parameterCount, connectedTo: isSequential ? [] : sources.map { "\($0)[0][0]" }))
+                                   parameters: layer.parameterCount, connectedTo: isSequential ? [] : sources.map { "\($0)[0][0]" },
+                                   trainable: layer.parameterCount > 0 ? layer.trainable : nil))
         }
         return rows
     }
 
     /// Keras 3's summary table, as text.
-    public func summary() -> String {
+    /// - Parameter showTrainable: add Keras's `show_trainable=True` column: `Y` for a layer whose
+    ///   weights are trained, `N` for a frozen one (`trainable == false`), `-` for a layer without weights.
+    public func summary(showTrainable: Bool = false) -> String {
         let rows = summaryRows
         var headers = ["Layer (type)", "Output Shape", "Param #"]
         if !isSequential { headers.append("Connected to") }
+        if showTrainable { headers.append("Trainable") }
         let cells = rows.map { row -> [String] in
             var cells = [row.layer, row.outputShape, Self.grouped(row.parameters)]
             if !isSequential { cells.append(row.connectedTo.joined(separator: ", ")) }
+            if showTrainable { cells.append(row.trainable.map { $0 ? "Y" : "N" } ?? "-") }
             return cells
         }
-        let minimum = isSequential ? [31, 22, 13] : [25, 17, 10, 17]
+        let minimum = (isSequential ? [31, 22, 13] : [25, 17, 10, 17]) + (showTrainable ? [9] : [])
         let widths = headers.indices.map { column in
             max(minimum[column], headers[column].count, cells.map { $0[column].count }.max() ?? 0)
         }

@@ -30,10 +30,20 @@ struct DatasetOptions: ParsableArguments {
     var dataset = "fashion-mnist"
     @Option(help: "Folder holding the dataset's files (mnist, cifar10, signs, or another Fashion-MNIST copy).") var dataDir: String?
     @Flag(help: "Never download a missing dataset (mnist, fashion-mnist, cifar10); fail with where to put the files.") var noDownload = false
+    @Option(help: ArgumentHelp("Use only these classes of the dataset (both splits), relabelled 0, 1, ... in the order given, e.g. 5,6,7,8,9 or 5-9. --limit then counts images of these classes.",
+                               valueName: "classes"))
+    var classSubset: String?
+
+    func validate() throws {
+        if let classSubset {
+            do { _ = try ClassSubset.parse(classSubset) } catch { throw ValidationError("\(error)") }
+        }
+    }
 
     /// The resolver for these options, using the first `limit` training images.
     func resolver(limit: Int? = nil) -> DatasetResolver {
-        DatasetResolver(name: dataset, dataDirectory: dataDir, limit: limit, download: !noDownload)
+        DatasetResolver(name: dataset, dataDirectory: dataDir, limit: limit, download: !noDownload,
+                        classSubset: classSubset.flatMap { try? ClassSubset.parse($0) })
     }
 }
 
