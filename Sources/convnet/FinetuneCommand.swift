@@ -45,11 +45,11 @@ struct FinetuneCommand: ParsableCommand {
         }
     }
 
-    /// Replaces `network`'s classifier with a `Dense(classes, softmax)` layer and freezes the base
+    /// Replaces `network`'s classifier with a `Dense(classes, softmax)` layer (`Model.newClassifier`) and freezes the base
     /// (`freeze == "base"`), nothing (`"none"`), or the layers up to and including `freezeUntil`.
     static func prepare(_ network: inout Model, classes: Int, freeze: String, freezeUntil: String?) throws {
         let base = try network.base()
-        var tuned = try Model(base: base, head: [Dense(classes, activation: .softmax)])
+        var tuned = try Model(base: base, head: Model.newClassifier(for: base, classes: classes))
         try tuned.setTrainable(true)
         if let freezeUntil {
             guard let end = base.layers.firstIndex(where: { $0.name == freezeUntil }) else {

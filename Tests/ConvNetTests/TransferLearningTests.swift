@@ -153,6 +153,33 @@ import Testing
     }
 }
 
+/// Every zoo architecture serves as a base: cut at its last pooling or flatten layer, with a new
+/// head that predicts, the base's weights kept and frozen.
+@Suite struct ZooBaseTests {
+    /// The ImageNet-size models are built at a smaller input (their convolutional parts take any
+    /// size the pooling allows) to keep the test fast; AlexNet's 11x11/4 stem needs at least 67.
+    static let smallInputs: [String: LayerShape] = [
+        "alexnet": [67, 67, 3], "vgg16": [32, 32, 3], "resnet18": [32, 32, 3], "resnet34": [32, 32, 3],
+        "resnet50": [32, 32, 3], "googlenet": [32, 32, 3], "fmnist-fcn": [28, 28, 1],
+    ]
+
+    @Test(arguments: ModelZoo.catalog.map(\.name))
+    func zooModelAsBase(name: String) throws {
+        let model = try ModelZoo.model(named: name, inputShape: Self.smallInputs[name], seed: 1)
+        let base = try model.base()
+        #expect(base.layers.count < model.layers.count)
+        #expect(base.namedWeights == model.namedWeights.filter { weight in base.layers.contains { $0.name == weight.layerName } })
+        var tuned = try Model(base: base, head: Model.newClassifier(for: base, classes: 3), seed: 2)
+        try tuned.setTrainable(false, layers: base.layers.map(\.name))
+        #expect(tuned.parameterCounts.trainable == (base.outputShape.compactMap { $0 }.reduce(1, *) + 1) * 3)
+        let shape = model.inputShape.compactMap { $0 }
+        let x = GradientCheck.random([2] + shape, seed: 5, low: 0, high: 1)
+        let y = try tuned.predict(x)
+        #expect(y.shape == [2, 3])
+        #expect(y.scalars.allSatisfy { $0.isFinite })
+    }
+}
+
 /// `convnet finetune`: a new head on a trained model's base, the base frozen or not.
 @Suite(.serialized) struct FinetuneCommandTests {
     @Test func finetuneReplacesTheHeadAndFreezesTheBase() throws {

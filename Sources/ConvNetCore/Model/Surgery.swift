@@ -7,13 +7,24 @@ extension Model {
     ]
 
     /// The convolutional base (Keras `include_top=False`): the layers up to and including the last
-    /// pooling or flatten layer, with their weights and `trainable` flags. Throws when the model
-    /// has no such layer.
+    /// pooling or flatten layer, with their weights and `trainable` flags. A fully convolutional
+    /// model without pooling or flatten (its classifier a last 1x1 convolution, as `fmnist-fcn`)
+    /// keeps every layer but that last one. Throws when the model has neither.
     public func base() throws -> Model {
-        guard let last = layers.lastIndex(where: { Self.baseEndingClasses.contains($0.kerasClassName) }) else {
-            throw ConvNetError.argument("Model '\(name)': no pooling or flatten layer ends a base (layers: \(layers.map(\.name).joined(separator: ", ")))")
+        if let last = layers.lastIndex(where: { Self.baseEndingClasses.contains($0.kerasClassName) }) {
+            return try truncated(after: layers[last].name)
         }
-        return try truncated(after: layers[last].name)
+        guard layers.count > 1, let classifier = layers.last as? Conv2D, classifier.kernelSize == [1, 1] else {
+            throw ConvNetError.argument("Model '\(name)': no pooling or flatten layer ends a base, nor a 1x1 convolution a fully convolutional model (layers: \(layers.map(\.name).joined(separator: ", ")))")
+        }
+        return try truncated(after: layers[layers.count - 2].name)
+    }
+
+    /// A new classifier for `base()`'s output: `Dense(classes, softmax)`, after a `Flatten` when the
+    /// base's output still has spatial axes (a fully convolutional base, at its input size).
+    public static func newClassifier(for base: Model, classes: Int) -> [any Layer] {
+        let dense = Dense(classes, activation: .softmax)
+        return base.outputShape.count > 1 ? [Flatten(), dense] : [dense]
     }
 
     /// The model without its classifier (`base()`), or `nil` when it has no pooling or flatten layer.
