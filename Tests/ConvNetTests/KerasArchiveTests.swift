@@ -113,19 +113,24 @@ import ZIPFoundation
         try folder.write(damaged, to: "crc.keras")
         expectOneLineError(folder.file("crc.keras"), mentioning: ["model.weights.h5", "CRC"])
 
-        // Archives that lack a member Keras needs.
-        for missing in ["config.json", "model.weights.h5"] {
-            let path = folder.file("without-\(missing).keras")
+        // Archives that lack a member Keras needs, or whose config is not JSON.
+        func copy(to name: String, without missing: String, replacing replacements: [String: Data] = [:]) throws -> String {
+            let path = folder.file(name)
             let copy = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
             for entry in archive where entry.path != missing {
                 var data = Data()
                 _ = try archive.extract(entry) { data.append($0) }
+                data = replacements[entry.path] ?? data
                 try copy.addEntry(with: entry.path, type: .file, uncompressedSize: Int64(data.count)) { position, size in
                     data.subdata(in: Int(position)..<Int(position) + size)
                 }
             }
-            expectOneLineError(path, mentioning: [missing, "config.json" == missing ? "model.weights.h5" : "config.json"])
+            return path
         }
+        expectOneLineError(try copy(to: "no-config.keras", without: "config.json"), mentioning: ["config.json", "model.weights.h5"])
+        expectOneLineError(try copy(to: "no-weights.keras", without: "model.weights.h5"), mentioning: ["model.weights.h5", "config.json"])
+        expectOneLineError(try copy(to: "bad-config.keras", without: "", replacing: ["config.json": Data("[1, 2".utf8)]),
+                           mentioning: ["config.json"])
     }
 
     @Test("ModelFileFormat tells the formats apart by name, as Keras does")

@@ -124,6 +124,8 @@ struct KerasArchive {
             return try body(weightsPath)
         } catch let ConvNetError.file(errorPath, message) where errorPath == weightsPath {
             throw ConvNetError.file(path: "\(path) (\(weightsMember))", message: message)
+        } catch let ConvNetError.argument(message) {  // config.json, read to order the weights
+            throw ConvNetError.file(path: path, message: "\(configMember): \(message)")
         }
     }
 
