@@ -133,6 +133,27 @@ import ZIPFoundation
                            mentioning: ["config.json"])
     }
 
+    @Test("convnet convert and --model take .keras files; bad ones exit 1 with one line, bad names exit 2")
+    func commandLine() throws {
+        let folder = try DataTestFolder()
+        defer { folder.remove() }
+        let converted = folder.file("residual.h5"), back = folder.file("residual.keras")
+        #expect(try CommandLineTests.run(["convert", Self.fixture, converted]).status == 0)
+        #expect(try CommandLineTests.run(["convert", converted, back]).status == 0)
+        let model = try Model.load(from: Self.fixture), again = try Model.load(from: back)
+        let x = try Self.testInputs(4)
+        #expect(try again.predict(x).scalars == model.predict(x).scalars)
+        let summary = try CommandLineTests.run(["summary", "--model", back])
+        #expect(summary.status == 0 && summary.output.contains("batch_normalization"), "\(summary.error)")
+
+        try folder.write(Array("PK but not really".utf8), to: "broken.keras")
+        let broken = try CommandLineTests.run(["summary", "--model", folder.file("broken.keras")])
+        #expect(broken.status == 1 && broken.error.hasPrefix("Error: \(folder.file("broken.keras")): "), "\(broken.error)")
+        #expect(broken.error.split(separator: "\n").count == 1, "\(broken.error)")
+        let wrongName = try CommandLineTests.run(["convert", Self.fixture, folder.file("out.zip")])
+        #expect(wrongName.status == 2 && wrongName.error.contains(".keras or .h5"), "\(wrongName.error)")
+    }
+
     @Test("ModelFileFormat tells the formats apart by name, as Keras does")
     func formatsByName() {
         #expect(ModelFileFormat(path: "m.keras") == .kerasArchive)
