@@ -1,5 +1,5 @@
 import ConvNetCore
-import CZlib
+import CZlibSystem
 
 /// gzip (RFC 1952) through zlib, for dataset files such as `train-images-idx3-ubyte.gz`.
 ///
@@ -21,53 +21,21 @@ public enum Gzip {
     }
 
     /// Decompresses gzip data; several concatenated members decompress to their concatenation, as
-    /// with `gunzip`. `path` names the source in errors.
+    /// with `gunzip`. `path` names the source in errors. (`GzipReader` does the work; this is the
+    /// whole-buffer case, for files that are needed whole, such as IDX.)
     public static func decompress(_ bytes: [UInt8], path: String) throws -> [UInt8] {
-        guard bytes.count <= Int(UInt32.max) else {
-            throw ConvNetError.file(path: path, message: "compressed files over 4 GiB are not supported")
+        var delivered = false
+        let reader = try GzipReader(path: path) {
+            defer { delivered = true }
+            return delivered ? [] : bytes
         }
-        var stream = z_stream()
-        // 16 + MAX_WBITS: expect a gzip wrapper (not zlib's) around a 32 KiB-window deflate stream.
-        guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw ConvNetError.file(path: path, message: "zlib could not start decompressing (out of memory)")
-        }
-        defer { inflateEnd(&stream) }
-
         var output: [UInt8] = []
         output.reserveCapacity(expectedSize(ofGzip: bytes))
-        var chunk = [UInt8](repeating: 0, count: 1 << 18)
-        try bytes.withUnsafeBufferPointer { input in
-            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
-            stream.avail_in = UInt32(input.count)
-            while true {
-                let (status, produced) = chunk.withUnsafeMutableBufferPointer { buffer in
-                    stream.next_out = buffer.baseAddress
-                    stream.avail_out = UInt32(buffer.count)
-                    let status = inflate(&stream, Z_NO_FLUSH)
-                    return (status, buffer.count - Int(stream.avail_out))
-                }
-                output.append(contentsOf: chunk[0..<produced])
-                switch status {
-                case Z_OK:
-                    continue
-                case Z_STREAM_END:
-                    let remaining = Int(stream.avail_in)
-                    if remaining == 0 { return }
-                    let next = input.count - remaining
-                    guard remaining >= 2, input[next] == 0x1F, input[next + 1] == 0x8B else {
-                        throw ConvNetError.file(path: path, message: "\(remaining) bytes of unexpected data after the gzip stream")
-                    }
-                    inflateReset(&stream) // another gzip member follows
-                case Z_BUF_ERROR where stream.avail_in == 0:
-                    throw ConvNetError.file(path: path, message: "truncated gzip file: the compressed data ends after "
-                                            + "\(bytes.count) bytes, before the end of the stream (\(output.count) bytes decompressed)")
-                default:
-                    let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-                    throw ConvNetError.file(path: path, message: "corrupt gzip data (\(reason)) after \(output.count) decompressed bytes")
-                }
-            }
+        while true {
+            let piece = try reader.read(upTo: 1 << 20)
+            if piece.isEmpty { return output }
+            output += piece
         }
-        return output
     }
 
     /// Compresses `bytes` into one gzip member at `level` 0 (store) ... 9 (smallest).

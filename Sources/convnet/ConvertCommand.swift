@@ -4,21 +4,25 @@ import ConvNet
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert between Keras weight formats.",
+        abstract: "Convert between Keras model and weight formats.",
         discussion: """
-        The output format follows the name: *.weights.h5 is Keras 3's save_weights
-        layout, any other *.h5 a legacy full model (model.save) when the architecture
-        is known, else legacy save_weights.
-          convnet convert lenet5.h5 lenet5.weights.h5
+        The output format follows the name: *.keras is Keras 3's native model file
+        (model.save("m.keras")), *.weights.h5 Keras 3's save_weights layout, any other
+        *.h5 a legacy full model (model.save) when the architecture is known, else
+        legacy save_weights. The input may be any of these.
+          convnet convert lenet5.h5 lenet5.keras
+          convnet convert lenet5.keras lenet5.weights.h5
           convnet convert --model lenet5 lenet5.weights.h5 lenet5.h5
         """)
 
     @OptionGroup(title: "The architecture (zoo name or Keras JSON), needed when the input holds weights only") var modelOptions: ModelOptions
-    @Argument(help: "Input .h5 file.") var input: String
-    @Argument(help: "Output .h5 file.") var output: String
+    @Argument(help: "Input .keras or .h5 file.") var input: String
+    @Argument(help: "Output .keras or .h5 file.") var output: String
 
     func validate() throws {
-        guard input.hasSuffix(".h5"), output.hasSuffix(".h5") else { throw ValidationError("both files must end in .h5") }
+        for path in [input, output] where ModelFileFormat(path: path)?.holdsWeights != true {
+            throw ValidationError("\(path): both files must end in \(ModelFileFormat.trainedModelExtensions)")
+        }
         try OutputPath.check(output, flag: "<output>")
     }
 

@@ -20,13 +20,13 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.h5)"), allowed: allowUntrained)
+        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.keras, .h5)"), allowed: allowUntrained)
     }
 
     func run() throws {
         threadOptions.apply()
         let batchSize = batchSizeOption.value(default: 256)
-        let loaded = try ModelSource.load(try modelOptions.required("a trained model file (.h5)"))
+        let loaded = try ModelSource.load(try modelOptions.required("a trained model file (.keras, .h5)"))
         let data = try PreparedData(datasetOptions.resolver(), inputShape: loaded.model.inputShape,
                                     preprocessing: loaded.metadata?.preprocessing ?? .unitRange)
         try data.check(against: loaded.model)

@@ -31,7 +31,7 @@ struct FinetuneCommand: ParsableCommand {
     var freezeUntil: String?
 
     func validate() throws {
-        _ = try training.modelOptions.required("the trained model to fine-tune (.h5)")
+        _ = try training.modelOptions.required("the trained model to fine-tune (.keras, .h5)")
         if let freeze, !["base", "none"].contains(freeze) {
             throw ValidationError("--freeze must be base or none, got \(freeze)")
         }

@@ -22,12 +22,12 @@ struct PredictCommand: ParsableCommand {
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive, got \(top)") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
-        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.h5)"), allowed: allowUntrained)
+        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.keras, .h5)"), allowed: allowUntrained)
     }
 
     func run() throws {
         threadOptions.apply()
-        let model = try modelOptions.required("a trained model file (.h5)")
+        let model = try modelOptions.required("a trained model file (.keras, .h5)")
         let loaded = try ModelSource.load(model)
         let shape = loaded.model.inputShape
         guard shape.count == 3, let channels = shape[2] else {

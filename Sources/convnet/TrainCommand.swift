@@ -88,7 +88,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Resize the images to HxW (zoo models are built for that size). Without it, images of another size or colour than the model's input are resized and converted automatically.", valueName: "HxW")) var resize: String?
     @Option(help: "Random seed for weights, shuffling and dropout.") var seed: UInt64 = 0
     @Flag(help: "Keep the file order instead of shuffling each epoch.") var noShuffle = false
-    @Option(help: "Save the trained model (Keras .h5, with the preprocessing and class names).") var save: String?
+    @Option(help: "Save the trained model (Keras .keras or .h5 by the name, with the preprocessing and class names).") var save: String?
     @Option(help: "Write the training history as CSV.") var log: String?
     @Option(help: "Draw the training curves (loss and accuracy per epoch) as SVG, or PNG by the file's name.") var plot: String?
     @Option(help: "Save a checkpoint (model, optimizer state, epoch, generators) after every epoch; `{epoch}` is replaced.") var checkpoint: String?
@@ -107,7 +107,10 @@ struct TrainingOptions: ParsableArguments {
         if validateOnTest, validationSplit > 0 { throw ValidationError("--validate-on-test and --validation-split both choose the validation data; give one") }
         if let l2, !(l2 >= 0) { throw ValidationError("--l2 must not be negative, got \(l2)") }
         if let l1, !(l1 >= 0) { throw ValidationError("--l1 must not be negative, got \(l1)") }
-        for (flag, path) in [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume)] {
+        if let save, ModelFileFormat(path: save)?.holdsWeights != true {
+            throw ValidationError("--save \(save): the file must end in \(ModelFileFormat.trainedModelExtensions)")
+        }
+        for (flag, path) in [("--checkpoint", checkpoint), ("--resume", resume)] {
             if let path, !path.hasSuffix(".h5") { throw ValidationError("\(flag) \(path): the file must end in .h5") }
         }
         if ModelSource.isFile(model), dropout != nil || l1 != nil || l2 != nil {

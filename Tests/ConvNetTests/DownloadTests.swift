@@ -436,3 +436,59 @@ struct DownloadDatasetTests {
                 == FileManager.default.fileExists(atPath: MNISTStyle.fashionMNISTDirectory + "/train-images-idx3-ubyte.gz"))
     }
 }
+
+@Suite("Download: streamed unpacking and digests")
+struct StreamedArchiveTests {
+    @Test("a .tar.gz made by GNU tar, larger than the 1 MiB extraction chunk, unpacks byte for byte",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/tar")))
+    func unpacksLargeArchive() throws {
+        let folder = try DataTestFolder()
+        defer { folder.remove() }
+        var generator = RandomGenerator(seed: 3)
+        // Random bytes do not compress, so the archive itself is larger than a chunk too; sizes that
+        // are not multiples of 512 exercise the padding, a 150-character name GNU tar's long names.
+        let longName = "sub/" + String(repeating: "n", count: 150) + ".bin"
+        let files: [(String, [UInt8])] = [
+            ("big.bin", (0..<(2_621_440 + 77)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }),
+            ("small.txt", Array("hello\n".utf8)),
+            ("empty.bin", []),
+            (longName, (0..<1_048_576 + 1).map { UInt8(truncatingIfNeeded: $0 &* 7) }),
+        ]
+        for (name, bytes) in files { try folder.write(bytes, to: "source/set/" + name) }
+        let archive = folder.file("cache/streamed/set.tar.gz")
+        try FileManager.default.createDirectory(atPath: folder.file("cache/streamed"), withIntermediateDirectories: true)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-czf", archive, "-C", folder.file("source"), "set"]
+        try tar.run()
+        tar.waitUntilExit()
+        #expect(tar.terminationStatus == 0)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int)
+        #expect(size > 2 << 20)  // more than two chunks
+
+        let dataset = RemoteDataset(name: "streamed", title: "Streamed", files: [
+            RemoteFile(name: "set.tar.gz", urls: [], checksum: .md5(try Checksum.md5("").digest(ofFileAt: archive))),
+        ], layout: .archive(folder: "set", contents: files.map(\.0)))
+        let found = try dataset.locate(candidates: [], download: false, options: silent,
+                                       environment: ["CONVNET_DATA_DIR": folder.file("cache")])
+        for (name, bytes) in files {
+            #expect(try folder.read("cache/streamed/set/" + name) == bytes, "\(name)")
+        }
+        #expect(found == folder.file("cache/streamed"))
+        #expect(!FileManager.default.fileExists(atPath: archive))
+    }
+
+    @Test("file digests are streamed in blocks and match hashlib's for 3,000,007 bytes of 'a'")
+    func streamedFileDigest() throws {
+        let folder = try DataTestFolder()
+        defer { folder.remove() }
+        let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 3_000_007)  // three 1 MiB blocks and a partial one
+        try folder.write(bytes, to: "a.bin")
+        // python3 -c "import hashlib; d=b'a'*3_000_007; print(hashlib.md5(d).hexdigest(), hashlib.sha256(d).hexdigest())"
+        let md5 = "bddac1bf227bb444188f8c3ec7ad0978", sha256 = "3e53e6daddb23fa76801d9e61a78ed0c74f6d2ed3dbc09b0c01d3ed4605d2aa4"
+        #expect(try Checksum.md5(md5).digest(ofFileAt: folder.file("a.bin")) == md5)
+        #expect(try Checksum.sha256(sha256).digest(ofFileAt: folder.file("a.bin")) == sha256)
+        #expect(Checksum.md5(md5).digest(of: bytes) == md5)
+        #expect(Checksum.sha256(sha256).digest(of: bytes) == sha256)
+    }
+}

@@ -7,11 +7,17 @@ extension ModelMetadata {
 }
 
 extension Model {
-    /// Saves architecture and weights as a Keras legacy `.h5` file (`model.save("m.h5")`'s layout),
-    /// which `keras.models.load_model` reads, written atomically, with `metadata` (default: the
-    /// model's own `metadata`) in an attribute Keras ignores.
+    /// Saves architecture and weights in the format `path`'s name asks for (`ModelFileFormat`):
+    /// a Keras 3 `.keras` archive (`model.save("m.keras")`), or else a Keras legacy `.h5` file
+    /// (`model.save("m.h5")`'s layout); `keras.saving.load_model` reads both. Written atomically,
+    /// with `metadata` (default: the model's own `metadata`) where Keras ignores it.
     public func save(to path: String, metadata: ModelMetadata? = nil) throws {
-        try kerasWeightsFile(metadata: metadata).writeLegacy(to: path)
+        switch ModelFileFormat(path: path) {
+        case .kerasArchive:
+            try kerasArchive(metadata: metadata).write(to: path)
+        case .hdf5, .kerasConfig, nil:
+            try kerasWeightsFile(metadata: metadata).writeLegacy(to: path)
+        }
     }
 
     /// The model's architecture, weights and metadata (`metadata`, else the model's) in Keras's file structure.
@@ -21,6 +27,30 @@ extension Model {
             file.extraAttributes[ModelMetadata.attribute] = String(decoding: try JSONEncoder().encode(metadata), as: UTF8.self)
         }
         return file
+    }
+
+    /// The model as a Keras 3 `.keras` archive: `config.json` as Keras serializes a model (the
+    /// model config plus `module`, `registered_name` and `build_config`, as Keras 3.15 writes them
+    /// for Sequential and Functional models), its weights in Keras 3's
+    /// layout, and `metadata` (else the model's) in `metadata.json`.
+    func kerasArchive(metadata: ModelMetadata?) throws -> KerasArchive {
+        let modelConfig = try KerasModelJSON.json(for: self)
+        guard var root = try KerasValue.parse(json: modelConfig, what: "model config").object else {
+            throw ConvNetError.argument("model config of '\(name)' is not a JSON object")
+        }
+        // What Keras 3's serialize_keras_object adds around get_config(), as it writes them.
+        if isSequential {
+            root["module"] = "keras"
+            root["registered_name"] = .null
+            root["build_config"] = ["input_shape": .array([.null] + inputShape.map { $0.map(KerasValue.int) ?? .null })]
+        } else {
+            root["module"] = "keras.src.models.functional"
+            root["registered_name"] = "Functional"
+            root["build_config"] = ["input_shape": .null]
+        }
+        let config = try KerasValue.object(root).jsonText()
+        return KerasArchive(config: config, weights: KerasWeightsFile(layers: try kerasWeights(), modelConfig: config),
+                            metadata: metadata ?? self.metadata)
     }
 
     /// Saves only the weights: Keras 3's `.weights.h5` layout when `path` ends in `.weights.h5`,
@@ -34,10 +64,21 @@ extension Model {
         }
     }
 
-    /// Loads a whole model from a legacy `.h5` file with a `model_config` (Keras 2 or 3, or ConvNet),
-    /// as `keras.models.load_model`; ConvNet's saved class names and preprocessing are in `metadata`.
+    /// Loads a whole model, as `keras.saving.load_model`: from a Keras 3 `.keras` archive when
+    /// `path` ends in `.keras`, else from a legacy `.h5` file with a `model_config` (Keras 2 or 3, or
+    /// ConvNet). ConvNet's saved class names and preprocessing are in `metadata`.
     public static func load(from path: String) throws -> Model {
-        try load(KerasWeightsFile.read(path), path: path)
+        switch ModelFileFormat(path: path) {
+        case .kerasArchive:
+            let archive = try KerasArchive.read(path)
+            var file = archive.weights
+            file.modelConfig = archive.config
+            var model = try load(file, path: path)
+            model.metadata = archive.metadata
+            return model
+        case .hdf5, .kerasConfig, nil:
+            return try load(KerasWeightsFile.read(path), path: path)
+        }
     }
 
     /// `load(from:)` with the metadata beside the model, for callers that keep them apart.
@@ -65,7 +106,7 @@ extension Model {
 
     /// Loads weights saved by Keras or ConvNet (Keras `model.load_weights`).
     ///
-    /// By position (the default, any layout): the i-th layer with weights in the file goes to the
+    /// By position (the default, any layout, and `.keras` archives): the i-th layer with weights in the file goes to the
     /// i-th layer with weights here; every count and shape must match. `byName` (legacy `.h5` files
     /// only, as Keras's `by_name=True`): each layer takes the weights of the file's layer of the same
     /// name, layers absent from the file keep theirs, and with `skipMismatch` a layer or weight whose
@@ -76,8 +117,15 @@ extension Model {
             guard !skipMismatch else {
                 throw ConvNetError.argument("loadWeights: skipMismatch needs byName (as Keras's skip_mismatch needs by_name)")
             }
-            try assignWeights(KerasWeightsFile.read(path, modelConfig: try KerasModelJSON.json(for: self)), path: path)
+            if ModelFileFormat(path: path) == .kerasArchive {
+                try assignWeights(KerasArchive.read(path).weights, path: path)
+            } else {
+                try assignWeights(KerasWeightsFile.read(path, modelConfig: try KerasModelJSON.json(for: self)), path: path)
+            }
             return WeightLoadReport(loaded: namedWeights.map(\.path))
+        }
+        guard ModelFileFormat(path: path) != .kerasArchive else {
+            throw ConvNetError.file(path: path, message: "is a Keras 3 .keras file, whose weights are stored by position only; load it with byName: false")
         }
         guard try KerasWeightsFile.layout(of: path) != .keras3Weights else {
             throw ConvNetError.file(path: path, message: "is a Keras 3 .weights.h5 file, which stores weights by position only; load it with byName: false")

@@ -1,9 +1,9 @@
 import ArgumentParser
 import ConvNet
 
-/// `--model`, the same in every command: a zoo name, a model file (.h5) or a Keras JSON config.
+/// `--model`, the same in every command: a zoo name, a model file (.keras, .h5) or a Keras JSON config.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("A zoo model name (see `convnet summary --list`), a model file (.h5) or a Keras JSON config.",
+    @Option(help: ArgumentHelp("A zoo model name (see `convnet summary --list`), a model file (.keras, .h5) or a Keras JSON config.",
                                valueName: "name-or-file"))
     var model: String?
 
@@ -18,9 +18,9 @@ struct ModelOptions: ParsableArguments {
 
     /// Refuses a model that has no trained weights (a zoo name or a Keras JSON config) unless `allowed`.
     static func requireTrained(_ model: String, allowed: Bool) throws {
-        guard !model.hasSuffix(".h5"), !allowed else { return }
+        guard ModelFileFormat(path: model)?.holdsWeights != true, !allowed else { return }
         throw ValidationError("--model \(model): this model is untrained (random weights); pass a trained model file "
-                              + "(.h5, e.g. from `convnet train --save`), or --allow-untrained to use it anyway")
+                              + "(\(ModelFileFormat.trainedModelExtensions), e.g. from `convnet train --save`), or --allow-untrained to use it anyway")
     }
 }
 
