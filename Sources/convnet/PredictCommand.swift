@@ -9,6 +9,9 @@ struct PredictCommand: ParsableCommand {
         discussion: """
         Images are resized to the model's input and scaled the way the model was trained (stored in the .h5 file).
         A zoo name has random weights: predict refuses it unless --allow-untrained is given.
+        A fully convolutional model (input of any size, e.g. fmnist-fcn) takes each image at its
+        own size; when the image is larger than the training images the output is a map, and the
+        most likely class of each position is printed as a grid (and, with --json, as "class_map").
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -41,10 +44,17 @@ struct PredictCommand: ParsableCommand {
             }
             let input = try preprocessing.apply(pixels).reshaped(to: [1] + pixels.shape)
             let output = try loaded.model.predict(input)
-            let probabilities = output.scalars
-            let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
             let names = loaded.metadata?.classNames
             func label(_ index: Int) -> String { names.flatMap { index < $0.count ? $0[index] : nil } ?? String(index) }
+            if let map = ClassMap(output: output) {
+                let rows: [[Int]] = (0..<map.rows).map { Array(map.classes[$0 * map.columns..<($0 + 1) * map.columns]) }
+                let labels: [[String]] = rows.map { $0.map(label) }
+                results.append(["file": file, "class_map": rows, "labels": labels])
+                if !json { print("\(file): \(map.rows)x\(map.columns) class map (\(describe(shape: pixels.shape)) input)\n\(map.text(label: label))") }
+                continue
+            }
+            let probabilities = output.scalars
+            let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
             results.append(["file": file, "class": ranked[0], "label": label(ranked[0]), "probabilities": probabilities.map(Double.init)])
             if !json {
                 let shown = ranked.prefix(top).map { String(format: "%@ %.4f", label($0), probabilities[$0]) }
