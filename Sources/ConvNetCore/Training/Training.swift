@@ -148,7 +148,7 @@ extension Model {
     /// Loss and metrics over `data` in inference mode (Keras `model.evaluate`).
     public func evaluate(_ data: any Dataset, batchSize: Int = 32) throws -> EvaluationResult {
         try evaluate(data, batchSize: batchSize, configuration: training ?? TrainingConfiguration(
-            optimizer: SGD(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy]))
+            optimizer: SGD(), loss: .matching(self), metrics: [.accuracy]))
     }
 
     func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration) throws -> EvaluationResult {
