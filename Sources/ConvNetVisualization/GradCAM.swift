@@ -54,12 +54,7 @@ public enum GradCAM {
         guard let layerIndex = model.layers.firstIndex(where: { $0.name == layerName }) else {
             throw ConvNetError.argument("GradCAM: model '\(model.name)' has no layer '\(layerName)' (layers: \(model.layers.map(\.name).joined(separator: ", ")))")
         }
-        var logitsModel = model
-        let last = logitsModel.layers.count - 1
-        if var output = logitsModel.layers[last] as? any ActivatedLayer, output.activation == .softmax || output.activation == .sigmoid {
-            output.activation = .linear
-            logitsModel.layers[last] = output
-        }
+        var logitsModel = Saliency.withoutFinalSquashing(model)
         let tape = GradientTape()
         var context = ForwardContext(training: false)
         let (logits, intermediate) = try logitsModel.forward(tape.watch(input), context: &context, outputs: [layerIndex])

@@ -102,7 +102,7 @@ struct PlotCommand: ParsableCommand {
                                   markers: false)
             }
             for line in series { print("\(line.name): " + line.y.prefix(5).map { String(format: "%.4g", $0) }.joined(separator: ", ") + ", ... \(String(format: "%.4g", line.y.last ?? .nan)) at epoch \(epochs)") }
-            chart = Figure(title: title ?? "Learning-rate decay (α0 = \(lr))",
+            chart = Figure(title: title ?? "Learning-rate decay (initial rate \(lr))",
                            panels: [PlotPanel(title: "Learning rate per epoch", xLabel: "epoch", yLabel: "learning rate", series: series, integerX: true)],
                            panelWidth: 560, panelHeight: 340)
         } else if let confusion {
