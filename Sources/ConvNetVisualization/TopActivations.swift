@@ -2,7 +2,7 @@ import ConvNetCore
 import ConvNetData
 import Foundation
 
-/// Zeiler & Fergus (2014, deck 003): what one feature map of a layer responds to, shown as the
+/// Zeiler & Fergus (2014, the lecture notes): what one feature map of a layer responds to, shown as the
 /// image patches that activate it most. Each image contributes its strongest position of the
 /// channel; the `count` images with the largest such activations are kept, and for each the
 /// patch is the part of the image that position depends on: the bounding box of the input pixels

@@ -1,6 +1,6 @@
 import ConvNet
 
-/// What a fully convolutional classifier (deck 002's 1x1-convolution net, `fmnist-fcn`) says about
+/// What a fully convolutional classifier (the lecture notes' 1x1-convolution net, `fmnist-fcn`) says about
 /// an image larger than the ones it was trained on: its output `(1, h, w, k)` holds a class
 /// distribution for each of `h·w` input windows (each the size of a training image, at the net's
 /// total stride), and the map shows the most likely class of each.

@@ -42,7 +42,7 @@ struct FilterCommand: ParsableCommand {
 
         Pooling (--pool max or average, repeatable, with --size F and --stride
         S, default S = F as Keras's MaxPooling2D/AveragePooling2D) runs the
-        library's maxPool2d/avgPool2d on each channel, no padding: deck 002's
+        library's maxPool2d/avgPool2d on each channel, no padding: the lecture notes'
         "max pooling vs. average pooling" feature maps, e.g. 220x220 -> 110x110.
 
         Examples:

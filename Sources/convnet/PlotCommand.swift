@@ -38,7 +38,7 @@ struct PlotCommand: ParsableCommand {
           convnet plot --schedule inverse-time:0.1 --schedule exponential:0.5 \\
             --schedule power:0.95 --schedule step:0.9:10 --epochs 50 -o decay.svg
 
-        --schedule (repeatable) draws deck 001's learning-rate decay instead:
+        --schedule (repeatable) draws the lecture notes' learning-rate decay instead:
         the rate of each epoch 1...--epochs from α0 = --lr (default 1), one line
         per schedule, as `convnet train --schedule` applies it.
           convnet plot --confusion counts.csv --classes fashion-mnist -o cm.png

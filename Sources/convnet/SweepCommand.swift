@@ -2,7 +2,7 @@ import ArgumentParser
 import ConvNet
 import Foundation
 
-/// The lecture notes' dropout exercise (deck 001's assignment) and learning-rate decay constant: train
+/// The lecture notes' dropout exercise (the DNN assignment) and learning-rate decay constant: train
 /// one model per dropout probability, or per decay constant k, and plot train and test accuracy.
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +19,7 @@ struct SweepCommand: ParsableCommand {
         the file name) shows both against the dropout probability; a table is
         printed and, with --csv, saved.
 
-        With --k, the decay constant of --schedule is swept instead (deck 001's
+        With --k, the decay constant of --schedule is swept instead (the lecture notes'
         k in [0.01, 0.1, 0.5, 0.9, 0.95, 0.99]): --schedule exponential becomes
         exponential:K for each K; a K in the schedule (step:K:10) is replaced.
         --dropout is then one rate for every model, or none.

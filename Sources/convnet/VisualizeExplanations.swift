@@ -4,7 +4,7 @@ import Foundation
 
 /// `visualize --grad-cam`, `--saliency` with `--smooth-grad` and `--top-patches`: why a model
 /// predicts what it does (Grad-CAM, SmoothGrad) and what one of its feature maps responds to
-/// (Zeiler & Fergus's top-activating patches, deck 003).
+/// (Zeiler & Fergus's top-activating patches, the lecture notes).
 extension VisualizeCommand {
     /// Grad-CAM of one image: the input, the class-activation heat map and the overlay.
     func drawGradCAM(_ network: Model, image: VisualizationInputs.InputImage, classNames: [String]?) throws {

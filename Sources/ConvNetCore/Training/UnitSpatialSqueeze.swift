@@ -1,6 +1,6 @@
 extension Tensor {
     /// `(m, 1, 1, k) → (m, k)`; any other shape is returned as it is. A fully convolutional
-    /// classifier (deck 002's 1x1-convolution net) ends in a `(1, 1, k)` map for the input size it
+    /// classifier (the lecture notes' 1x1-convolution net) ends in a `(1, 1, k)` map for the input size it
     /// is trained on; Keras's losses accept it by broadcasting against `(m, k)` targets, ConvNet's by
     /// dropping the two unit axes. Differentiable (a reshape: the gradient takes the original shape back).
     func squeezingUnitSpatialAxes() throws -> Tensor {

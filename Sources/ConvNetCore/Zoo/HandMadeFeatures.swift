@@ -1,19 +1,19 @@
-/// Deck 002's "Classic feature extractors vs. CNN filters" on CIFAR-10: the same classifier (max
+/// the lecture notes' "Classic feature extractors vs. CNN filters" on CIFAR-10: the same classifier (max
 /// pool 2, flatten, dense 128 relu, dense 10 softmax) on fixed, hand-made features or on a learned
 /// 4-filter convolution.
 ///
-/// - `cifar-sobel`: the deck's `tf.image.image_gradients` (dx, dy per channel) and
-///   `tf.image.sobel_edges` (Sobel dy, dx per channel), concatenated as the deck does
+/// - `cifar-sobel`: the lecture notes' `tf.image.image_gradients` (dx, dy per channel) and
+///   `tf.image.sobel_edges` (Sobel dy, dx per channel), concatenated as the lecture notes do
 ///   (`[dx, dy, edges]`, 12 channels), as one 3x3 `Conv2D` with hand-set kernels, no bias and
 ///   `trainable = false` (saved so). Two differences from TensorFlow, both at the image border
 ///   only: zero padding (`same`) where `sobel_edges` reflects, and the forward difference at the
 ///   last column/row is `−x` where `image_gradients` gives 0.
-/// - `cifar-conv4`: the deck's learned counterpart, `Conv2D(4, 3x3, relu)` (valid padding).
+/// - `cifar-conv4`: the lecture notes' learned counterpart, `Conv2D(4, 3x3, relu)` (valid padding).
 enum HandMadeFeatures {
     /// Appended to `ModelZoo.catalog`.
     static let catalog: [(name: String, description: String)] = [
-        ("cifar-sobel", "deck 002's hand-made features: frozen 3x3 conv of image gradients dx, dy and Sobel dy, dx per channel (12 maps), max pool 2, dense 128, 10 (32x32x3)"),
-        ("cifar-conv4", "deck 002's learned filters for comparison: conv 4@3x3 relu, max pool 2, dense 128, 10 (32x32x3)"),
+        ("cifar-sobel", "the lecture notes' hand-made features: frozen 3x3 conv of image gradients dx, dy and Sobel dy, dx per channel (12 maps), max pool 2, dense 128, 10 (32x32x3)"),
+        ("cifar-conv4", "the lecture notes' learned filters for comparison: conv 4@3x3 relu, max pool 2, dense 128, 10 (32x32x3)"),
     ]
 
     /// The 3x3 kernels of one input channel, in output order within their group, `[row][column]`.

@@ -3,14 +3,14 @@ import ConvNet
 import Foundation
 
 /// The lecture notes' knobs that `train` (and `finetune`, `sweep`) pass to the library as they are:
-/// the optimizers' hyper-parameters (deck 001's β1, β2, ε, ρ and the two momentum forms), the
+/// the optimizers' hyper-parameters (the lecture notes' β1, β2, ε, ρ and the two momentum forms), the
 /// kernel initializer of a zoo model, early stopping and reducing the learning rate on a plateau.
 struct TuningOptions: ParsableArguments {
-    @Option(help: "Adam/AdamW β1, the first-moment decay (deck 001: 0.9).") var beta1: Float?
-    @Option(help: "Adam/AdamW β2, the second-moment decay (deck 001: 0.999).") var beta2: Float?
-    @Option(help: "ε of Adam, AdamW, RMSprop and Adagrad (deck 001: 1e-8).") var epsilon: Float?
-    @Option(help: "RMSprop ρ, the squared-gradient decay (deck 001's β2; default 0.9).") var rho: Float?
-    @Option(help: ArgumentHelp("With --optimizer momentum: average (deck 001's v = β·v + (1 − β)·dW, W −= α·v; the default) or classic (v = β·v − α·dW, W += v; Keras SGD(momentum=β)).", valueName: "average|classic"))
+    @Option(help: "Adam/AdamW β1, the first-moment decay (lecture notes: 0.9).") var beta1: Float?
+    @Option(help: "Adam/AdamW β2, the second-moment decay (lecture notes: 0.999).") var beta2: Float?
+    @Option(help: "ε of Adam, AdamW, RMSprop and Adagrad (lecture notes: 1e-8).") var epsilon: Float?
+    @Option(help: "RMSprop ρ, the squared-gradient decay (the lecture notes' β2; default 0.9).") var rho: Float?
+    @Option(help: ArgumentHelp("With --optimizer momentum: average (the lecture notes' v = β·v + (1 − β)·dW, W −= α·v; the default) or classic (v = β·v − α·dW, W += v; Keras SGD(momentum=β)).", valueName: "average|classic"))
     var momentumForm: String?
     @Option(help: ArgumentHelp("Initializer of every Conv2D and Dense kernel of a zoo model, by Keras name: he-normal, he-uniform, glorot-uniform (Xavier, the default), glorot-normal, lecun-normal, lecun-uniform, random-normal, ...", valueName: "name"))
     var kernelInitializer: String?
