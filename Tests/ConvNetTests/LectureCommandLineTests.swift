@@ -47,6 +47,44 @@ import Testing
         #expect(settings.beta1 == 0.8 && settings.beta2 == 0.99 && settings.epsilon == 1e-6)
     }
 
+    /// The columns of a `--log` CSV by name.
+    static func columns(_ path: String) throws -> [String: [Double]] {
+        let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        guard let header = rows.first else { return [:] }
+        var columns: [String: [Double]] = [:]
+        for (index, name) in header.enumerated() { columns[name] = rows.dropFirst().compactMap { Double($0[index]) } }
+        return columns
+    }
+
+    /// `--early-stopping 0` stops after the first epoch whose validation loss does not beat the best
+    /// so far; `--reduce-lr-on-plateau` halves the rate after each such epoch. Checked against the
+    /// validation losses the runs logged (SGD at a rate high enough for the loss to go up).
+    @Test func earlyStoppingAndPlateauFollowTheValidationLoss() throws {
+        let folder = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let common = ["train", "--model", "lenet5", "--limit", "256", "--epochs", "6", "--validation-split", "0.5",
+                      "--optimizer", "sgd", "--lr", "0.5", "--quiet"]
+        func improved(_ losses: [Double]) -> [Bool] {
+            losses.indices.map { epoch in epoch == 0 || losses[epoch] < losses[..<epoch].min() ?? .infinity }
+        }
+        let stopping = folder.appendingPathComponent("stop.csv").path
+        var run = try CLI.run(common + ["--early-stopping", "0", "--log", stopping])
+        #expect(run.status == 0, "\(run.error)")
+        let stopped = try #require(try Self.columns(stopping)["val_loss"])
+        let firstWorse = improved(stopped).firstIndex(of: false)
+        #expect(stopped.count == (firstWorse.map { $0 + 1 } ?? 6), "\(stopped)")
+
+        let plateau = folder.appendingPathComponent("plateau.csv").path
+        run = try CLI.run(common + ["--reduce-lr-on-plateau", "--plateau-patience", "0", "--plateau-factor", "0.5", "--log", plateau])
+        #expect(run.status == 0, "\(run.error)")
+        let log = try Self.columns(plateau)
+        let losses = try #require(log["val_loss"]), rates = try #require(log["learning_rate"])
+        #expect(rates.count == 6 && rates.first == 0.5)
+        for (epoch, better) in improved(losses).enumerated().dropLast() {
+            #expect(abs(rates[epoch + 1] - rates[epoch] * (better ? 1 : 0.5)) < 1e-9, "epoch \(epoch + 1): \(rates)")
+        }
+    }
+
     /// Deck 001's decay curves: one line per schedule, α0·e^(−kt) at epochs 1...10.
     @Test func plotDrawsSchedules() throws {
         let folder = try CLI.temporaryDirectory()
