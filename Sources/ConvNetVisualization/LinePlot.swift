@@ -126,8 +126,10 @@ public struct AxisTicks: Sendable, Equatable {
 /// (`svg()`) or pixels (`rasterize(scale:)`); see `Chart`.
 ///
 /// Each panel has a frame, horizontal grid lines at the y ticks, tick labels on both axes, axis
-/// labels, a title, and a legend (line sample and name per series) placed in whichever corner of
-/// the plot area covers the fewest data points.
+/// labels, a title, and a legend (line sample and name per series) placed in the first corner of
+/// the plot area (top right, bottom right, top left, bottom left) that no line crosses; when every
+/// corner is crossed the y axis is extended upwards until a top corner is free, so the legend
+/// never covers a curve.
 public struct Figure: Chart {
     /// A line centred above all panels, or nil for none.
     public var title: String?
@@ -177,19 +179,43 @@ public struct Figure: Chart {
         Double(BitmapFont.textWidth(text)) * size
     }
 
-    private func drawPanel(_ panel: PlotPanel, x: Double, y: Double, on surface: inout some DrawingSurface) {
-        let points = panel.series.flatMap(\.points)
-        let xs = points.map(\.x), ys = points.map(\.y)
-        let xTicks = AxisTicks(minimum: panel.xRange?.lowerBound ?? xs.min() ?? 0, maximum: panel.xRange?.upperBound ?? xs.max() ?? 1,
-                               target: 8, integer: panel.integerX)
-        let yTicks = AxisTicks(minimum: panel.yRange?.lowerBound ?? ys.min() ?? 0, maximum: panel.yRange?.upperBound ?? ys.max() ?? 1)
-        let tickLabelWidth = yTicks.labels.map { Self.textWidth($0, size: Self.labelSize) }.max() ?? 0
-        // The plot area inside the panel: y label and tick labels on the left, x ticks and label below.
-        let left = x + 18 + tickLabelWidth + 6, right = x + panelWidth - 14
-        let top = y + 22, bottom = y + panelHeight - 36
-        guard right > left, bottom > top else { return }
+    /// Where a panel's plot area and ticks are, for a given top of the y axis.
+    private struct PanelGeometry {
+        let xTicks: AxisTicks, yTicks: AxisTicks
+        let left: Double, right: Double, top: Double, bottom: Double
         func px(_ value: Double) -> Double { left + (value - xTicks.lower) / (xTicks.upper - xTicks.lower) * (right - left) }
         func py(_ value: Double) -> Double { bottom - (value - yTicks.lower) / (yTicks.upper - yTicks.lower) * (bottom - top) }
+    }
+
+    private func geometry(_ panel: PlotPanel, x: Double, y: Double, yMinimum: Double, yMaximum: Double) -> PanelGeometry {
+        let xs = panel.series.flatMap(\.points).map(\.x)
+        let xTicks = AxisTicks(minimum: panel.xRange?.lowerBound ?? xs.min() ?? 0, maximum: panel.xRange?.upperBound ?? xs.max() ?? 1,
+                               target: 8, integer: panel.integerX)
+        let yTicks = AxisTicks(minimum: yMinimum, maximum: yMaximum)
+        let tickLabelWidth = yTicks.labels.map { Self.textWidth($0, size: Self.labelSize) }.max() ?? 0
+        // The plot area inside the panel: y label and tick labels on the left, x ticks and label below.
+        return PanelGeometry(xTicks: xTicks, yTicks: yTicks, left: x + 18 + tickLabelWidth + 6, right: x + panelWidth - 14,
+                             top: y + 22, bottom: y + panelHeight - 36)
+    }
+
+    private func drawPanel(_ panel: PlotPanel, x: Double, y: Double, on surface: inout some DrawingSurface) {
+        let ys = panel.series.flatMap(\.points).map(\.y)
+        let yMinimum = panel.yRange?.lowerBound ?? ys.min() ?? 0
+        var yMaximum = panel.yRange?.upperBound ?? ys.max() ?? 1
+        // The legend goes in a corner that no line passes through; when every corner is crossed, the
+        // y axis is extended upwards (up to 8 times by a quarter of its span) until a top corner is free.
+        var layout = geometry(panel, x: x, y: y, yMinimum: yMinimum, yMaximum: yMaximum)
+        var legendOrigin = freeLegendCorner(panel.series, layout: layout)
+        for _ in 0..<8 where legendOrigin == nil && !panel.series.isEmpty {
+            yMaximum += max(layout.yTicks.upper - layout.yTicks.lower, 1e-6) * 0.25
+            layout = geometry(panel, x: x, y: y, yMinimum: yMinimum, yMaximum: yMaximum)
+            legendOrigin = freeLegendCorner(panel.series, layout: layout)
+        }
+        let (xTicks, yTicks) = (layout.xTicks, layout.yTicks)
+        let (left, right, top, bottom) = (layout.left, layout.right, layout.top, layout.bottom)
+        guard right > left, bottom > top else { return }
+        func px(_ value: Double) -> Double { layout.px(value) }
+        func py(_ value: Double) -> Double { layout.py(value) }
         let gray = RGBColor(gray: 110), grid = RGBColor(gray: 225)
 
         surface.text(panel.title, at: DrawingPoint((left + right) / 2, y + 12), size: Self.labelSize * 1.2, color: .black,
@@ -222,28 +248,64 @@ public struct Figure: Chart {
                 for point in mapped { surface.circle(center: point, radius: 2.5, color: series.color) }
             }
         }
-        drawLegend(panel.series, plotArea: (left, top, right, bottom),
-                   occupied: panel.series.flatMap { $0.points.map { DrawingPoint(px($0.x), py($0.y)) } }, on: &surface)
+        drawLegend(panel.series, at: legendOrigin ?? legendCorners(panel.series, layout: layout)[0], on: &surface)
     }
 
-    private func drawLegend(_ series: [PlotSeries], plotArea: (left: Double, top: Double, right: Double, bottom: Double),
-                            occupied: [DrawingPoint], on surface: inout some DrawingSurface) {
-        guard !series.isEmpty else { return }
-        let rowHeight = 13.0, sample = 20.0, padding = 6.0
-        let boxWidth = padding * 3 + sample + (series.map { Self.textWidth($0.name, size: Self.labelSize) }.max() ?? 0)
-        let boxHeight = padding * 2 + rowHeight * Double(series.count) - 4
+    static let legendRowHeight = 13.0, legendSample = 20.0, legendPadding = 6.0
+
+    /// The legend box's size for `series`.
+    private func legendSize(_ series: [PlotSeries]) -> (width: Double, height: Double) {
+        (Self.legendPadding * 3 + Self.legendSample + (series.map { Self.textWidth($0.name, size: Self.labelSize) }.max() ?? 0),
+         Self.legendPadding * 2 + Self.legendRowHeight * Double(series.count) - 4)
+    }
+
+    /// The legend's candidate top-left corners: top right, bottom right, top left, bottom left.
+    private func legendCorners(_ series: [PlotSeries], layout: PanelGeometry) -> [DrawingPoint] {
+        let (boxWidth, boxHeight) = legendSize(series)
         let inset = 6.0
-        let corners = [
-            DrawingPoint(plotArea.right - inset - boxWidth, plotArea.top + inset),
-            DrawingPoint(plotArea.right - inset - boxWidth, plotArea.bottom - inset - boxHeight),
-            DrawingPoint(plotArea.left + inset, plotArea.top + inset),
-            DrawingPoint(plotArea.left + inset, plotArea.bottom - inset - boxHeight),
+        return [
+            DrawingPoint(layout.right - inset - boxWidth, layout.top + inset),
+            DrawingPoint(layout.right - inset - boxWidth, layout.bottom - inset - boxHeight),
+            DrawingPoint(layout.left + inset, layout.top + inset),
+            DrawingPoint(layout.left + inset, layout.bottom - inset - boxHeight),
         ]
-        // The corner whose box covers the fewest data points (first corner on ties).
-        func covered(_ corner: DrawingPoint) -> Int {
-            occupied.filter { $0.x >= corner.x - 4 && $0.x <= corner.x + boxWidth + 4 && $0.y >= corner.y - 4 && $0.y <= corner.y + boxHeight + 4 }.count
+    }
+
+    /// The first corner whose legend box (grown by 4 units) no line segment or marker of `series`
+    /// enters, or nil when every corner is crossed.
+    private func freeLegendCorner(_ series: [PlotSeries], layout: PanelGeometry) -> DrawingPoint? {
+        let (boxWidth, boxHeight) = legendSize(series)
+        let lines = series.map { $0.points.map { DrawingPoint(layout.px($0.x), layout.py($0.y)) } }
+        return legendCorners(series, layout: layout).first { corner in
+            let box = (left: corner.x - 4, right: corner.x + boxWidth + 4, top: corner.y - 4, bottom: corner.y + boxHeight + 4)
+            return !lines.contains { points in
+                points.contains { box.left...box.right ~= $0.x && box.top...box.bottom ~= $0.y }
+                    || zip(points, points.dropFirst()).contains { Self.segment(from: $0, to: $1, crosses: box) }
+            }
         }
-        let origin = corners.min { covered($0) < covered($1) } ?? corners[0]
+    }
+
+    /// Whether the segment from `a` to `b` enters the rectangle (Liang–Barsky clipping).
+    static func segment(from a: DrawingPoint, to b: DrawingPoint,
+                        crosses box: (left: Double, right: Double, top: Double, bottom: Double)) -> Bool {
+        var (t0, t1) = (0.0, 1.0)
+        let (dx, dy) = (b.x - a.x, b.y - a.y)
+        for (p, q) in [(-dx, a.x - box.left), (dx, box.right - a.x), (-dy, a.y - box.top), (dy, box.bottom - a.y)] {
+            if p == 0 {
+                if q < 0 { return false }
+            } else {
+                let t = q / p
+                if p < 0 { t0 = max(t0, t) } else { t1 = min(t1, t) }
+                if t0 > t1 { return false }
+            }
+        }
+        return true
+    }
+
+    private func drawLegend(_ series: [PlotSeries], at origin: DrawingPoint, on surface: inout some DrawingSurface) {
+        guard !series.isEmpty else { return }
+        let rowHeight = Self.legendRowHeight, sample = Self.legendSample, padding = Self.legendPadding
+        let (boxWidth, boxHeight) = legendSize(series)
         surface.beginGroup("legend")
         surface.fillRectangle(x: origin.x, y: origin.y, width: boxWidth, height: boxHeight, color: .white)
         surface.strokeRectangle(x: origin.x, y: origin.y, width: boxWidth, height: boxHeight, color: RGBColor(gray: 190), lineWidth: 1)

@@ -64,9 +64,10 @@ public enum TrainingCurves {
     /// keys and "test" for `test_*` keys (`convnet train --validate-on-test`); further metrics in the
     /// same panel, such as `top_5_accuracy`, take the next colour pairs. The loss panel holds `loss`
     /// and its held-out values; the accuracy panel every key ending in `accuracy`. A panel with no
-    /// data is left out; other keys (`learning_rate`) are not plotted.
+    /// data is left out. With `learningRate`, a third panel draws the `learning_rate` column (the
+    /// rate of each epoch, as `CSVLogger` logs it) when the history has one; otherwise it is not plotted.
     /// - Throws: `ConvNetError.argument` when the history has neither loss nor accuracy values.
-    public static func figure(history: History, title: String? = "Training curves") throws -> Figure {
+    public static func figure(history: History, title: String? = "Training curves", learningRate: Bool = false) throws -> Figure {
         let keys = history.keys
         /// Held-out key prefixes and how the legend names them.
         let heldOut = [("val_", "validation "), ("test_", "test ")]
@@ -98,7 +99,51 @@ public enum TrainingCurves {
         guard !panels.isEmpty else {
             throw ConvNetError.argument("training curves: the history has no loss or accuracy values (keys: \(keys.joined(separator: ", ")))")
         }
+        if learningRate, let panel = learningRatePanel([(nil, history)]) { panels.append(panel) }
         return Figure(title: title, panels: panels)
+    }
+
+    /// The key `CSVLogger` writes each epoch's learning rate under.
+    static let learningRateKey = "learning_rate"
+
+    /// A panel of the learning rate per epoch, one line per run that logged it (named by the run), or nil.
+    static func learningRatePanel(_ runs: [(name: String?, history: History)]) -> PlotPanel? {
+        let series = runs.enumerated().compactMap { index, run -> PlotSeries? in
+            let points = run.history.epochs.enumerated().compactMap { epoch, row in row[learningRateKey].map { (Double(epoch + 1), $0) } }
+            guard !points.isEmpty else { return nil }
+            return PlotSeries(name: run.name.map { "\($0) learning rate" } ?? "learning rate", x: points.map(\.0), y: points.map(\.1),
+                              color: RGBColor.palette[(runs.count == 1 ? 4 : index) % RGBColor.palette.count])
+        }
+        guard !series.isEmpty else { return nil }
+        return PlotPanel(title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", series: series, integerX: true)
+    }
+
+    /// Several runs on the same axes (`convnet plot a.csv b.csv`): a loss panel, an accuracy panel
+    /// and, with `learningRate`, a learning-rate panel. Each run has one colour and its name in the
+    /// legend ("adam loss", "adam test loss"); held-out values (`val_*`, `test_*`) are dashed.
+    /// - Throws: `ConvNetError.argument` when no run has loss or accuracy values.
+    public static func overlayFigure(runs: [(name: String, history: History)], title: String? = "Training curves",
+                                     learningRate: Bool = true) throws -> Figure {
+        let heldOut = [("val_", "validation "), ("test_", "test ")]
+        func series(_ metric: String) -> [PlotSeries] {
+            runs.enumerated().flatMap { index, run in
+                ([(metric, "")] + heldOut.map { ($0.0 + metric, $0.1) }).filter { run.history.keys.contains($0.0) }.map { key, label in
+                    let points = run.history.epochs.enumerated().compactMap { epoch, row in row[key].map { (Double(epoch + 1), $0) } }
+                    return PlotSeries(name: "\(run.name) \(label)\(metric)", x: points.map(\.0), y: points.map(\.1),
+                                      color: RGBColor.palette[index % RGBColor.palette.count], dashed: !label.isEmpty)
+                }
+            }
+        }
+        var panels: [PlotPanel] = []
+        for (metric, title) in [("loss", "Loss"), ("accuracy", "Accuracy")] {
+            let lines = series(metric)
+            if !lines.isEmpty { panels.append(PlotPanel(title: title, xLabel: "epoch", yLabel: metric, series: lines, integerX: true)) }
+        }
+        guard !panels.isEmpty else {
+            throw ConvNetError.argument("training curves: no run has loss or accuracy values")
+        }
+        if learningRate, let panel = learningRatePanel(runs.map { ($0.name, $0.history) }) { panels.append(panel) }
+        return Figure(title: title, panels: panels, panelWidth: 440, panelHeight: 320)
     }
 
     /// The training curves as an SVG document (see `figure(history:title:)`).

@@ -139,6 +139,13 @@ struct DatasetResolver {
     /// A SIGNS-style HDF5 dataset from a file or folder; the test split is optional (the same file,
     /// or the sibling `test_*.h5`).
     private func signs(_ path: String) throws -> Splits {
+        // A file with only the test split (the course's test_signs.h5 on its own) is a test set:
+        // `convnet evaluate --dataset test_signs.h5` evaluates on it (it stands in for both splits).
+        if (try? SignsStyle.file(for: .train, besides: path)) == nil, let testFile = try? SignsStyle.file(for: .test, besides: path) {
+            let test = try SignsStyle.load(file: testFile, split: .test, limit: limit)
+            return Splits(train: test, test: test, source: testFile,
+                          notice: "\(testFile) holds only a test split (\(SignsStyle.datasetNames(split: .test).images)); it stands in for both splits")
+        }
         let train = try SignsStyle.load(path: path, split: .train, limit: limit)
         let testFile = try? SignsStyle.file(for: .test, besides: path)
         return Splits(train: train, test: try testFile.map { try SignsStyle.load(file: $0, split: .test) }, source: path)

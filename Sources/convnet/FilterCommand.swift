@@ -6,7 +6,7 @@ import Foundation
 struct FilterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "filter",
-        abstract: "Apply a classic convolution kernel (edges, blur, sharpen, Sobel) to a PNG or JPEG.",
+        abstract: "Apply a classic convolution kernel (edges, blur, sharpen, Sobel) or max/average pooling to a PNG or JPEG.",
         discussion: """
         Kernels (cross-correlation through conv2d, on each channel separately,
         or on the luma with --grayscale):
@@ -40,8 +40,14 @@ struct FilterCommand: ParsableCommand {
         several --kernel options the output shows the input and each result side by
         side, captioned.
 
+        Pooling (--pool max or average, repeatable, with --size F and --stride
+        S, default S = F as Keras's MaxPooling2D/AveragePooling2D) runs the
+        library's maxPool2d/avgPool2d on each channel, no padding: the lecture notes'
+        "max pooling vs. average pooling" feature maps, e.g. 220x220 -> 110x110.
+
         Examples:
           convnet filter --kernel vertical-edge photo.jpg -o edges.png
+          convnet filter --pool max --pool average --size 2 --stride 2 photo.jpg -o pooled.png
           convnet filter --kernel sobel --grayscale photo.png -o sobel.png
           convnet filter --kernel sharpen --kernel sobel --resize 128x128 \\
             small.jpg -o compare.png
@@ -49,7 +55,10 @@ struct FilterCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("A kernel name or FILE.json (repeat to compare several).", valueName: "name"))
     var kernel: [String] = []
-    @Option(help: "Stride in both directions.") var stride = 1
+    @Option(help: ArgumentHelp("max or average pooling instead of a kernel (repeat to compare).", valueName: "max|average"))
+    var pool: [String] = []
+    @Option(help: "With --pool: the pooling window F (FxF).") var size = 2
+    @Option(help: "Stride in both directions (default 1 for kernels, --size for --pool).") var stride: Int?
     @Option(help: "reflect (default), same (zeros) or valid (no padding).") var padding: String?
     @Option(help: "absolute, clamp or minmax: overrides the kernel's display scaling.") var scaling: String?
     @Flag(help: "Convert to gray (ITU-R 601 luma) before filtering.") var grayscale = false
@@ -60,12 +69,19 @@ struct FilterCommand: ParsableCommand {
     var output: String { outputOptions.output }
 
     func validate() throws {
-        guard !kernel.isEmpty else { throw ValidationError("give at least one --kernel: \(ClassicFilter.names.joined(separator: ", ")) or FILE.json") }
+        guard !kernel.isEmpty || !pool.isEmpty else {
+            throw ValidationError("give at least one --kernel (\(ClassicFilter.names.joined(separator: ", ")) or FILE.json) or --pool max|average")
+        }
+        guard kernel.isEmpty || pool.isEmpty else { throw ValidationError("give --kernel or --pool, not both") }
+        if let bad = pool.first(where: { !["max", "average"].contains($0) }) {
+            throw ValidationError("--pool \(bad): use max or average")
+        }
+        guard size > 0 else { throw ValidationError("--size must be positive, got \(size)") }
         // Built-in names now; a FILE.json is read (and its contents checked) when the command runs.
         for name in kernel where !name.lowercased().hasSuffix(".json") {
             _ = try usage("--kernel") { try ClassicFilter(named: name) }
         }
-        guard stride > 0 else { throw ValidationError("--stride must be positive, got \(stride)") }
+        if let stride, stride <= 0 { throw ValidationError("--stride must be positive, got \(stride)") }
         guard (1...32).contains(zoom) else { throw ValidationError("--zoom must be between 1 and 32, got \(zoom)") }
         if let padding, FilterPadding(rawValue: padding) == nil {
             throw ValidationError("--padding \(padding): use reflect, same or valid")
@@ -92,6 +108,15 @@ struct FilterCommand: ParsableCommand {
             picture = try picture.converted(toChannels: 3)
         }
         var results: [Tensor] = []
+        let stride = stride ?? (pool.isEmpty ? 1 : size)
+        for mode in pool {
+            let batch = try picture.reshaped(to: [1] + picture.shape)
+            let pooled = mode == "max" ? try maxPool2d(batch, size: (size, size), strides: (stride, stride))
+                : try avgPool2d(batch, size: (size, size), strides: (stride, stride))
+            let raw = try pooled.reshaped(to: Array(pooled.shape.dropFirst()))
+            print("\(mode) pooling \(size)x\(size), stride \(stride): \(describe(shape: picture.shape)) -> \(describe(shape: raw.shape))")
+            results.append(DisplayScaling.clamp.apply(to: raw))
+        }
         for filter in filters {
             let raw = try filter.apply(to: picture, strides: (stride, stride), padding: padding.flatMap(FilterPadding.init(rawValue:)))
             let display = scaling.flatMap(DisplayScaling.init(rawValue:)) ?? filter.displayScaling
@@ -106,7 +131,7 @@ struct FilterCommand: ParsableCommand {
             let tiles = [picture255] + results
             let rows = (tiles.count + 4) / 5
             composed = try ImageGrid.make(tiles: tiles, columns: (tiles.count + rows - 1) / rows, scale: zoom,
-                                          tileCaptions: ["input"] + kernel.map { ($0 as NSString).lastPathComponent },
+                                          tileCaptions: ["input"] + pool.map { "\($0) \(size)x\(size)/\(stride)" } + kernel.map { ($0 as NSString).lastPathComponent },
                                           style: ImageGrid.Style(separator: 2, separatorColor: .white))
         }
         try VisualOutput.writeImage(composed, to: output)

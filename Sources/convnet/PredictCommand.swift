@@ -9,7 +9,11 @@ struct PredictCommand: ParsableCommand {
         discussion: """
         Images are resized to the model's input and scaled the way the model was
         trained (stored in the .h5 file). A zoo name has random weights: predict
-        refuses it unless --allow-untrained is given.
+        refuses it unless --allow-untrained is given. A fully convolutional model
+        (input of any size, e.g. fmnist-fcn) takes each image at its own size; when
+        the image is larger than the training images the output is a map, and the most
+        likely class of each position is printed as a grid (and, with --json, as
+        "class_map").
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -22,12 +26,12 @@ struct PredictCommand: ParsableCommand {
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive, got \(top)") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
-        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.keras, .h5)"), allowed: allowUntrained)
+        try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.h5)"), allowed: allowUntrained)
     }
 
     func run() throws {
         threadOptions.apply()
-        let model = try modelOptions.required("a trained model file (.keras, .h5)")
+        let model = try modelOptions.required("a trained model file (.h5)")
         let loaded = try ModelSource.load(model)
         let shape = loaded.model.inputShape
         guard shape.count == 3, let channels = shape[2] else {
@@ -42,10 +46,17 @@ struct PredictCommand: ParsableCommand {
             }
             let input = try preprocessing.apply(pixels).reshaped(to: [1] + pixels.shape)
             let output = try loaded.model.predict(input)
-            let probabilities = output.scalars
-            let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
             let names = loaded.metadata?.classNames
             func label(_ index: Int) -> String { names.flatMap { index < $0.count ? $0[index] : nil } ?? String(index) }
+            if let map = ClassMap(output: output) {
+                let rows: [[Int]] = (0..<map.rows).map { Array(map.classes[$0 * map.columns..<($0 + 1) * map.columns]) }
+                let labels: [[String]] = rows.map { $0.map(label) }
+                results.append(["file": file, "class_map": rows, "labels": labels])
+                if !json { print("\(file): \(map.rows)x\(map.columns) class map (\(describe(shape: pixels.shape)) input)\n\(map.text(label: label))") }
+                continue
+            }
+            let probabilities = output.scalars
+            let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
             results.append(["file": file, "class": ranked[0], "label": label(ranked[0]), "probabilities": probabilities.map(Double.init)])
             if !json {
                 let shown = ranked.prefix(top).map { String(format: "%@ %.4f", label($0), probabilities[$0]) }

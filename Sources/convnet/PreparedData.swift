@@ -51,6 +51,10 @@ struct PreparedData {
             throw ConvNetError.shape(op: "--dataset \(source)",
                                      message: "images are \(sample.map(String.init).joined(separator: "x")) but model '\(model.name)' expects \(describe(layerShape: model.inputShape)); resize the images or pick a model for this size")
         }
+        if let outputs = model.outputShape.last ?? nil, outputs == 1, classNames.count != 2 {
+            throw ConvNetError.shape(op: "--dataset \(source)",
+                                     message: "\(classNames.count) classes but model '\(model.name)' has one (binary, sigmoid) output, which needs 2")
+        }
         if let outputs = model.outputShape.last ?? nil, outputs > 1, outputs != classNames.count {
             throw ConvNetError.shape(op: "--dataset \(source)",
                                      message: "\(classNames.count) classes but model '\(model.name)' has \(outputs) outputs")

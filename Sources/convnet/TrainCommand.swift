@@ -67,6 +67,7 @@ struct TrainingOptions: ParsableArguments {
     @OptionGroup var limitOption: LimitOption
     @OptionGroup var batchSizeOption: BatchSizeOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var tuning: TuningOptions
     @Option(help: "Passes over the training data.") var epochs = 5
     @Option(help: OptimizerChoice.help) var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
@@ -113,8 +114,11 @@ struct TrainingOptions: ParsableArguments {
         for (flag, path) in [("--checkpoint", checkpoint), ("--resume", resume)] {
             if let path, !path.hasSuffix(".h5") { throw ValidationError("\(flag) \(path): the file must end in .h5") }
         }
-        if ModelSource.isFile(model), dropout != nil || l1 != nil || l2 != nil {
-            throw ValidationError("--dropout, --l1 and --l2 apply to zoo models, not to \(model)")
+        if ModelSource.isFile(model), dropout != nil || l1 != nil || l2 != nil || tuning.kernelInitializer != nil || tuning.channels != nil {
+            throw ValidationError("--dropout, --l1, --l2, --kernel-initializer and --channels apply to zoo models, not to \(model)")
+        }
+        if tuning.reduceLrOnPlateau, schedule != nil {
+            throw ValidationError("--reduce-lr-on-plateau and --schedule both set the learning rate; give one")
         }
         try validateChoices()
         try validatePaths()
@@ -145,7 +149,7 @@ struct TrainingOptions: ParsableArguments {
 
     /// The named choices (optimizer, schedule, augmentations, preprocessing, size), parsed as `run` will.
     private func validateChoices() throws {
-        _ = try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum)
+        _ = try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum, tuning: tuning.hyperparameters(for: optimizer))
         let epochs = epochs
         if let schedule = schedule {
             _ = try usage(nil) { try LearningRateSchedule(parsing: schedule, epochs: epochs) }
@@ -187,6 +191,7 @@ struct TrainingOptions: ParsableArguments {
         let size = try resize.map { try ImageSize.parse($0) }
         var inputShape = probe.model.inputShape
         if let size, inputShape.count == 3 { inputShape = [size.height, size.width, inputShape[2]] }
+        if let channels = tuning.channels, inputShape.count == 3, !ModelSource.isFile(model), resumed == nil { inputShape[2] = channels }
         let data = try PreparedData(datasetOptions.resolver(limit: limitOption.limit), inputShape: inputShape,
                                     preprocessing: probe.metadata?.preprocessing, named: preprocessing,
                                     memoryBudget: streamImages ? 0 : PreparedData.defaultMemoryBudget)
@@ -199,10 +204,12 @@ struct TrainingOptions: ParsableArguments {
         var network = ModelSource.isFile(model) || resumed != nil ? probe.model
             : try ModelSource.load(model, inputShape: inputShape, classes: data.classNames.count, seed: seed,
                                    dropout: dropout, regularizer: regularizer).model
+        if !ModelSource.isFile(model), resumed == nil { network = try tuning.applyingKernelInitializer(to: network, seed: seed) }
         if resumed == nil { try prepare(&network, data.classNames) }
         try data.check(against: network)
         if resumed == nil {
-            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum),
+            network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum,
+                                                                tuning: tuning.hyperparameters(for: optimizer)),
                             loss: .matching(network), metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
         }
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)
@@ -215,6 +222,7 @@ struct TrainingOptions: ParsableArguments {
             if !augmentationList.isEmpty { print("Augmentation: \(augmentationList.map(\.description).joined(separator: ", "))") }
         }
         var callbacks = try gradientCallbacks()
+        callbacks += tuning.callbacks(monitor: validation == nil ? "loss" : validateOnTest ? "test_loss" : "val_loss")
         if let log { callbacks.append(CSVLogger(path: log)) }
         if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
@@ -299,12 +307,13 @@ enum OptimizerChoice {
     /// The hyperparameter `--momentum` sets.
     static let momentumKey = "beta"
 
-    /// The optimizer registered as `name`, with `learningRate` (else its own default) and, when it
-    /// has a momentum `beta`, `momentum`; an unknown name is a usage error listing the known ones.
-    static func make(_ name: String, learningRate: Float?, momentum: Float) throws -> any Optimizer {
+    /// The optimizer registered as `name`, with `learningRate` (else its own default), when it has
+    /// a momentum `beta`, `momentum`, and the hyper-parameters `tuning` names (`beta_1`, `rho`, ...);
+    /// an unknown name is a usage error listing the known ones.
+    static func make(_ name: String, learningRate: Float?, momentum: Float, tuning: [String: Float] = [:]) throws -> any Optimizer {
         try usage("--optimizer \(name)") {
             let defaults = try OptimizerRegistry.optimizer(named: name)
-            var hyperparameters: [String: Float] = [:]
+            var hyperparameters = tuning
             if let learningRate { hyperparameters["learning_rate"] = learningRate }
             if defaults.hyperparameters[momentumKey] != nil { hyperparameters[momentumKey] = momentum }
             return try OptimizerRegistry.optimizer(named: name, hyperparameters: hyperparameters)

@@ -24,6 +24,19 @@ struct VisualizeCommand: ParsableCommand {
                               predicted class (or --class), the score taken
                               before the final softmax: the input, the heat map,
                               and the heat map over the image.
+        --smooth-grad N       with --saliency: SmoothGrad, the map averaged over
+                              N copies of the image with Gaussian noise of
+                              --noise times its value range (less speckle).
+        --grad-cam IMAGE      Grad-CAM: the feature maps of --grad-cam-layer
+                              (default: the last with a spatial extent)
+                              weighted by the mean gradient of the class score,
+                              ReLU, resized to the input: input, heat map and
+                              overlay.
+        --top-patches L:K     Zeiler & Fergus: the --top-count training images
+                              (of --limit) whose strongest activation of
+                              channel K of layer L is largest, each cropped to
+                              the pixels that unit depends on (non-zero
+                              gradient), strongest first, captioned with it.
         --confusion           evaluates on the dataset's test split, prints the
                               table and draws the matrix (rows: true classes;
                               cells shaded by the fraction of their row).
@@ -33,10 +46,9 @@ struct VisualizeCommand: ParsableCommand {
         --dataset. --model is a zoo name (random weights, or trained in-process with
         --train-epochs N on --dataset; inputs scaled to [0, 1]) or a Keras .h5 model
         file (scaled as its saved metadata says, else to [0, 1]; class names from the
-        metadata when no dataset is loaded). With several of the four, -o OUT.png
-        becomes OUT-filters.png, OUT-feature-maps.png, OUT-saliency.png and
-        OUT-confusion.png (a lone
-        --confusion may be .svg).
+        metadata when no dataset is loaded). With several of them, -o OUT.png becomes
+        OUT-filters.png, OUT-feature-maps.png, OUT-saliency.png, OUT-grad-cam.png,
+        OUT-top-patches.png and OUT-confusion.png (a lone --confusion may be .svg).
 
         Examples:
           convnet visualize --model lenet5 --train-epochs 2 --filters first \\
@@ -44,6 +56,8 @@ struct VisualizeCommand: ParsableCommand {
           convnet visualize --model lenet5 --train-epochs 2 --feature-maps test:0 \\
             --saliency test:0 -o lenet5.png
           convnet visualize --train-epochs 1 --confusion -o confusion.svg
+          convnet visualize --model lenet5.h5 --grad-cam test:0 --saliency test:0 \\
+            --smooth-grad 25 --top-patches conv2d_1:3 --limit 2000 -o why.png
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -52,6 +66,12 @@ struct VisualizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated layer names for --feature-maps.", valueName: "a,b,...")) var layers: String?
     @Option(help: ArgumentHelp("Draw the saliency map of this image (FILE or test:N).", valueName: "image")) var saliency: String?
     @Option(name: .customLong("class"), help: "The class --saliency explains (default: the predicted one).") var targetClass: Int?
+    @Option(help: ArgumentHelp("With --saliency: average over N noisy copies (SmoothGrad); 0: the plain gradient.", valueName: "N")) var smoothGrad = 0
+    @Option(help: "With --smooth-grad: the noise's standard deviation as a fraction of the image's value range.") var noise: Float = 0.15
+    @Option(help: ArgumentHelp("Draw the Grad-CAM heat map of this image (FILE or test:N).", valueName: "image")) var gradCam: String?
+    @Option(help: ArgumentHelp("The layer --grad-cam weights (default: the last with feature maps larger than 1x1).", valueName: "layer")) var gradCamLayer: String?
+    @Option(help: ArgumentHelp("Draw the training-image patches that activate channel K of layer L most.", valueName: "L:K")) var topPatches: String?
+    @Option(help: "How many patches --top-patches shows.") var topCount = 16
     @Flag(help: "Evaluate on the test split and draw the confusion matrix.") var confusion = false
     @OptionGroup var datasetOptions: DatasetOptions
     @Option(help: "Train the model this many epochs first (Adam, batches of --batch-size).") var trainEpochs = 0
@@ -69,11 +89,15 @@ struct VisualizeCommand: ParsableCommand {
     /// The pictures asked for, by file-name suffix.
     private var modes: [String] {
         [filters.map { _ in "filters" }, featureMaps.map { _ in "feature-maps" }, saliency.map { _ in "saliency" },
-         confusion ? "confusion" : nil].compactMap { $0 }
+         gradCam.map { _ in "grad-cam" }, topPatches.map { _ in "top-patches" }, confusion ? "confusion" : nil].compactMap { $0 }
     }
 
     func validate() throws {
-        guard !modes.isEmpty else { throw ValidationError("choose at least one of --filters, --feature-maps, --saliency, --confusion") }
+        guard !modes.isEmpty else { throw ValidationError("choose at least one of --filters, --feature-maps, --saliency, --grad-cam, --top-patches, --confusion") }
+        guard smoothGrad >= 0 else { throw ValidationError("--smooth-grad must not be negative, got \(smoothGrad)") }
+        guard noise >= 0 else { throw ValidationError("--noise must not be negative, got \(noise)") }
+        guard topCount > 0 else { throw ValidationError("--top-count must be positive, got \(topCount)") }
+        if let topPatches { _ = try Self.parseTopPatches(topPatches) }
         guard trainEpochs >= 0 else { throw ValidationError("--train-epochs must not be negative, got \(trainEpochs)") }
         if let tileSize, !(4...512).contains(tileSize) { throw ValidationError("--tile-size must be between 4 and 512, got \(tileSize)") }
         for mode in modes {
@@ -86,7 +110,7 @@ struct VisualizeCommand: ParsableCommand {
     }
 
     /// `output` itself for one picture; `OUT-<mode>.ext` for several.
-    private func outputPath(for mode: String) -> String {
+    func outputPath(for mode: String) -> String {
         guard modes.count > 1 else { return output }
         let base = (output as NSString).deletingPathExtension, ext = (output as NSString).pathExtension
         return "\(base)-\(mode)" + (ext.isEmpty ? "" : ".\(ext)")
@@ -96,7 +120,7 @@ struct VisualizeCommand: ParsableCommand {
         threadOptions.apply()
         var (network, preprocessing, savedClassNames) = try loadModel()
         let isFile = ModelSource.isFile(model)
-        let needsData = trainEpochs > 0 || confusion || [featureMaps, saliency].contains { $0?.hasPrefix("test:") == true }
+        let needsData = trainEpochs > 0 || confusion || topPatches != nil || [featureMaps, saliency, gradCam].contains { $0?.hasPrefix("test:") == true }
         let data = needsData ? try VisualizationInputs.loadData(datasetOptions.resolver(limit: limitOption.limit), for: network) : nil
         if let data, !isFile, network.outputShape.last.flatMap({ $0 }) != data.train.classNames.count {
             network = try ModelSource.load(model, inputShape: network.inputShape, classes: data.train.classNames.count, seed: seed).model
@@ -115,6 +139,11 @@ struct VisualizeCommand: ParsableCommand {
             try drawSaliency(network, image: VisualizationInputs.inputImage(spec, for: network, preprocessing: preprocessing, test: data?.test),
                              classNames: classNames)
         }
+        if let spec = gradCam {
+            try drawGradCAM(network, image: VisualizationInputs.inputImage(spec, for: network, preprocessing: preprocessing, test: data?.test),
+                            classNames: classNames)
+        }
+        if let spec = topPatches, let data { try drawTopPatches(network, spec: spec, data: data, preprocessing: preprocessing) }
         if confusion, let data { try drawConfusion(network, data: data, preprocessing: preprocessing) }
     }
 
@@ -175,7 +204,9 @@ struct VisualizeCommand: ParsableCommand {
     }
 
     private func drawSaliency(_ network: Model, image: VisualizationInputs.InputImage, classNames: [String]?) throws {
-        let result = try Saliency.compute(model: network, image: image.input, classIndex: targetClass)
+        let result = smoothGrad > 0
+            ? try Saliency.smoothGrad(model: network, image: image.input, classIndex: targetClass, samples: smoothGrad, noise: noise, seed: seed)
+            : try Saliency.compute(model: network, image: image.input, classIndex: targetClass)
         let display = try image.display.converted(toChannels: image.display.shape[2] == 1 ? 1 : 3)
         let tiles = [display, try Saliency.heatMap(result.map), try Saliency.overlay(image: display, map: result.map)]
         let name = classNames.flatMap { result.classIndex < $0.count ? $0[result.classIndex] : nil } ?? "class \(result.classIndex)"
@@ -183,7 +214,8 @@ struct VisualizeCommand: ParsableCommand {
         let caption = String(format: "%@ (output %.3f)", name, probability)
         let grid = try ImageGrid.make(tiles: tiles, columns: 3,
                                       scale: ImageGrid.upscaleFactor(size: max(display.shape[0], display.shape[1]), tileSize: 160),
-                                      tileCaptions: ["input", "saliency", "overlay"], caption: "Saliency for " + caption,
+                                      tileCaptions: ["input", smoothGrad > 0 ? "SmoothGrad (\(smoothGrad))" : "saliency", "overlay"],
+                                      caption: "Saliency for " + caption,
                                       style: ImageGrid.Style(separator: 2, separatorColor: .white))
         try write(grid, mode: "saliency", note: "explaining " + caption)
     }
@@ -198,7 +230,7 @@ struct VisualizeCommand: ParsableCommand {
         print(String(format: "Wrote %@ (confusion matrix, accuracy %.4f on %d test images)", path, matrix.accuracy, matrix.total))
     }
 
-    private func write(_ image: Tensor, mode: String, note: String) throws {
+    func write(_ image: Tensor, mode: String, note: String) throws {
         let path = outputPath(for: mode)
         try VisualOutput.writeImage(image, to: path)
         print("Wrote \(path) (\(image.shape[1])x\(image.shape[0]), \(note))")

@@ -70,8 +70,9 @@ public enum Loss: Sendable, Equatable {
     /// The mean loss of a batch. `outputIsLogits` is set when the training loop removed the final
     /// softmax/sigmoid (see `fusesWithSoftmax`).
     func value(_ output: Tensor, labels: [Int], outputIsLogits: Bool = false) throws -> Tensor {
+        let output = try output.squeezingUnitSpatialAxes()  // fully convolutional (m, 1, 1, k) → (m, k)
         guard output.rank == 2 else {
-            throw ConvNetError.shape(op: "loss \(kerasName)", message: "expected model output (batch, classes), got \(describe(shape: output.shape)); add Flatten or GlobalAveragePooling2D before the output")
+            throw ConvNetError.shape(op: "loss \(kerasName)", message: "expected model output (batch, classes), got \(describe(shape: output.shape)); add Flatten or GlobalAveragePooling2D before the output, or end in a convolution that leaves 1x1")
         }
         let classes = output.shape[1]
         func oneHot() throws -> Tensor {

@@ -42,7 +42,8 @@ public enum Metric: Sendable, Equatable, Hashable {
         for (row, label) in labels.enumerated() {
             let start = row * classes
             if classes == 1 {
-                // One sigmoid output: class 1 when the score passes 0.5 (or 0 for logits, same sign).
+                // One sigmoid output: class 1 when the probability passes 0.5 (the training loop
+                // hands probabilities here even when the loss reads logits: `metricScores`).
                 correct += (scores.scalars[start] > 0.5 ? 1 : 0) == label ? 1 : 0
                 continue
             }

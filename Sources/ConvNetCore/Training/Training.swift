@@ -145,10 +145,11 @@ extension Model {
         return trainer.state.history
     }
 
-    /// Loss and metrics over `data` in inference mode (Keras `model.evaluate`).
+    /// Loss and metrics over `data` in inference mode (Keras `model.evaluate`). A model that was not
+    /// compiled is scored with the loss that fits its output layer (`Loss.matching`) and accuracy.
     public func evaluate(_ data: any Dataset, batchSize: Int = 32) throws -> EvaluationResult {
         try evaluate(data, batchSize: batchSize, configuration: training ?? TrainingConfiguration(
-            optimizer: SGD(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy]))
+            optimizer: SGD(), loss: .matching(self), metrics: [.accuracy]))
     }
 
     func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration) throws -> EvaluationResult {
@@ -161,7 +162,7 @@ extension Model {
             let batch = try data.batch(at: Array(start..<min(start + batchSize, data.count)), seed: 0)
             let output = try model.forward(batch.inputs.detached, context: &context).output
             let loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
-            totals.add(loss: loss.scalars[0], scores: output, labels: batch.labels)
+            totals.add(loss: loss.scalars[0], scores: metricScores(output, isLogits: isLogits), labels: batch.labels)
         }
         return EvaluationResult(totals.logs)
     }
@@ -210,7 +211,14 @@ extension Model {
         for index in layers.indices where !layers[index].nonTrainableWeights.isEmpty {
             layers[index].nonTrainableWeights = working.layers[index].nonTrainableWeights.map(\.detached)
         }
-        return (loss.scalars[0], output.detached, gradients)
+        return (loss.scalars[0], metricScores(output.detached, isLogits: isLogits), gradients)
+    }
+
+    /// The scores the metrics read: one sigmoid column whose sigmoid the loss took over (`isLogits`)
+    /// is turned back into probabilities, since `Metric` thresholds a single column at 0.5; softmax
+    /// logits rank the classes as the probabilities do and are returned as they are.
+    func metricScores(_ output: Tensor, isLogits: Bool) -> Tensor {
+        isLogits && output.shape.last == 1 ? sigmoid(output) : output
     }
 
     /// When the loss has a stable logits form and the output layer ends in the matching softmax

@@ -11,7 +11,7 @@ public enum ModelZoo {
         ("fmnist-fcn", "fully convolutional Fashion-MNIST model: 3x3 same convs 32/64s2/128/256s2, 7x7 conv 512, 1x1 conv 10 softmax; any input size"),
         ("signs", "SIGNS hand-sign model of the lecture notes: 64x64x3, conv 8@4x4/2 pad 1, max pool 5/1, conv 16@4x4/2, avg pool 5/1, dense 108, 6 sigmoid"),
         ("cifar", "CIFAR-10 model of the lecture notes: 3x3 same convs 32/64s2/128/256s2/512/1024s2 relu, dense 512, 10 (32x32x3)"),
-    ] + ClassicArchitectures.catalog
+    ] + HandMadeFeatures.catalog + ClassicArchitectures.catalog
 
     /// Builds a zoo model. `inputShape` defaults to the model's own; `classes` to its own.
     /// `regularizer` puts a kernel penalty on every `Conv2D` and `Dense` layer. `dropout` becomes
@@ -41,7 +41,7 @@ public enum ModelZoo {
     /// `rate`, and a new one after every `Flatten`, `GlobalAveragePooling2D` and hidden `Dense`
     /// layer whose consumers are not all `Dropout`s already; the new one takes over the layer's
     /// consumers. A chain stays a chain.
-    private static func withDropout(rate: Float, layers: [any Layer], inbound: [[Int]]) -> (layers: [any Layer], inbound: [[Int]]) {
+    static func withDropout(rate: Float, layers: [any Layer], inbound: [[Int]]) -> (layers: [any Layer], inbound: [[Int]]) {
         var consumers = [[Int]](repeating: [], count: layers.count)
         for (index, sources) in inbound.enumerated() {
             for source in sources where source != Model.inputNode { consumers[source].append(index) }
@@ -138,7 +138,8 @@ public enum ModelZoo {
                 Dense(classes ?? 10, activation: .softmax)
             }
         default:
-            if let model = try ClassicArchitectures.model(named: name, inputShape: inputShape, classes: classes, seed: seed) {
+            if let model = try ClassicArchitectures.model(named: name, inputShape: inputShape, classes: classes, seed: seed)
+                ?? HandMadeFeatures.model(named: name, inputShape: inputShape, classes: classes, seed: seed) {
                 return model
             }
             throw ConvNetError.argument("unknown model '\(name)'; known models: \(catalog.map(\.name).joined(separator: ", "))")
