@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Augmentations act on one image `(height, width, channels)` at a time; a list of them is applied
 /// in order by `AugmentedDataset`. Pixels that a crop or translation brings in from outside the
-/// image are 0 (black, when augmenting raw pixels before preprocessing, as the pipeline does).
+/// image are 0 (black, when augmenting raw pixels before preprocessing, as the pipeline does), or
+/// the image mirrored about its edge for a translation with `FillMode.mirror`.
 public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// Mirrors the image left–right with probability `probability` (Keras `RandomFlip("horizontal")`,
     /// torchvision `RandomHorizontalFlip`).
@@ -16,8 +17,14 @@ public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// augmentation of the CIFAR-10 ResNets (pad 4, crop 32×32).
     case randomCrop(padding: Int, height: Int? = nil, width: Int? = nil)
     /// Shifts the image by whole pixels, independently uniform in `-maxShift...maxShift` down and
-    /// right, filling with zeros (Keras `RandomTranslation` with `fill_mode="constant"`).
-    case translation(maxShift: Int)
+    /// right, filling with zeros (Keras `RandomTranslation` with `fill_mode="constant"`) or the
+    /// mirrored image (`.mirror`: Keras `fill_mode="mirror"`, numpy/PyTorch `reflect` padding).
+    case translation(maxShift: Int, fill: FillMode = .constant)
+    /// The "alternating flip" of Jordan's airbench (arXiv 2404.00498): a random half of the images
+    /// (fixed for the run by the training seed) is mirrored in odd epochs (1, 3, ...) and the other
+    /// half in even epochs, so every image is seen both ways in every two epochs, unlike
+    /// independent flips. Needs the epoch: `fit` passes it through `Dataset.forEpoch`.
+    case alternatingFlip
 
     /// A one-line, human-readable form.
     public var description: String {
@@ -26,7 +33,8 @@ public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
         case let .randomCrop(padding, height, width):
             if let height, let width { return "crop:\(padding):\(height)x\(width)" }
             return "crop:\(padding)"
-        case let .translation(maxShift): return "translate:\(maxShift)"
+        case let .translation(maxShift, fill): return fill == .constant ? "translate:\(maxShift)" : "translate:\(maxShift):\(fill.rawValue)"
+        case .alternatingFlip: return "alternating-flip"
         }
     }
 
@@ -51,7 +59,9 @@ public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
                                             + "\(input[0] + 2 * max(padding, 0))×\(input[1] + 2 * max(padding, 0)) padded image")
             }
             return [outHeight, outWidth, input[2]]
-        case let .translation(maxShift):
+        case .alternatingFlip:
+            return input
+        case let .translation(maxShift, _):
             guard maxShift >= 0 else {
                 throw ConvNetError.argument("augmentation \(self): the largest shift must not be negative, got \(maxShift)")
             }
@@ -63,8 +73,9 @@ public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// - Parameters:
     ///   - image: `shape.reduce(1, *)` pixels of an image `(height, width, channels)`.
     ///   - shape: the image's shape, already validated by `outputShape(for:)`.
+    ///   - sample: the epoch (from 1) and a seed fixed for this sample over the whole run.
     /// - Returns: the new pixels, of shape `outputShape(for: shape)`.
-    func apply(to image: [Float], shape: [Int], generator: inout RandomGenerator) -> [Float] {
+    func apply(to image: [Float], shape: [Int], generator: inout RandomGenerator, sample: SampleEpoch) -> [Float] {
         switch self {
         case let .horizontalFlip(probability):
             // Always draw, so the draws that follow do not depend on the outcome.
@@ -75,20 +86,25 @@ public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
             let top = generator.nextInt(through: shape[0] + 2 * padding - outHeight) - padding
             let left = generator.nextInt(through: shape[1] + 2 * padding - outWidth) - padding
             return ImageWindow.window(image, shape: shape, top: top, left: left, height: outHeight, width: outWidth)
-        case let .translation(maxShift):
+        case let .translation(maxShift, fill):
             let down = generator.nextInt(through: 2 * maxShift) - maxShift
             let right = generator.nextInt(through: 2 * maxShift) - maxShift
-            return ImageWindow.window(image, shape: shape, top: -down, left: -right, height: shape[0], width: shape[1])
+            return ImageWindow.window(image, shape: shape, top: -down, left: -right, height: shape[0], width: shape[1], fill: fill)
+        case .alternatingFlip:
+            var fixed = RandomGenerator(seed: sample.runSeed)
+            let flippedInOddEpochs = fixed.nextUniform() < 0.5
+            return flippedInOddEpochs == (sample.epoch % 2 == 1) ? ImageWindow.flippedHorizontally(image, shape: shape) : image
         }
     }
 
     /// Parses a comma-separated list such as `flip,crop:4,translate:2`:
-    /// `flip[:P]` (probability, default 0.5), `crop:PAD[:HxW]`, `translate:N`.
+    /// `flip[:P]` (probability, default 0.5), `crop:PAD[:HxW]`, `translate:N[:constant|mirror]`,
+    /// `alternating-flip`.
     /// - Throws: `ConvNetError.argument` quoting the item that is not understood.
     public static func parseList(_ text: String) throws -> [Augmentation] {
         try text.split(separator: ",").map { item in
             let parts = item.trimmingCharacters(in: .whitespaces).split(separator: ":").map(String.init)
-            let bad = ConvNetError.argument("augmentation '\(item)': expected flip[:P], crop:PAD[:HxW] or translate:N")
+            let bad = ConvNetError.argument("augmentation '\(item)': expected flip[:P], crop:PAD[:HxW], translate:N[:constant|mirror] or alternating-flip")
             switch (parts.first, parts.count) {
             case ("flip", 1): return .horizontalFlip()
             case ("flip", 2): return .horizontalFlip(probability: try Float(parts[1]).orThrow(bad))
@@ -98,6 +114,8 @@ public enum Augmentation: Sendable, Equatable, CustomStringConvertible {
                 guard size.count == 2 else { throw bad }
                 return .randomCrop(padding: try Int(parts[1]).orThrow(bad), height: size[0], width: size[1])
             case ("translate", 2): return .translation(maxShift: try Int(parts[1]).orThrow(bad))
+            case ("translate", 3): return .translation(maxShift: try Int(parts[1]).orThrow(bad), fill: try FillMode(rawValue: parts[2]).orThrow(bad))
+            case ("alternating-flip", 1): return .alternatingFlip
             default: throw bad
             }
         }
@@ -133,13 +151,17 @@ extension Optional {
 /// The struct holds no mutable state, so concurrent calls are safe.
 public struct AugmentedDataset: Dataset {
     /// The dataset this one wraps.
-    public let base: any Dataset
+    public private(set) var base: any Dataset
     /// The augmentations, applied to each sample in this order (each draws its own random numbers).
     public let augmentations: [Augmentation]
     /// The shape of every augmented sample (a crop may change the height and width).
     public let sampleShape: [Int]
     /// Each augmentation's input shape, in order.
     private let stageShapes: [[Int]]
+    /// The epoch (from 1) whose batches this view makes, for epoch-dependent augmentations.
+    public private(set) var epoch = 1
+    /// The training run's seed, which fixes per-sample choices that last the whole run.
+    public private(set) var runSeed: UInt64 = 0
 
     /// - Throws: `ConvNetError.argument` when the base's samples are not images
     ///   `(height, width, channels)` or an augmentation does not fit them.
@@ -163,6 +185,14 @@ public struct AugmentedDataset: Dataset {
     /// The base dataset's preprocessing.
     public var inputPreprocessing: Preprocessing? { base.inputPreprocessing }
 
+    /// This dataset as epoch `epoch` of the run seeded `seed` sees it (the base's view likewise).
+    public func forEpoch(_ epoch: Int, seed: UInt64) -> any Dataset {
+        var view = self
+        (view.epoch, view.runSeed) = (epoch, seed)
+        view.base = base.forEpoch(epoch, seed: seed)
+        return view
+    }
+
     /// The base's batch with every sample augmented.
     /// - Returns: inputs `(indices.count) + sampleShape`.
     public func batch(at indices: [Int], seed: UInt64) throws -> Batch {
@@ -177,15 +207,24 @@ public struct AugmentedDataset: Dataset {
         var output = [Float]()
         output.reserveCapacity(indices.count * outputSize)
         for (row, index) in indices.enumerated() {
-            var generator = RandomGenerator(seed: mixSeed(seed, UInt64(bitPattern: Int64(index))))
+            let key = UInt64(bitPattern: Int64(index))
+            var generator = RandomGenerator(seed: mixSeed(seed, key))
+            let sample = SampleEpoch(epoch: epoch, runSeed: mixSeed(runSeed ^ 0xA17E_F11B, key))
             var image = Array(batch.inputs.scalars[(row * inputSize)..<((row + 1) * inputSize)])
             for (augmentation, shape) in zip(augmentations, stageShapes) {
-                image = augmentation.apply(to: image, shape: shape, generator: &generator)
+                image = augmentation.apply(to: image, shape: shape, generator: &generator, sample: sample)
             }
             output += image
         }
         return Batch(inputs: Tensor(validShape: [indices.count] + sampleShape, scalars: output), labels: batch.labels)
     }
+}
+
+/// What an augmentation knows about the sample beyond its pixels: the epoch (from 1) and a seed
+/// fixed for this sample over the whole run.
+struct SampleEpoch {
+    let epoch: Int
+    let runSeed: UInt64
 }
 
 /// A 64-bit hash of two values (SplitMix64's finaliser over a combination), for deriving
@@ -205,96 +244,5 @@ extension RandomGenerator {
     /// small bounds augmentations use, and the result is the same on every platform.
     mutating func nextInt(through upperBound: Int) -> Int {
         Int(next() % UInt64(upperBound + 1))
-    }
-}
-
-/// Geometric copies of images `(height, width, channels)` stored row-major.
-enum ImageWindow {
-    /// The image mirrored left–right: column `x` becomes column `width − 1 − x`.
-    static func flippedHorizontally(_ image: [Float], shape: [Int]) -> [Float] {
-        let (height, width, channels) = (shape[0], shape[1], shape[2])
-        var output = [Float](repeating: 0, count: image.count)
-        for y in 0..<height {
-            for x in 0..<width {
-                let from = (y * width + x) * channels, to = (y * width + width - 1 - x) * channels
-                for c in 0..<channels { output[to + c] = image[from + c] }
-            }
-        }
-        return output
-    }
-
-    /// The `height × width` window whose top-left corner is input pixel `(top, left)` (which may be
-    /// outside the image): output pixel `(y, x)` is input pixel `(top + y, left + x)`, or 0 where
-    /// that is outside.
-    static func window(_ image: [Float], shape: [Int], top: Int, left: Int, height: Int, width: Int) -> [Float] {
-        let (inHeight, inWidth, channels) = (shape[0], shape[1], shape[2])
-        var output = [Float](repeating: 0, count: height * width * channels)
-        // Output columns whose source column is inside the image: a contiguous run per row.
-        let firstX = max(0, -left), endX = min(width, inWidth - left)
-        guard firstX < endX else { return output }
-        let run = (endX - firstX) * channels
-        image.withUnsafeBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                guard let from = source.baseAddress, let to = target.baseAddress else { return }
-                for y in max(0, -top)..<max(max(0, -top), min(height, inHeight - top)) {
-                    (to + (y * width + firstX) * channels)
-                        .update(from: from + ((top + y) * inWidth + left + firstX) * channels, count: run)
-                }
-            }
-        }
-        return output
-    }
-}
-
-extension Tensor {
-    /// Every image of `(h, w, c)` or `(m, h, w, c)` mirrored left–right (column `x` becomes
-    /// `w − 1 − x`). Preprocessing: not recorded on a gradient tape.
-    /// - Throws: `ConvNetError.shape` for another rank.
-    public func flippedHorizontally() throws -> Tensor {
-        try mapImages(op: "flippedHorizontally", outputSize: nil) { image, shape in
-            ImageWindow.flippedHorizontally(image, shape: shape)
-        }
-    }
-
-    /// Every image of `(h, w, c)` or `(m, h, w, c)` shifted `down` rows and `right` columns (negative
-    /// values shift up and left), with zeros filling the uncovered pixels: output pixel `(y, x)` is
-    /// input pixel `(y − down, x − right)`. The shape is unchanged.
-    /// - Throws: `ConvNetError.shape` for another rank.
-    public func translated(down: Int, right: Int) throws -> Tensor {
-        try mapImages(op: "translated", outputSize: nil) { image, shape in
-            ImageWindow.window(image, shape: shape, top: -down, left: -right, height: shape[0], width: shape[1])
-        }
-    }
-
-    /// Every image of `(h, w, c)` or `(m, h, w, c)` cut to the `height × width` window whose
-    /// top-left corner is pixel `(top, left)`; the window may reach outside the image, where it
-    /// reads zeros (so `top = left = −p` and size `h + 2p` pads by `p`).
-    /// - Returns: `(height, width, c)` or `(m, height, width, c)`.
-    /// - Throws: `ConvNetError.shape` for another rank or a size below 1×1.
-    public func cropped(top: Int, left: Int, height: Int, width: Int) throws -> Tensor {
-        guard height > 0, width > 0 else {
-            throw ConvNetError.shape(op: "cropped", message: "the window must be at least 1×1, got \(height)×\(width)")
-        }
-        return try mapImages(op: "cropped", outputSize: (height, width)) { image, shape in
-            ImageWindow.window(image, shape: shape, top: top, left: left, height: height, width: width)
-        }
-    }
-
-    /// Applies `transform` to each image `(h, w, c)` of this image or batch; the results are
-    /// `outputSize` (height, width), or the input's size when `nil`.
-    private func mapImages(op: String, outputSize: (height: Int, width: Int)?,
-                           _ transform: ([Float], [Int]) -> [Float]) throws -> Tensor {
-        guard rank == 3 || rank == 4 else {
-            throw ConvNetError.shape(op: op, message: "expected (h, w, c) or (m, h, w, c), got \(describe(shape: shape))")
-        }
-        let imageShape = Array(shape.suffix(3)), images = rank == 4 ? shape[0] : 1
-        let size = imageShape.reduce(1, *)
-        let outputShape = [outputSize?.height ?? imageShape[0], outputSize?.width ?? imageShape[1], imageShape[2]]
-        var output: [Float] = []
-        output.reserveCapacity(images * outputShape.reduce(1, *))
-        for index in 0..<images {
-            output += transform(Array(scalars[(index * size)..<((index + 1) * size)]), imageShape)
-        }
-        return Tensor(validShape: (rank == 4 ? [images] : []) + outputShape, scalars: output)
     }
 }

@@ -55,7 +55,7 @@ func gatherRows(of tensor: Tensor, at indices: [Int], op: String) throws -> Tens
 /// `x/255 − 0.5`, or per-channel standardisation.
 public struct PreprocessedDataset: Dataset {
     /// The dataset this one wraps.
-    public let base: any Dataset
+    public private(set) var base: any Dataset
     /// The scaling applied to every batch's inputs, e.g. `.unitRange` (`x / 255`).
     public let preprocessing: Preprocessing
     /// `preprocessing`, for `fit`'s record of it.
@@ -81,6 +81,13 @@ public struct PreprocessedDataset: Dataset {
     public var sampleShape: [Int] { base.sampleShape }
     /// The base dataset's class names.
     public var classNames: [String] { base.classNames }
+
+    /// The base's view for epoch `epoch`, preprocessed the same way.
+    public func forEpoch(_ epoch: Int, seed: UInt64) -> any Dataset {
+        var view = self
+        view.base = base.forEpoch(epoch, seed: seed)
+        return view
+    }
 
     /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at indices: [Int], seed: UInt64) throws -> Batch {

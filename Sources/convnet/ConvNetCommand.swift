@@ -9,7 +9,7 @@ struct ConvNetCommand: ParsableCommand {
         version: ConvNetVersion.current,
         subcommands: [TrainCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self,
                       ConvertCommand.self, DatasetsCommand.self, FilterCommand.self, VisualizeCommand.self,
-                      PlotCommand.self, SweepCommand.self, BenchCommand.self, DemoCommand.self]
+                      PlotCommand.self, SweepCommand.self, BenchCommand.self, DemoCommand.self, SpeedrunCommand.self]
     )
 }
 

@@ -18,8 +18,10 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
     @Flag(help: "Evaluate a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or flip-translate (also one-pixel shifts up-left and down-right with mirror padding: six views, airbench's).") var tta = "none"
 
     func validate() throws {
+        do { _ = try TestTimeAugmentation(parsing: tta) } catch { throw ValidationError("\(error)") }
         try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.keras, .h5)"), allowed: allowUntrained)
     }
 
@@ -32,12 +34,13 @@ struct EvaluateCommand: ParsableCommand {
         try data.check(against: loaded.model)
         if let notice = data.notice, !json { print(notice) }
         let set = try data.evaluation
-        let result = try loaded.model.evaluate(set, batchSize: batchSize)
+        let augmentation = try TestTimeAugmentation(parsing: tta)
+        let result = try loaded.model.evaluate(set, batchSize: batchSize, testTimeAugmentation: augmentation)
         var labels: [Int] = [], predictions: [Int] = []
         for start in stride(from: 0, to: set.count, by: batchSize) {
             let batch = try set.batch(at: Array(start..<min(start + batchSize, set.count)), seed: 0)
             labels += batch.labels
-            predictions += predictedClasses(try loaded.model.predict(batch.inputs))
+            predictions += predictedClasses(try loaded.model.predict(batch.inputs, testTimeAugmentation: augmentation))
         }
         let matrix = ConfusionMatrix(labels: labels, predictions: predictions, classes: data.classNames.count)
         if json {

@@ -21,11 +21,13 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Classify with a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Option(help: "How many of the most likely classes to show.") var top = 3
     @Flag(help: "Print a JSON array of {file, class, label, probabilities}.") var json = false
+    @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or flip-translate (also one-pixel shifts up-left and down-right with mirror padding: six views, airbench's).") var tta = "none"
     @Argument(help: "Image files.") var images: [String]
 
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive, got \(top)") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
+        do { _ = try TestTimeAugmentation(parsing: tta) } catch { throw ValidationError("\(error)") }
         try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.h5)"), allowed: allowUntrained)
     }
 
@@ -45,7 +47,7 @@ struct PredictCommand: ParsableCommand {
                 pixels = try pixels.resizedBilinear(height: height, width: width)
             }
             let input = try preprocessing.apply(pixels).reshaped(to: [1] + pixels.shape)
-            let output = try loaded.model.predict(input)
+            let output = try loaded.model.predict(input, testTimeAugmentation: try TestTimeAugmentation(parsing: tta))
             let names = loaded.metadata?.classNames
             func label(_ index: Int) -> String { names.flatMap { index < $0.count ? $0[index] : nil } ?? String(index) }
             if let map = ClassMap(output: output) {

@@ -82,9 +82,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Keep an exponential moving average of the weights with this momentum, e.g. 0.99 (Keras use_ema, ema_momentum); the model ends training with the averaged weights, which --save and the final evaluation use.", valueName: "momentum")) var ema: Float?
     @Option(help: ArgumentHelp("With --ema, write the averages into the model every N steps (Keras ema_overwrite_frequency).", valueName: "N")) var emaOverwriteFrequency: Int?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit: Float = 0
+    @Option(help: "Label smoothing ε (Keras label_smoothing): categorical cross-entropy against (1 - ε)·one-hot + ε/classes.") var labelSmoothing: Float = 0
+    @Option(help: "How a batch's losses combine into the minimised value: mean (Keras's default) or sum.") var lossReduction = "mean"
     @Flag(help: "Evaluate on the test split after every epoch (Keras's validation_data=(x_test, y_test)); the epoch lines, log columns (test_loss, test_accuracy) and curves call it \"test\".") var validateOnTest = false
     @Flag(help: "Augment the training images: flip and random crop (padding height/8) for colour, shifts of up to 2 pixels for gray.") var augment = false
-    @Option(help: "Augmentations to use instead of --augment's, e.g. flip,crop:4,translate:2 (flip[:P], crop:PAD[:HxW], translate:N).") var augmentations: String?
+    @Option(help: "Augmentations to use instead of --augment's, e.g. flip,crop:4,translate:2 (flip[:P], crop:PAD[:HxW], translate:N[:constant|mirror], alternating-flip).") var augmentations: String?
     @Option(help: "Input scaling: unit (x/255), centered (x/255 - 0.5), standardize (per-channel mean/std of the training set) or none.") var preprocessing = "unit"
     @Option(help: ArgumentHelp("Resize the images to HxW (zoo models are built for that size). Without it, images of another size or colour than the model's input are resized and converted automatically.", valueName: "HxW")) var resize: String?
     @Option(help: "Random seed for weights, shuffling and dropout.") var seed: UInt64 = 0
@@ -107,6 +109,8 @@ struct TrainingOptions: ParsableArguments {
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
         if validateOnTest, validationSplit > 0 { throw ValidationError("--validate-on-test and --validation-split both choose the validation data; give one") }
         if let l2, !(l2 >= 0) { throw ValidationError("--l2 must not be negative, got \(l2)") }
+        guard (0..<1).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 1), got \(labelSmoothing)") }
+        guard ["mean", "sum"].contains(lossReduction) else { throw ValidationError("--loss-reduction \(lossReduction): expected mean or sum") }
         if let l1, !(l1 >= 0) { throw ValidationError("--l1 must not be negative, got \(l1)") }
         if let save, ModelFileFormat(path: save)?.holdsWeights != true {
             throw ValidationError("--save \(save): the file must end in \(ModelFileFormat.trainedModelExtensions)")
@@ -145,6 +149,17 @@ struct TrainingOptions: ParsableArguments {
             callbacks.append(try usage("--ema") { try ExponentialMovingAverage(momentum: ema, overwriteFrequency: frequency) })
         }
         return callbacks
+    }
+
+    /// The loss matching the model's output, smoothed by `--label-smoothing` (which needs a softmax
+    /// or logits output: categorical cross-entropy).
+    private func trainingLoss(for network: Model) throws -> Loss {
+        let loss = Loss.matching(network)
+        guard labelSmoothing > 0 else { return loss }
+        guard case let .sparseCategoricalCrossentropy(fromLogits) = loss else {
+            throw ConvNetError.argument("--label-smoothing: model '\(network.name)' ends in \(loss.kerasName); smoothing needs a softmax or logits output")
+        }
+        return .categoricalCrossentropy(fromLogits: fromLogits, labelSmoothing: labelSmoothing)
     }
 
     /// The named choices (optimizer, schedule, augmentations, preprocessing, size), parsed as `run` will.
@@ -210,7 +225,9 @@ struct TrainingOptions: ParsableArguments {
         if resumed == nil {
             network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum,
                                                                 tuning: tuning.hyperparameters(for: optimizer)),
-                            loss: .matching(network), metrics: [.accuracy], schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant)
+                            loss: try trainingLoss(for: network), metrics: [.accuracy],
+                            schedule: try schedule.map { try LearningRateSchedule(parsing: $0, epochs: epochs) } ?? .constant,
+                            lossReduction: lossReduction == "sum" ? .sum : .mean)
         }
         let metadata = ModelMetadata(preprocessing: data.preprocessing, classNames: data.classNames)
         if !quiet {

@@ -25,6 +25,14 @@ public enum Initializer: Sendable, Equatable, Hashable {
     case lecunNormal
     /// LeCun uniform: `U(−l, l)`, `l = √(3 / fan_in)`.
     case lecunUniform
+    /// Identity ("Dirac", PyTorch `nn.init.dirac_` on the first filters): for a kernel
+    /// `(k_h, k_w, c_in, c_out)` filter `o < min(c_in, c_out)` is 1 at the centre tap
+    /// `(⌊k_h/2⌋, ⌊k_w/2⌋)` of input channel `o` and 0 elsewhere, so a "same" convolution passes
+    /// those channels through unchanged; the other filters are drawn from `U(−l, l)`,
+    /// `l = 1/√fan_in` (PyTorch's default for convolutions). A dense kernel `(in, out)` gets the
+    /// identity in its first `min(in, out)` columns. Not a Keras initializer: Keras reads its
+    /// config (`Dirac`) only with a custom object of that name.
+    case dirac
 
     /// Keras's variance-scaling truncated normal divides σ by the standard deviation of a standard
     /// normal truncated to [−2, 2], so the samples keep the intended variance.
@@ -46,6 +54,7 @@ public enum Initializer: Sendable, Equatable, Hashable {
         case .heUniform: return Self.uniform(shape, limit: sqrt(6 / Float(fanIn)), &generator)
         case .lecunNormal: return Self.truncated(shape: shape, sigma: sqrt(1 / Float(fanIn)) / Self.truncationCorrection, generator: &generator)
         case .lecunUniform: return Self.uniform(shape, limit: sqrt(3 / Float(fanIn)), &generator)
+        case .dirac: return Self.dirac(shape, &generator)
         }
     }
 
@@ -63,6 +72,27 @@ public enum Initializer: Sendable, Equatable, Hashable {
 
     private static func uniform(_ shape: [Int], limit: Float, _ generator: inout RandomGenerator) -> Tensor {
         .randomUniform(shape: shape, low: -limit, high: limit, generator: &generator)
+    }
+
+    /// See `dirac`: PyTorch's default uniform draw, then identity filters over the first channels.
+    private static func dirac(_ shape: [Int], _ generator: inout RandomGenerator) -> Tensor {
+        var kernel = uniform(shape, limit: 1 / Float(fans(shape).0).squareRoot(), &generator)
+        guard shape.count >= 2 else { return kernel }
+        let (inputs, outputs) = (shape[shape.count - 2], shape[shape.count - 1])
+        let spatial = Array(shape.dropLast(2))
+        // Row-major offset of the centre tap's (c_in × c_out) block.
+        let centre = zip(spatial, spatial.indices).reduce(0) { offset, axis in
+            offset * axis.0 + axis.0 / 2
+        }
+        var scalars = kernel.scalars
+        for output in 0..<min(inputs, outputs) {
+            for tap in 0..<spatial.reduce(1, *) {
+                for input in 0..<inputs { scalars[(tap * inputs + input) * outputs + output] = 0 }
+            }
+            scalars[(centre * inputs + output) * outputs + output] = 1
+        }
+        kernel = Tensor(validShape: shape, scalars: scalars)
+        return kernel
     }
 
     private static func truncated(shape: [Int], sigma: Float, generator: inout RandomGenerator) -> Tensor {
@@ -109,7 +139,7 @@ extension Initializer {
     /// One initializer of each kind, with Keras's defaults; the registry's built-in entries.
     static let builtIns: [Initializer] = [.zeros, .ones, .constant(0), .randomNormal(standardDeviation: 0.05),
                                           .truncatedNormal(standardDeviation: 0.05), .randomUniform(low: -0.05, high: 0.05),
-                                          .glorotUniform, .glorotNormal, .heNormal, .heUniform, .lecunNormal, .lecunUniform]
+                                          .glorotUniform, .glorotNormal, .heNormal, .heUniform, .lecunNormal, .lecunUniform, .dirac]
 
     /// Keras's class name and config (`get_config()`), e.g. `RandomNormal` with `{"mean": 0, "stddev": σ, "seed": null}`.
     public var kerasConfig: KerasConfig {
@@ -127,6 +157,7 @@ extension Initializer {
         case .heUniform: KerasConfig(className: "HeUniform", values: ["seed": nil])
         case .lecunNormal: KerasConfig(className: "LecunNormal", values: ["seed": nil])
         case .lecunUniform: KerasConfig(className: "LecunUniform", values: ["seed": nil])
+        case .dirac: KerasConfig(className: "Dirac", values: ["seed": nil])
         }
     }
 
@@ -138,7 +169,7 @@ extension Initializer {
         case let .truncatedNormal(sigma): return .truncatedNormal(standardDeviation: try config.float("stddev", default: sigma))
         case let .randomUniform(low, high):
             return .randomUniform(low: try config.float("minval", default: low), high: try config.float("maxval", default: high))
-        case .zeros, .ones, .glorotUniform, .glorotNormal, .heNormal, .heUniform, .lecunNormal, .lecunUniform: return self
+        case .zeros, .ones, .glorotUniform, .glorotNormal, .heNormal, .heUniform, .lecunNormal, .lecunUniform, .dirac: return self
         }
     }
 

@@ -17,6 +17,9 @@ public enum ActivationFunction: Sendable, Equatable, Hashable {
     case tanh
     /// `softmax(z)_j = e^{z_j} / Σ_k e^{z_k}` over the last axis.
     case softmax
+    /// The exact Gaussian error linear unit `z · Φ(z) = ½·z·(1 + erf(z/√2))` (Keras `gelu`,
+    /// `approximate=False`); see `gelu(_:implementation:)`.
+    case gelu
 }
 
 /// Applies `activation` to `x`.
@@ -29,6 +32,7 @@ public func activate(_ x: Tensor, _ activation: ActivationFunction) -> Tensor {
     case .sigmoid: return sigmoid(x)
     case .tanh: return tanh(x)
     case .softmax: return softmax(x)
+    case .gelu: return gelu(x)
     }
 }
 

@@ -8,7 +8,8 @@ public enum Implementation: Sendable, Equatable {
 }
 
 /// Every op with two implementations dispatches the same way: beside the op, a protocol of static
-/// kernel functions (`ConvolutionKernels`, `PoolingKernels`, `BatchNormKernels`, `MatrixKernels`)
+/// kernel functions (`ConvolutionKernels`, `PoolingKernels`, `BatchNormKernels`, `GELUKernels`,
+/// `MatrixKernels`)
 /// that its reference and fast enums both conform to; the op asks `implementation` for the enum and
 /// calls it, forward and backward alike.
 extension Implementation {
@@ -22,6 +23,10 @@ extension Implementation {
 
     var batchNormKernels: any BatchNormKernels.Type {
         self == .fast ? BatchNormalizationFast.self : BatchNormalizationReference.self
+    }
+
+    var geluKernels: any GELUKernels.Type {
+        self == .fast ? GELUFast.self : GELUReference.self
     }
 
     var matrixKernels: any MatrixKernels.Type {

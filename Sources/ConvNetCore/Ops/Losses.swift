@@ -82,6 +82,36 @@ public func categoricalCrossEntropy(probabilities: Tensor, labels: [Int]) throws
     }
 }
 
+/// Cross-entropy of probabilities `p` `(m, classes)` against soft targets `t` of the same shape, as
+/// Keras's `categorical_crossentropy` without logits: `L = −(1/m) Σ_i Σ_j t_ij · log clip(p_ij, ε, 1 − ε)`,
+/// `dL/dp_ij = −t_ij / (m·p_ij)` inside the clip, else 0.
+public func categoricalCrossEntropy(probabilities: Tensor, targets: Tensor) throws -> Tensor {
+    let op = "categoricalCrossEntropy"
+    try probabilities.expectRank(2, op: op, "probabilities")
+    guard targets.shape == probabilities.shape else {
+        throw ConvNetError.shape(op: op, message: "targets \(describe(shape: targets.shape)) do not match probabilities \(describe(shape: probabilities.shape))")
+    }
+    let m = Float(max(probabilities.shape[0], 1))
+    var total = 0.0
+    for (p, t) in zip(probabilities.scalars, targets.scalars) where t != 0 {
+        total -= Double(t) * Foundation.log(Double(clipProbability(p)))
+    }
+    return record(Tensor(Float(total) / m), inputs: [probabilities]) { upstream, _ in
+        let dp = zip(probabilities.scalars, targets.scalars).map { p, t -> Float in
+            guard p > probabilityEpsilon, p < 1 - probabilityEpsilon else { return 0 }
+            return -upstream.scalars[0] * t / (p * m)
+        }
+        return [Tensor(validShape: probabilities.shape, scalars: dp)]
+    }
+}
+
+/// Keras's label smoothing of one-hot targets `(m, classes)`: `t = (1 − ε)·t + ε / classes`.
+public func smoothedLabels(_ oneHot: Tensor, smoothing epsilon: Float) throws -> Tensor {
+    try oneHot.expectRank(2, op: "smoothedLabels", "targets")
+    let uniform = epsilon / Float(max(oneHot.shape[1], 1))
+    return Tensor(validShape: oneHot.shape, scalars: oneHot.scalars.map { (1 - epsilon) * $0 + uniform })
+}
+
 /// Binary cross-entropy of probabilities `p` against targets `t` in `[0, 1]` (Keras, clipped):
 /// `L = −mean(t·log p + (1 − t)·log(1 − p))`.
 public func binaryCrossEntropy(probabilities p: Tensor, targets t: Tensor) throws -> Tensor {

@@ -3,7 +3,8 @@
 
 extension ActivationFunction {
     /// The functions with a Keras activation string; `kerasName` gives each one's string.
-    static let kerasNamed: [ActivationFunction] = [.linear, .relu, .sigmoid, .tanh, .softmax, .elu(alpha: 1), .leakyRelu(alpha: 0.2)]
+    static let kerasNamed: [ActivationFunction] = [.linear, .relu, .sigmoid, .tanh, .softmax, .gelu, .elu(alpha: 1),
+                                                           .leakyRelu(alpha: 0.2)]
 
     /// Keras's activation string (`relu`, ...), or nil when Keras's strings cannot express this
     /// function (ELU's α other than 1, a leaky ReLU slope other than 0.2).
@@ -14,6 +15,7 @@ extension ActivationFunction {
         case .sigmoid: "sigmoid"
         case .tanh: "tanh"
         case .softmax: "softmax"
+        case .gelu: "gelu"  // Keras's `gelu` string is the exact form (approximate=False)
         case .elu(alpha: 1): "elu"
         case .leakyRelu(alpha: 0.2): "leaky_relu"  // keras.activations.leaky_relu's default slope
         case .elu, .leakyRelu: nil

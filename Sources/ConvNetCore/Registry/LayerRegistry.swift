@@ -31,7 +31,7 @@ public enum LayerRegistry {
     static let builtInTypes: [any RegisteredLayer.Type] = [
         Conv2D.self, Dense.self, MaxPooling2D.self, AveragePooling2D.self, GlobalAveragePooling2D.self,
         GlobalMaxPooling2D.self, Flatten.self, Dropout.self, BatchNormalization.self, Activation.self,
-        ZeroPadding2D.self, Add.self, Concatenate.self,
+        ZeroPadding2D.self, Add.self, Concatenate.self, Rescaling.self,
     ]
 
     static let registry = Registry<Decoder>(kind: "Keras layer class", builtIns: builtInTypes.flatMap { entries(for: $0) })

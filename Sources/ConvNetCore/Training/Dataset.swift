@@ -32,11 +32,17 @@ public protocol Dataset: Sendable {
     /// The samples at `indices`, in that order, stacked into one batch `(indices.count, ...)`;
     /// `seed` drives any random augmentation.
     func batch(at indices: [Int], seed: UInt64) throws -> Batch
+    /// The dataset as epoch `epoch` (from 1) of a run seeded `seed` sees it: `fit` draws each epoch's
+    /// batches from it, so augmentations that depend on the epoch (the alternating flip) can. Wrappers
+    /// pass the call to their base; the default is the dataset itself.
+    func forEpoch(_ epoch: Int, seed: UInt64) -> any Dataset
 }
 
 extension Dataset {
     /// `nil`: the dataset does not say how its inputs were scaled.
     public var inputPreprocessing: Preprocessing? { nil }
+    /// The dataset itself: its batches do not depend on the epoch.
+    public func forEpoch(_ epoch: Int, seed: UInt64) -> any Dataset { self }
 }
 
 /// Samples held in one tensor `(m, ...)` with their labels.
@@ -102,6 +108,11 @@ public struct DatasetSubset: Dataset {
     public var classNames: [String] { base.classNames }
     /// The base dataset's preprocessing.
     public var inputPreprocessing: Preprocessing? { base.inputPreprocessing }
+
+    /// The same samples of the base's view for epoch `epoch`.
+    public func forEpoch(_ epoch: Int, seed: UInt64) -> any Dataset {
+        DatasetSubset(base.forEpoch(epoch, seed: seed), indices: indices)
+    }
 
     /// The samples at the given positions as one batch; `seed` drives any random augmentation.
     public func batch(at positions: [Int], seed: UInt64) throws -> Batch {

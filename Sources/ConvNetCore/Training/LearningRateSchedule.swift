@@ -21,6 +21,11 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable {
     case piecewise(boundaries: [Int], values: [Float])
     /// Cosine decay to 0 over `total` epochs: `α = α₀ · ½(1 + cos(π · (t − 1) / total))`.
     case cosine(total: Int)
+    /// Piecewise linear through the points `(knots[i], values[i])` (`knots` increasing), as a
+    /// function of `t − 1`, the epochs (or steps) completed before this one; constant before the
+    /// first knot and after the last. Warm-up then decay: `knots: [0, 109, 476]`,
+    /// `values: [0.2, 1, 0.07]` (times a base rate) is airbench's per-step schedule.
+    case piecewiseLinear(knots: [Int], values: [Float])
 
     /// The rate for epoch (or step) `t ≥ 1` given the initial rate `α₀`.
     public func rate(at t: Int, initial a0: Float) -> Float {
@@ -36,6 +41,14 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable {
             let index = boundaries.firstIndex(where: { t <= $0 }) ?? boundaries.count
             return index < values.count ? values[index] : a0
         case let .cosine(total): return a0 * 0.5 * (1 + Foundation.cos(Float.pi * Float(min(t - 1, total)) / Float(max(total, 1))))
+        case let .piecewiseLinear(knots, values):
+            guard let first = knots.first, let last = knots.last, knots.count == values.count else { return a0 }
+            let x = t - 1
+            if x <= first { return values[0] }
+            if x >= last { return values[values.count - 1] }
+            let segment = knots.lastIndex { $0 <= x } ?? 0
+            let fraction = Float(x - knots[segment]) / Float(knots[segment + 1] - knots[segment])
+            return values[segment] * (1 - fraction) + values[segment + 1] * fraction
         }
     }
 
@@ -115,6 +128,13 @@ public enum LearningRateScheduleRegistry {
         Entry(usage: "power:K") { .power(k: try $0.number(1)) },
         Entry(usage: "step:K:EVERY") { .staircase(k: try $0.number(1), every: Int(try $0.number(2))) },
         Entry(usage: "cosine[:TOTAL]") { .cosine(total: $0.has(1) ? Int(try $0.number(1)) : $0.epochs) },
+        Entry(usage: "piecewise-linear:K1,K2,K3:V1,V2,V3") { arguments in
+            let knots: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0) }
+            guard !knots.isEmpty, values.count == knots.count, zip(knots, knots.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw ConvNetError.argument("--schedule \(arguments.text): piecewise-linear needs increasing knots and one value per knot")
+            }
+            return .piecewiseLinear(knots: knots, values: values)
+        },
         Entry(usage: "piecewise:B1,B2:V1,V2,V3") { arguments in
             let boundaries: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0) }
             guard values.count == boundaries.count + 1 else {

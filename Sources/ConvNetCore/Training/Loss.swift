@@ -3,8 +3,9 @@
 public enum Loss: Sendable, Equatable {
     /// `−log p[y]`, from probabilities (a softmax output) or from logits.
     case sparseCategoricalCrossentropy(fromLogits: Bool = false)
-    /// `−Σ t·log p` against one-hot targets.
-    case categoricalCrossentropy(fromLogits: Bool = false)
+    /// `−Σ t·log p` against one-hot targets, smoothed by `labelSmoothing` `ε` as Keras's
+    /// `label_smoothing`: `t = (1 − ε)·onehot(y) + ε / classes`.
+    case categoricalCrossentropy(fromLogits: Bool = false, labelSmoothing: Float = 0)
     /// `−mean(t·log p + (1 − t)·log(1 − p))`, for sigmoid outputs.
     case binaryCrossentropy(fromLogits: Bool = false)
     /// `mean((ŷ − t)²)` against one-hot targets.
@@ -21,6 +22,24 @@ public enum Loss: Sendable, Equatable {
         }
     }
 
+    /// Keras's `label_smoothing` `ε` (0 for every loss but categorical cross-entropy).
+    public var labelSmoothing: Float {
+        if case let .categoricalCrossentropy(_, smoothing) = self { smoothing } else { 0 }
+    }
+
+    /// The same loss with `labelSmoothing` `ε`; only categorical cross-entropy has the option.
+    /// - Throws: `ConvNetError.argument` for `ε` outside [0, 1], or a nonzero `ε` on another loss.
+    public func with(labelSmoothing smoothing: Float) throws -> Loss {
+        guard (0...1).contains(smoothing) else {
+            throw ConvNetError.argument("loss \(kerasName): label smoothing must be in [0, 1], got \(smoothing)")
+        }
+        if case let .categoricalCrossentropy(logits, _) = self { return .categoricalCrossentropy(fromLogits: logits, labelSmoothing: smoothing) }
+        guard smoothing == 0 else {
+            throw ConvNetError.argument("loss \(kerasName): label smoothing needs categorical_crossentropy")
+        }
+        return self
+    }
+
     /// Keras's name, e.g. `sparse_categorical_crossentropy`.
     public var kerasName: String {
         switch self {
@@ -34,7 +53,7 @@ public enum Loss: Sendable, Equatable {
     /// Whether the loss reads logits rather than probabilities (`from_logits`; false for mean squared error).
     public var fromLogits: Bool {
         switch self {
-        case let .sparseCategoricalCrossentropy(logits), let .categoricalCrossentropy(logits), let .binaryCrossentropy(logits): logits
+        case let .sparseCategoricalCrossentropy(logits), let .categoricalCrossentropy(logits, _), let .binaryCrossentropy(logits): logits
         case .meanSquaredError: false
         }
     }
@@ -43,7 +62,7 @@ public enum Loss: Sendable, Equatable {
     func with(fromLogits logits: Bool) -> Loss {
         switch self {
         case .sparseCategoricalCrossentropy: .sparseCategoricalCrossentropy(fromLogits: logits)
-        case .categoricalCrossentropy: .categoricalCrossentropy(fromLogits: logits)
+        case let .categoricalCrossentropy(_, smoothing): .categoricalCrossentropy(fromLogits: logits, labelSmoothing: smoothing)
         case .binaryCrossentropy: .binaryCrossentropy(fromLogits: logits)
         case .meanSquaredError: .meanSquaredError
         }
@@ -59,7 +78,7 @@ public enum Loss: Sendable, Equatable {
     /// the training loop then skips the softmax and uses the stable logits form, as Keras does.
     var fusesWithSoftmax: Bool {
         switch self {
-        case .sparseCategoricalCrossentropy(false), .categoricalCrossentropy(false): return true
+        case .sparseCategoricalCrossentropy(false), .categoricalCrossentropy(false, _): return true
         default: return false
         }
     }
@@ -86,9 +105,15 @@ public enum Loss: Sendable, Equatable {
             return fromLogits || outputIsLogits
                 ? try softmaxCrossEntropy(logits: output, labels: labels)
                 : try categoricalCrossEntropy(probabilities: output, labels: labels)
-        case let .categoricalCrossentropy(fromLogits):
-            if fromLogits || outputIsLogits { return try softmaxCrossEntropy(logits: output, oneHotLabels: oneHot()) }
-            return try categoricalCrossEntropy(probabilities: output, labels: labels)
+        case let .categoricalCrossentropy(fromLogits, smoothing):
+            guard smoothing != 0 else {
+                if fromLogits || outputIsLogits { return try softmaxCrossEntropy(logits: output, oneHotLabels: oneHot()) }
+                return try categoricalCrossEntropy(probabilities: output, labels: labels)
+            }
+            let targets = try smoothedLabels(oneHot(), smoothing: smoothing)
+            return fromLogits || outputIsLogits
+                ? try softmaxCrossEntropy(logits: output, oneHotLabels: targets)
+                : try categoricalCrossEntropy(probabilities: output, targets: targets)
         case let .binaryCrossentropy(fromLogits):
             let targets = classes == 1
                 ? Tensor(validShape: output.shape, scalars: labels.map { $0 != 0 ? 1 : 0 })
@@ -99,6 +124,21 @@ public enum Loss: Sendable, Equatable {
         case .meanSquaredError:
             return try ConvNetCore.meanSquaredError(predictions: output, targets: oneHot())
         }
+    }
+}
+
+/// How a batch's per-sample losses combine into the one value that is minimised (Keras's
+/// `reduction`): their mean (Keras's default `sum_over_batch_size`) or their sum (PyTorch's
+/// `reduction='sum'`; with SGD the sum is the mean with an `m` times larger learning rate).
+public enum LossReduction: String, Sendable, Equatable, Codable, CaseIterable {
+    /// `L = (1/m) Σ_i ℓ_i` (Keras `sum_over_batch_size`).
+    case mean = "sum_over_batch_size"
+    /// `L = Σ_i ℓ_i` (Keras `sum`).
+    case sum
+
+    /// The batch's reduced loss from its mean `L̄` over `m` samples: `L̄` or `m·L̄` (differentiable).
+    func reduce(_ mean: Tensor, batchSize m: Int) -> Tensor {
+        self == .mean ? mean : mean * Float(m)
     }
 }
 

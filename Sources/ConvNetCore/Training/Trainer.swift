@@ -83,7 +83,8 @@ public struct Trainer: Sendable {
             state.learningRate = configuration.schedule.rate(at: number, initial: configuration.initialLearningRate)
         }
         for index in callbacks.indices { try callbacks[index].onTrainBatchBegin(state.step, state: &state) }
-        let (loss, scores, values) = try state.model.lossAndGradients(batch, loss: configuration.loss, context: &context)
+        let (loss, scores, values) = try state.model.lossAndGradients(batch, loss: configuration.loss,
+                                                                      reduction: configuration.lossReduction, context: &context)
         guard loss.isFinite else {
             throw ConvNetError.numeric("fit: the loss became \(loss) at epoch \(state.epoch), step \(state.step); lower the learning rate or check the inputs for NaN")
         }

@@ -15,6 +15,8 @@ public struct TrainingConfiguration: Sendable {
     public var schedulePerStep: Bool
     /// `α₀`, the rate the schedule decays from.
     public let initialLearningRate: Float
+    /// Whether training minimises the batch's mean loss (the default) or its sum.
+    public var lossReduction: LossReduction = .mean
 
     /// `initialLearningRate` (the schedule's `α₀`) defaults to the optimizer's learning rate.
     ///
@@ -38,11 +40,14 @@ public struct TrainingConfiguration: Sendable {
 
 extension Model {
     /// Configures training (Keras `model.compile`).
+    /// `lossReduction` `.sum` minimises the batch's summed loss instead of its mean (Keras
+    /// `reduction="sum"`).
     public mutating func compile(optimizer: any Optimizer = Adam(), loss: Loss = .sparseCategoricalCrossentropy(),
                                  metrics: [Metric] = [.accuracy], schedule: LearningRateSchedule = .constant,
-                                 schedulePerStep: Bool = false) {
+                                 schedulePerStep: Bool = false, lossReduction: LossReduction = .mean) {
         training = TrainingConfiguration(optimizer: optimizer, loss: loss, metrics: metrics, schedule: schedule,
                                          schedulePerStep: schedulePerStep)
+        training?.lossReduction = lossReduction
     }
 
     /// Trains on `x` `(m, ...)` with labels `y` (Keras `model.fit(x, y)`).
@@ -111,7 +116,8 @@ extension Model {
             let batches = stride(from: 0, to: order.count, by: batchSize).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
             var progress = ProgressReporter(steps: steps, verbosity: verbosity)
             var totals = EpochTotals(metrics: trainer.configuration.metrics)
-            var next = PrefetchedBatch(trainingData, indices: batches[0], seed: seed &+ UInt64(epoch) &* 1_000_003)
+            let epochData = trainingData.forEpoch(epoch, seed: seed)
+            var next = PrefetchedBatch(epochData, indices: batches[0], seed: seed &+ UInt64(epoch) &* 1_000_003)
             for step in batches.indices {
                 if let shouldStop, shouldStop() {
                     progress.abandon()
@@ -119,7 +125,7 @@ extension Model {
                 }
                 let batch = try next.get()
                 if step + 1 < batches.count {
-                    next = PrefetchedBatch(trainingData, indices: batches[step + 1],
+                    next = PrefetchedBatch(epochData, indices: batches[step + 1],
                                            seed: seed &+ UInt64(epoch) &* 1_000_003 &+ UInt64(step + 1))
                 }
                 let result = try trainer.step(batch)
@@ -147,12 +153,17 @@ extension Model {
 
     /// Loss and metrics over `data` in inference mode (Keras `model.evaluate`). A model that was not
     /// compiled is scored with the loss that fits its output layer (`Loss.matching`) and accuracy.
-    public func evaluate(_ data: any Dataset, batchSize: Int = 32) throws -> EvaluationResult {
+    /// With a `testTimeAugmentation`, of the outputs (logits, when the loss removes a final
+    /// softmax) averaged over its views.
+    public func evaluate(_ data: any Dataset, batchSize: Int = 32,
+                         testTimeAugmentation: TestTimeAugmentation = .none) throws -> EvaluationResult {
         try evaluate(data, batchSize: batchSize, configuration: training ?? TrainingConfiguration(
-            optimizer: SGD(), loss: .matching(self), metrics: [.accuracy]))
+            optimizer: SGD(), loss: .matching(self), metrics: [.accuracy]),
+            testTimeAugmentation: testTimeAugmentation)
     }
 
-    func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration) throws -> EvaluationResult {
+    func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration,
+                  testTimeAugmentation: TestTimeAugmentation = .none) throws -> EvaluationResult {
         guard batchSize > 0 else { throw ConvNetError.argument("evaluate: batch size must be positive, got \(batchSize)") }
         var model = self
         let isLogits = model.removeFinalActivation(for: configuration.loss)
@@ -160,7 +171,7 @@ extension Model {
         var context = ForwardContext(training: false)
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let batch = try data.batch(at: Array(start..<min(start + batchSize, data.count)), seed: 0)
-            let output = try model.forward(batch.inputs.detached, context: &context).output
+            let output = try testTimeAugmentation.averagedOutput(of: &model, batch.inputs, context: &context)
             let loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
             totals.add(loss: loss.scalars[0], scores: metricScores(output, isLogits: isLogits), labels: batch.labels)
         }
@@ -175,7 +186,8 @@ extension Model {
         }
         training = nil  // the optimizer's state is then uniquely owned and updated in place
         defer { training = configuration }
-        let (loss, _, gradients) = try lossAndGradients(batch, loss: configuration.loss, context: &context)
+        let (loss, _, gradients) = try lossAndGradients(batch, loss: configuration.loss, reduction: configuration.lossReduction,
+                                                        context: &context)
         try applyGradients(gradients, optimizer: &configuration.optimizer)
         return loss
     }
@@ -194,8 +206,10 @@ extension Model {
 
     /// The forward and backward passes of a training step: the batch loss (with the layers' weight
     /// penalties), the output scores and the gradients of the trainable weights, in
-    /// `trainableWeights` order. Batch normalization's updated statistics are kept.
-    mutating func lossAndGradients(_ batch: Batch, loss lossFunction: Loss, context: inout ForwardContext)
+    /// `trainableWeights` order. Batch normalization's updated statistics are kept. `reduction`
+    /// turns the loss's batch mean into the minimised value (the penalties are added after it).
+    mutating func lossAndGradients(_ batch: Batch, loss lossFunction: Loss, reduction: LossReduction = .mean,
+                                   context: inout ForwardContext)
         throws -> (loss: Float, scores: Tensor, gradients: [Tensor]) {
         let tape = GradientTape()
         var working = self
@@ -203,7 +217,8 @@ extension Model {
         let watched = working.trainableWeights.map(tape.watch)
         working.trainableWeights = watched
         let output = try working.forward(batch.inputs.detached, context: &context).output
-        var loss = try lossFunction.value(output, labels: batch.labels, outputIsLogits: isLogits)
+        var loss = reduction.reduce(try lossFunction.value(output, labels: batch.labels, outputIsLogits: isLogits),
+                                        batchSize: batch.labels.count)
         for layer in working.layers {
             if let penalty = try layer.regularizationLoss() { loss = try loss + penalty }
         }

@@ -29,6 +29,9 @@ enum ClassicArchitectures {
         ("vgg16-cifar", "VGG-16 (config D) convs with batch norm at 32x32, global average pool, 10; 14,728,266 trainable params"),
         ("googlenet-cifar", "GoogLeNet's inception 3a-5b with batch norm on a 3x3 stem for 32x32 (16/8/4 maps), 10; "
             + "5,871,914 trainable params"),
+        ("airbench94", "Jordan's airbench94 (arXiv 2404.00498): 2x2 whitening conv 24 GELU, blocks [conv, max pool, BN, GELU, conv, BN, "
+            + "GELU] of 64/256/256, max pool 3, dense 10 x 1/9 (32x32x3); whiten with convnet speedrun, not train"),
+        ("airbench95", "airbench94 with blocks of 128/384/384"),
     ]
 
     /// Builds the named architecture, or returns nil when the name is not one of `catalog`'s.
@@ -54,6 +57,9 @@ enum ClassicArchitectures {
                                 classes: classes ?? 10, seed: seed)
         case "googlenet-cifar":
             return try googLeNetCIFAR(inputShape: inputShape ?? cifar, classes: classes ?? 10, seed: seed)
+        case "airbench94", "airbench95":
+            let recipe = name == "airbench94" ? AirbenchRecipe.airbench94 : .airbench95
+            return try recipe.model(inputShape: inputShape ?? cifar, classes: classes ?? 10, seed: seed)
         default:
             return nil
         }

@@ -23,6 +23,8 @@ extension TrainingCheckpoint {
         var history: [[String: Double]]?
         /// The optimizer's `parameterGroups`; absent in checkpoints written before groups existed.
         var parameterGroups: [ParameterGroup]?
+        /// Absent in checkpoints written before losses could be summed (then the mean).
+        var lossReduction: LossReduction?
     }
 
     static let stateAttribute = "convnet_checkpoint"
@@ -44,7 +46,7 @@ extension TrainingCheckpoint {
                           schedule: training.schedule, schedulePerStep: training.schedulePerStep,
                           loss: LossCoding(training.loss),
                           metrics: training.metrics.map(\.name), history: history.epochs,
-                          parameterGroups: training.optimizer.parameterGroups)
+                          parameterGroups: training.optimizer.parameterGroups, lossReduction: training.lossReduction)
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = Self.nonFiniteNumbers
         file.extraAttributes[Self.stateAttribute] = String(decoding: try encoder.encode(state), as: UTF8.self)
@@ -91,6 +93,7 @@ extension TrainingCheckpoint {
         compiled.training = TrainingConfiguration(optimizer: optimizer, loss: loss, metrics: metrics,
                                                   schedule: state.schedule, schedulePerStep: state.schedulePerStep,
                                                   initialLearningRate: state.initialLearningRate)
+        compiled.training?.lossReduction = state.lossReduction ?? .mean
         return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler),
                                   dropoutGenerator: try generator(state.dropout), metadata: model.metadata,
                                   history: History(epochs: state.history ?? []))
@@ -137,14 +140,17 @@ extension TrainingCheckpoint {
 struct LossCoding: Codable {
     let name: String
     let fromLogits: Bool
+    /// Keras's `label_smoothing`; absent (0) in checkpoints written before it existed.
+    let labelSmoothing: Float?
 
     init(_ loss: Loss) {
         name = loss.kerasName
         fromLogits = loss.fromLogits
+        labelSmoothing = loss.labelSmoothing == 0 ? nil : loss.labelSmoothing
     }
 
     /// The loss through `LossRegistry`; an unknown name throws, listing the known ones.
     var loss: Loss {
-        get throws { try Loss(kerasName: name, fromLogits: fromLogits) }
+        get throws { try Loss(kerasName: name, fromLogits: fromLogits).with(labelSmoothing: labelSmoothing ?? 0) }
     }
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs the airbench recipe twice on the same CIFAR-10 JPEG folders and the same machine, one after
+# the other: `convnet speedrun` and the PyTorch port (benchmarks/pytorch/airbench94.py, fp32,
+# channels_last, 2 threads), then prints accuracy and training time side by side with the ratio.
+#
+#   scripts/compare-speedrun.sh DATA_DIR [SEEDS] [RECIPE] [-- extra arguments for both]
+#     DATA_DIR  folder with train/<class>/*.jpg and test/<class>/*.jpg
+#     SEEDS     number of runs (seeds 0..SEEDS-1), default 1
+#     RECIPE    airbench94 (default) or airbench95
+#   Environment: PYTHON (default python3; needs torch, numpy, pillow), CONVNET (default
+#   .build/release/convnet), THREADS (default 2), OUT (log folder, default speedrun-logs).
+#   Extra arguments after `--` go to both sides (e.g. -- --epochs 1 --limit 5120 --test-limit 2000).
+set -euo pipefail
+if [[ $# -lt 1 || ! -d "$1/train" || ! -d "$1/test" ]]; then
+    echo "usage: $0 DATA_DIR [SEEDS] [RECIPE] [-- extra arguments]; DATA_DIR needs train/ and test/ class folders" >&2
+    exit 2
+fi
+data=$1; shift
+seeds=1; recipe=airbench94
+if [[ $# -gt 0 && $1 != "--" ]]; then seeds=$1; shift; fi
+if [[ $# -gt 0 && $1 != "--" ]]; then recipe=$1; shift; fi
+if [[ $# -gt 0 && $1 == "--" ]]; then shift; fi
+extra=("$@")
+[[ $seeds =~ ^[1-9][0-9]*$ ]] || { echo "$0: SEEDS must be a positive number, got $seeds" >&2; exit 2; }
+here=$(cd "$(dirname "$0")/.." && pwd)
+python=${PYTHON:-python3}
+convnet=${CONVNET:-$here/.build/release/convnet}
+threads=${THREADS:-2}
+out=${OUT:-speedrun-logs}
+[[ -x $convnet ]] || { echo "$0: $convnet is missing; run swift build -c release first" >&2; exit 1; }
+"$python" -c "import torch, numpy, PIL" 2>/dev/null || { echo "$0: $python cannot import torch, numpy and PIL (pip install torch numpy pillow)" >&2; exit 1; }
+mkdir -p "$out"
+
+echo "== convnet speedrun ($recipe, $seeds seed(s), $threads threads) =="
+"$convnet" speedrun --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" --threads "$threads" \
+    -o "$out/$recipe-convnet.h5" "${extra[@]}" | tee "$out/convnet.log"
+echo "== PyTorch $("$python" -c 'import torch; print(torch.__version__)') ($recipe, $seeds seed(s), $threads threads) =="
+"$python" "$here/benchmarks/pytorch/airbench94.py" --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" \
+    --threads "$threads" "${extra[@]}" | tee "$out/pytorch.log"
+
+# Both print one line per run: "...training T s (...), test accuracy A, with test-time augmentation B (...)".
+python3 - "$out/convnet.log" "$out/pytorch.log" <<'PY'
+import re, statistics, sys
+def runs(path):
+    pattern = re.compile(r"training ([0-9.]+) s .*test accuracy ([0-9.]+), with test-time augmentation ([0-9.]+)")
+    return [tuple(map(float, m.groups())) for m in map(pattern.search, open(path)) if m]
+def cell(values, scale=1.0, digits=2):
+    values = [v * scale for v in values]
+    if len(values) == 1: return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+ours, theirs = runs(sys.argv[1]), runs(sys.argv[2])
+if not ours or not theirs:
+    sys.exit("compare-speedrun: a side printed no result line; see the logs above")
+print(f"\n{'':12} {'runs':>4}  {'training (min)':>16}  {'test acc (%)':>16}  {'with TTA (%)':>16}")
+for name, rows in (("convnet", ours), ("pytorch", theirs)):
+    t, a, b = zip(*rows)
+    print(f"{name:12} {len(rows):>4}  {cell(t, 1 / 60):>16}  {cell(a, 100):>16}  {cell(b, 100):>16}")
+ratio = statistics.mean(r[0] for r in ours) / statistics.mean(r[0] for r in theirs)
+print(f"training time ratio convnet / pytorch: {ratio:.2f}")
+PY
