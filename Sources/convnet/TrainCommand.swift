@@ -206,18 +206,23 @@ struct TrainingOptions: ParsableArguments {
         if group == nil { Interruption.install() }  // under mpirun, Ctrl-C ends the job (mpirun forwards it)
         let stopOnInterrupt: @Sendable () -> Bool = { Interruption.requested }
         let shouldStop = group == nil ? stopOnInterrupt : nil
+        let dataParallel = distributed.dataParallel(group)
         let history: History
         do {
             history = try network.fit(train, epochs: epochs, batchSize: batchSize, validationData: validation, shuffle: !noShuffle,
                                       seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto, resumingFrom: resumed,
                                       validationPrefix: validateOnTest ? "test_" : "val_",
-                                      shouldStop: shouldStop, dataParallel: distributed.dataParallel(group))
+                                      shouldStop: shouldStop, dataParallel: dataParallel)
         } catch let stop as TrainingInterrupted {
             FileHandle.standardError.write(Data((interruptionReport(stop, resumedEpoch: resumed?.epoch ?? 0) + "\n").utf8))
             throw ExitCode(Interruption.exitStatus)
         }
         let seconds = Date().timeIntervalSince(start)
         guard isRoot else { return try DistributedRun.finish() }
+        if let timer = dataParallel?.allReduceTimer, timer.count > 0, !self.quiet {
+            print(String(format: "Gradient all-reduce: %.2f ms per step on average over %d steps (%.1f%% of the training time, waits for slower ranks included)",
+                         timer.seconds / Double(timer.count) * 1e3, timer.count, timer.seconds / seconds * 100))
+        }
         if data.hasTestSplit {
             let test = try data.evaluation
             let result = try network.evaluate(test, batchSize: 256)

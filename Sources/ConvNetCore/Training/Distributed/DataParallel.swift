@@ -16,6 +16,8 @@ public struct DataParallel: Sendable {
     /// with each rank's own (the default, as DDP; the moving statistics are averaged over the ranks
     /// at the end of every epoch, so that every rank validates and saves the same model).
     public var synchronizeBatchNormalization: Bool
+    /// The time the gradient all-reduces took during `fit` (read it afterwards).
+    public let allReduceTimer = AllReduceTimer()
 
     /// Data-parallel training over `group`.
     public init(_ group: any ProcessGroup, synchronizeBatchNormalization: Bool = false) {
@@ -24,7 +26,7 @@ public struct DataParallel: Sendable {
     }
 
     /// The callbacks `fit` puts before the user's: the gradient all-reduce.
-    var callbacks: [any Callback] { [GradientAllReduce(group)] }
+    var callbacks: [any Callback] { [GradientAllReduce(group, timer: allReduceTimer)] }
 
     /// The group batch normalization synchronises over, if it does.
     var batchNormalizationGroup: (any ProcessGroup)? { synchronizeBatchNormalization ? group : nil }

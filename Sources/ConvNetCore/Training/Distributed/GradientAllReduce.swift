@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Data-parallel training's gradient hook: averages every step's gradients over the processes of a
 /// ``ProcessGroup`` before the optimizer uses them (PyTorch `DistributedDataParallel`, Horovod's
 /// `DistributedOptimizer`), and makes every process start from rank 0's weights and optimizer state.
@@ -20,15 +22,15 @@ public struct GradientAllReduce: Callback {
     /// The processes that train together.
     public let group: any ProcessGroup
     private var fusionBuffer: [Float] = []
-    /// Seconds spent in the gradient all-reduce (copies included) since training began: what data
-    /// parallelism costs on top of the computation.
-    public private(set) var communicationSeconds = 0.0
-    /// Gradient all-reduces done since training began.
-    public private(set) var allReduceCount = 0
+    /// Time spent in the gradient all-reduces (copies included, and any wait for slower ranks):
+    /// what data parallelism costs on top of the computation. Shared, so that the caller's reference
+    /// sees the copies inside a ``Trainer``.
+    public let timer: AllReduceTimer
 
-    /// The hook for `group`'s processes.
-    public init(_ group: any ProcessGroup) {
+    /// The hook for `group`'s processes, timing its all-reduces into `timer`.
+    public init(_ group: any ProcessGroup, timer: AllReduceTimer = AllReduceTimer()) {
         self.group = group
+        self.timer = timer
     }
 
     /// Makes every rank's weights and optimizer state rank 0's (``Trainer/beginTraining()`` lends the
@@ -41,9 +43,7 @@ public struct GradientAllReduce: Callback {
     public mutating func onGradients(_ gradients: inout Gradients, state: inout TrainingState) throws {
         let start = ContinuousClock.now
         try GradientAllReduce.averageInPlace(&gradients.values, over: group, buffer: &fusionBuffer)
-        let elapsed = ContinuousClock.now - start
-        communicationSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        allReduceCount += 1
+        timer.add(ContinuousClock.now - start)
     }
 
     /// `tensors[i] ← (1/N) Σ_r tensors[i]` through one all-reduce over `buffer` (resized to
@@ -138,5 +138,24 @@ enum FusionBuffer {
                 offset += count
             }
         }
+    }
+}
+
+/// Seconds spent in gradient all-reduces and how many there were (thread-safe; shared by copies).
+public final class AllReduceTimer: Sendable {
+    private let totals = Mutex<(seconds: Double, count: Int)>((0, 0))
+
+    /// A timer at zero.
+    public init() {}
+
+    /// Total seconds in all-reduces so far.
+    public var seconds: Double { totals.withLock { $0.seconds } }
+    /// All-reduces so far.
+    public var count: Int { totals.withLock { $0.count } }
+
+    /// Adds one all-reduce of `duration`.
+    func add(_ duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        totals.withLock { $0 = ($0.seconds + seconds, $0.count + 1) }
     }
 }
