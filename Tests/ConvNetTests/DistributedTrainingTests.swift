@@ -221,3 +221,60 @@ import Testing
         #expect(throws: ConvNetError.self) { try DistributedSampler(count: 4, replicas: 2, rank: 2) }
     }
 }
+
+/// The library API of data-parallel training in one process: with a group of one, `fit` with
+/// `dataParallel` must give exactly the weights of `fit` without it, and the README's own-loop
+/// example (written against `SingleProcessGroup`) must run.
+@Suite struct DataParallelLibraryTests {
+    static func model() throws -> Model {
+        var model = try Model(inputShape: [6, 6, 1]) {
+            Conv2D(3, kernelSize: 3, padding: .same)
+            BatchNormalization()
+            Activation(.relu)
+            Flatten()
+            Dense(2, activation: .softmax)
+        }
+        model.compile(optimizer: Adam(learningRate: 0.01), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        return model
+    }
+
+    static func data() throws -> TensorDataset {
+        var generator = RandomGenerator(seed: 9)
+        let x = Tensor.randomUniform(shape: [40, 6, 6, 1], generator: &generator)
+        return try TensorDataset(inputs: x, labels: (0..<40).map { $0 % 2 }, classNames: ["a", "b"])
+    }
+
+    @Test func aGroupOfOneTrainsExactlyAsNoGroup() throws {
+        var plain = try Self.model(), grouped = try Self.model()
+        let train = try Self.data()
+        let history = try plain.fit(train, epochs: 2, batchSize: 8, validationData: train, verbosity: .silent)
+        let groupedHistory = try grouped.fit(train, epochs: 2, batchSize: 8, validationData: train, verbosity: .silent,
+                                             dataParallel: DataParallel(SingleProcessGroup(), synchronizeBatchNormalization: true))
+        #expect(plain.namedWeights.map(\.value) == grouped.namedWeights.map(\.value))
+        #expect(history.epochs == groupedHistory.epochs)
+    }
+
+    @Test func readmeOwnLoopExampleRuns() throws {
+        let group = SingleProcessGroup()
+        let model = try Self.model(), train = try Self.data()
+        var trainer = try Trainer(model: model, callbacks: [GradientAllReduce(group), GradientClipping(.globalNorm(1))])
+        trainer.context.batchNormalizationGroup = group
+        var order = Array(0..<train.count)
+        var shuffler = RandomGenerator(seed: 1)
+        order.shuffle(using: &shuffler)
+        let mine = try DistributedSampler(count: train.count, replicas: group.size, rank: group.rank).shard(of: order)
+        let batch = try train.batch(at: Array(mine.prefix(32)), seed: 0)
+        let (loss, _) = try trainer.step(batch)
+        #expect(loss.isFinite && mine == order)
+        #expect(trainer.model.namedWeights.map(\.value) != model.namedWeights.map(\.value))
+    }
+
+    /// Goyal et al.'s warm-up: the multiplier rises linearly from 1 to k over the warm-up steps.
+    @Test func linearScalingWarmsUp() {
+        let scaling = LinearLearningRateScaling(factor: 4, warmupSteps: 10)
+        #expect(scaling.multiplier(atStep: 0) == 1)
+        #expect(scaling.multiplier(atStep: 5) == 2.5)
+        #expect(scaling.multiplier(atStep: 10) == 4 && scaling.multiplier(atStep: 50) == 4)
+        #expect(LinearLearningRateScaling(factor: 4).multiplier(atStep: 0) == 4)
+    }
+}
