@@ -54,7 +54,9 @@ let package = Package(
         .executableTarget(
             name: "convnet",
             dependencies: ["ConvNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-                + (mpi ? ["ConvNetDistributed"] : [])
+                + (mpi ? ["ConvNetDistributed"] : []),
+            // `#if CONVNET_MPI`, not `canImport`: a module left in .build by an earlier build with MPI must not count.
+            swiftSettings: mpi ? [.define("CONVNET_MPI")] : []
         ),
         .testTarget(name: "ConvNetTests", dependencies: ["ConvNet"], exclude: ["Fixtures"]),
     ] + (mpi ? [

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ConvNet
 import Foundation
-#if canImport(ConvNetDistributed)
+#if CONVNET_MPI
 import ConvNetDistributed
 #endif
 
@@ -10,15 +10,6 @@ import ConvNetDistributed
 /// so that the ranks on one machine share its cores, and, when the command fails, ends the whole job
 /// instead of leaving the other ranks waiting in a collective.
 enum DistributedRun {
-    /// Whether this `convnet` was built with Open MPI (`ConvNetDistributed`; see Package.swift).
-    static var isAvailable: Bool {
-        #if canImport(ConvNetDistributed)
-        true
-        #else
-        false
-        #endif
-    }
-
     /// Whether `mpirun` started this process (Open MPI names the job's size in the environment).
     static var launchedByMPIRun: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
 
@@ -29,7 +20,7 @@ enum DistributedRun {
     /// given. Throws when launched by `mpirun` but built without MPI.
     static func start(threads: Int?) throws -> (any ProcessGroup)? {
         guard launchedByMPIRun else { return nil }
-        #if canImport(ConvNetDistributed)
+        #if CONVNET_MPI
         let group = try MPIProcessGroup.world()
         started = group
         if threads == nil {
@@ -45,7 +36,7 @@ enum DistributedRun {
     /// After a successful command: waits for every rank (rank 0 may still be writing its files), then
     /// leaves MPI (`MPI_Finalize`), as `mpirun` expects of a process that exits normally.
     static func finish() throws {
-        #if canImport(ConvNetDistributed)
+        #if CONVNET_MPI
         guard let group = started as? MPIProcessGroup else { return }
         try group.barrier()
         try group.finalize()
@@ -56,7 +47,7 @@ enum DistributedRun {
     /// After a failure whose message is already printed: ends every rank of the job with `code`
     /// (`MPI_Abort`), so that `mpirun` exits non-zero at once. Returns when no job was started.
     static func abortJob(code: Int32) {
-        #if canImport(ConvNetDistributed)
+        #if CONVNET_MPI
         guard let group = started as? MPIProcessGroup else { return }
         FileHandle.standardError.write(Data("convnet: rank \(group.rank) of \(group.size) failed; ending the job\n".utf8))
         group.abort(code: code)
