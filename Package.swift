@@ -1,5 +1,25 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
+
+/// Open MPI support (the `ConvNetDistributed` library and `mpirun -np N convnet train`): on with
+/// `CONVNET_MPI=1`, off with `CONVNET_MPI=0`, otherwise on exactly when pkg-config finds Open MPI's
+/// `ompi-c` (Debian: libopenmpi-dev, which `make setup` installs). Without it everything else builds.
+let mpi: Bool = {
+    switch ProcessInfo.processInfo.environment["CONVNET_MPI"] {
+    case "1": return true
+    case "0": return false
+    default:
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["pkg-config", "--exists", "ompi-c"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }
+}()
 
 let package = Package(
     name: "ConvNet",
@@ -11,7 +31,7 @@ let package = Package(
         .library(name: "ConvNetFiles", targets: ["ConvNetFiles"]),
         .library(name: "ConvNetVisualization", targets: ["ConvNetVisualization"]),
         .executable(name: "convnet", targets: ["convnet"]),
-    ],
+    ] + (mpi ? [.library(name: "ConvNetDistributed", targets: ["ConvNetDistributed"])] : []),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -38,9 +58,16 @@ let package = Package(
         .executableTarget(
             name: "convnet",
             dependencies: ["ConvNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                + (mpi ? ["ConvNetDistributed"] : []),
+            // `#if CONVNET_MPI`, not `canImport`: a module left in .build by an earlier build with MPI must not count.
+            swiftSettings: mpi ? [.define("CONVNET_MPI")] : []
         ),
         .testTarget(name: "ConvNetTests", dependencies: ["ConvNet", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     exclude: ["Fixtures"]),
-    ],
+    ] + (mpi ? [
+        // Data-parallel training over Open MPI (Debian: libopenmpi-dev); see `mpi` above.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
+        .target(name: "ConvNetDistributed", dependencies: ["ConvNetCore", "CMPI"]),
+    ] : []),
     swiftLanguageModes: [.v6]
 )

@@ -15,11 +15,11 @@ binary="$scratch/debug/CoreOnly"
 "$binary"
 
 status=0
-for module in ConvNetData ConvNetFiles ConvNetVisualization ConvNet CImageShims convnet; do
+for module in ConvNetData ConvNetFiles ConvNetVisualization ConvNet CImageShims ConvNetDistributed convnet; do
     objects=$(find "$scratch/debug/$module.build" -name '*.o' 2>/dev/null | wc -l)
     if [ "$objects" -ne 0 ]; then echo "core-only: $module was compiled ($objects objects)" >&2; status=1; fi
 done
-if linked=$(ldd "$binary" | grep -E 'libhdf5|libpng|libjpeg|libz\.so'); then
+if linked=$(ldd "$binary" | grep -E 'libhdf5|libpng|libjpeg|libz\.so|libmpi'); then
     echo "core-only: CoreOnly links $linked" >&2; status=1
 fi
 [ "$status" -eq 0 ] && echo "core-only: a package using ConvNetCore alone built and trained without ConvNet's data, files and visualisation modules or their C libraries"

@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
           convnet bench --model cifar --steps 20 --warmup 3 --json
           convnet bench gemm --size 1024
         """,
-        subcommands: [GEMMBenchCommand.self])
+        subcommands: [GEMMBenchCommand.self, AllReduceBenchCommand.self])
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var batchSizeOption: BatchSizeOption

@@ -32,6 +32,7 @@ enum Main {
                 exit(0)
             }
             if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            DistributedRun.abortJob(code: code == .validationFailure ? 2 : code.rawValue)  // under mpirun: end every rank
             exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }

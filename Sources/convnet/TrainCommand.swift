@@ -98,6 +98,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Resume from a checkpoint written by --checkpoint (same dataset and flags), up to --epochs in total.") var resume: String?
     @Flag(help: "Decode image folders from disk batch by batch every epoch instead of loading them into memory (the default when the decoded images would take more than a quarter of the RAM).") var streamImages = false
     @Flag(help: "Print only the final results.") var quiet = false
+    @OptionGroup(title: "Several processes (mpirun -np N convnet train ...)") var distributed: DistributedOptions
 
     var model: String { modelOptions.name(default: "lenet5") }
     var batchSize: Int { batchSizeOption.value(default: 32) }
@@ -194,6 +195,10 @@ struct TrainingOptions: ParsableArguments {
     /// class names), compiles and trains it, then evaluates, plots and saves as the options ask.
     func run(prepare: (inout Model, _ classNames: [String]) throws -> Void) throws {
         threadOptions.apply()
+        // Under mpirun: every rank trains, rank 0 alone prints and writes files (see DistributedRun).
+        let group = try DistributedRun.start(threads: threadOptions.threads)
+        let isRoot = group?.isRoot ?? true
+        let quiet = self.quiet || !isRoot
         let regularizer = (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil
         let resumed = try resume.map(TrainingCheckpoint.load(from:))
         if let resume, let resumed {
@@ -240,20 +245,33 @@ struct TrainingOptions: ParsableArguments {
         }
         var callbacks = try gradientCallbacks()
         callbacks += tuning.callbacks(monitor: validation == nil ? "loss" : validateOnTest ? "test_loss" : "val_loss")
-        if let log { callbacks.append(CSVLogger(path: log)) }
-        if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
+        let scaling = distributed.learningRateScaling(group, batchSize: batchSize, stepsPerEpoch: (train.count / (group?.size ?? 1) + batchSize - 1) / batchSize,
+                                                      learningRate: network.training?.optimizer.learningRate ?? 0)
+        if let notice = scaling.notice, !quiet { print(notice) }
+        if let callback = scaling.callback { callbacks.insert(callback, at: 0) }
+        if let log, isRoot { callbacks.append(CSVLogger(path: log)) }
+        if let checkpoint, isRoot { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
-        Interruption.install()
+        if group == nil { Interruption.install() }  // under mpirun, Ctrl-C ends the job (mpirun forwards it)
+        let stopOnInterrupt: @Sendable () -> Bool = { Interruption.requested }
+        let shouldStop = group == nil ? stopOnInterrupt : nil
+        let dataParallel = distributed.dataParallel(group)
         let history: History
         do {
             history = try network.fit(train, epochs: epochs, batchSize: batchSize, validationData: validation, shuffle: !noShuffle,
                                       seed: seed, callbacks: callbacks, verbosity: quiet ? .silent : .auto, resumingFrom: resumed,
-                                      validationPrefix: validateOnTest ? "test_" : "val_", shouldStop: { Interruption.requested })
+                                      validationPrefix: validateOnTest ? "test_" : "val_",
+                                      shouldStop: shouldStop, dataParallel: dataParallel)
         } catch let stop as TrainingInterrupted {
             FileHandle.standardError.write(Data((interruptionReport(stop, resumedEpoch: resumed?.epoch ?? 0) + "\n").utf8))
             throw ExitCode(Interruption.exitStatus)
         }
         let seconds = Date().timeIntervalSince(start)
+        guard isRoot else { return try DistributedRun.finish() }
+        if let timer = dataParallel?.allReduceTimer, timer.count > 0, !self.quiet {
+            print(String(format: "Gradient all-reduce: %.2f ms per step on average over %d steps (%.1f%% of the training time, waits for slower ranks included)",
+                         timer.seconds / Double(timer.count) * 1e3, timer.count, timer.seconds / seconds * 100))
+        }
         if data.hasTestSplit {
             let test = try data.evaluation
             let result = try network.evaluate(test, batchSize: 256)
@@ -270,6 +288,7 @@ struct TrainingOptions: ParsableArguments {
             try network.save(to: save, metadata: metadata)
             print("Saved \(save)")
         }
+        try DistributedRun.finish()
     }
 
     /// What an interrupted run kept, in one line: the newest checkpoint and how to resume from it.

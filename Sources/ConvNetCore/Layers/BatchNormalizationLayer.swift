@@ -85,7 +85,8 @@ public struct BatchNormalization: Layer {
             return try batchNormInference(inputs[0], gamma: gamma, beta: beta, mean: movingMean, variance: movingVariance,
                                           epsilon: epsilon)
         }
-        let (output, statistics) = try batchNormTraining(inputs[0], gamma: gamma, beta: beta, epsilon: epsilon)
+        let (output, statistics) = try batchNormTraining(inputs[0], gamma: gamma, beta: beta, epsilon: epsilon,
+                                                         synchronizedOver: context.batchNormalizationGroup)
         let keep = momentum
         self.movingMean = Tensor(validShape: movingMean.shape, scalars: zip(movingMean.scalars, statistics.mean).map { keep * $0 + (1 - keep) * $1 })
         self.movingVariance = Tensor(validShape: movingVariance.shape, scalars: zip(movingVariance.scalars, statistics.variance).map { keep * $0 + (1 - keep) * $1 })

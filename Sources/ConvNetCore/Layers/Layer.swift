@@ -8,6 +8,10 @@ public struct ForwardContext: Sendable {
     public var training: Bool
     /// The source of dropout masks; advanced by every dropout layer.
     public var generator: RandomGenerator
+    /// When set, batch normalization in training mode normalises with the statistics of every
+    /// process's batch together (synchronised batch normalization, PyTorch's `SyncBatchNorm`); when
+    /// `nil` (the default, as DistributedDataParallel), with this process's batch alone.
+    public var batchNormalizationGroup: (any ProcessGroup)?
 
     /// A context in training or inference mode, with dropout masks drawn from `generator`.
     public init(training: Bool, generator: RandomGenerator = RandomGenerator(seed: 0)) {

@@ -59,9 +59,13 @@ public struct Trainer: Sendable {
         return model
     }
 
-    /// Runs the callbacks' `onTrainBegin`.
+    /// Runs the callbacks' `onTrainBegin`, with the model compiled meanwhile (as in `endEpoch`), so
+    /// that a callback can read and set the optimizer's state (``GradientAllReduce`` broadcasts it).
     public mutating func beginTraining() throws {
+        state.model.training = configuration
         for index in callbacks.indices { try callbacks[index].onTrainBegin(&state) }
+        if let changed = state.model.training { configuration = changed }
+        state.model.training = nil
     }
 
     /// Starts epoch `epoch` (from 1): the schedule's rate for the epoch, then `onEpochBegin`.

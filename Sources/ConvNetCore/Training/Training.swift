@@ -75,12 +75,17 @@ extension Model {
     /// `validationPrefix` names the validation logs (`val_loss`, ...; `test_` when the validation
     /// data is the test split). `shouldStop` is asked before every batch; when it answers true,
     /// `fit` throws `TrainingInterrupted` at once (the callbacks have seen every finished epoch).
+    ///
+    /// `dataParallel` trains one model on several processes (see ``DataParallel``): each takes its
+    /// ``DistributedSampler`` shard of every epoch's order, gradients are averaged by
+    /// ``GradientAllReduce`` (put before `callbacks`), losses, metrics and validation are reduced
+    /// over the ranks, and only rank 0 prints progress. Every rank must call `fit` alike.
     @discardableResult
     public mutating func fit(_ data: any Dataset, epochs: Int, batchSize: Int = 32, validationData: (any Dataset)? = nil,
                              validationSplit: Float = 0, shuffle: Bool = true, seed: UInt64 = 0,
                              callbacks: [any Callback] = [], verbosity: Verbosity = .auto,
                              resumingFrom checkpoint: TrainingCheckpoint? = nil, validationPrefix: String = "val_",
-                             shouldStop: (@Sendable () -> Bool)? = nil) throws -> History {
+                             shouldStop: (@Sendable () -> Bool)? = nil, dataParallel: DataParallel? = nil) throws -> History {
         guard training != nil else {
             throw ConvNetError.argument("Model '\(name)': call compile(optimizer:loss:metrics:) before fit")
         }
@@ -98,9 +103,12 @@ extension Model {
         guard trainingData.count > 0 else { throw ConvNetError.argument("fit: no training samples") }
         adoptClassNames(of: data)
 
-        let steps = (trainingData.count + batchSize - 1) / batchSize
-        var trainer = try Trainer(model: self, callbacks: callbacks, epochs: epochs, stepsPerEpoch: steps, seed: seed,
-                                  resumingFrom: checkpoint)
+        let sampler = try dataParallel.map { try DistributedSampler(count: trainingData.count, replicas: $0.group.size, rank: $0.group.rank) }
+        let verbosity = dataParallel?.group.isRoot == false ? .silent : verbosity
+        let steps = ((sampler?.samplesPerReplica ?? trainingData.count) + batchSize - 1) / batchSize
+        var trainer = try Trainer(model: self, callbacks: (dataParallel?.callbacks ?? []) + callbacks, epochs: epochs,
+                                  stepsPerEpoch: steps, seed: seed, resumingFrom: checkpoint)
+        trainer.context.batchNormalizationGroup = dataParallel?.batchNormalizationGroup
         let firstEpoch = (checkpoint?.epoch ?? 0) + 1
         guard firstEpoch <= epochs else {
             throw ConvNetError.argument("fit: the checkpoint has already completed \(firstEpoch - 1) of \(epochs) epochs")
@@ -113,6 +121,7 @@ extension Model {
 
             var order = Array(0..<trainingData.count)
             if shuffle { order.shuffle(using: &shuffler) }
+            if let sampler { order = sampler.shard(of: order) }
             let batches = stride(from: 0, to: order.count, by: batchSize).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
             var progress = ProgressReporter(steps: steps, verbosity: verbosity)
             var totals = EpochTotals(metrics: trainer.configuration.metrics)
@@ -130,12 +139,14 @@ extension Model {
                 }
                 let result = try trainer.step(batch)
                 totals.add(loss: result.loss, scores: result.scores, labels: batch.labels)
-                progress.update(step: step + 1, samples: totals.samples, logs: totals.logs)
+                progress.update(step: step + 1, samples: totals.samples * (sampler?.replicas ?? 1), logs: totals.logs)
             }
+            if let dataParallel { try dataParallel.endEpoch(&trainer.state.model, totals: &totals) }
             var logs = Dictionary(uniqueKeysWithValues: totals.logs)
             if let validation {
                 for (key, value) in try trainer.state.model.evaluate(validation, batchSize: batchSize,
-                                                                      configuration: trainer.configuration) {
+                                                                      configuration: trainer.configuration,
+                                                                      group: dataParallel?.group) {
                     logs[validationPrefix + key] = value
                 }
             }
@@ -162,10 +173,29 @@ extension Model {
             testTimeAugmentation: testTimeAugmentation)
     }
 
+    /// With `group`, each rank evaluates every `N`-th sample from its rank on, and the sums are
+    /// added over the ranks: every rank gets the result over all of `data`.
     func evaluate(_ data: any Dataset, batchSize: Int, configuration: TrainingConfiguration,
-                  testTimeAugmentation: TestTimeAugmentation = .none) throws -> EvaluationResult {
+                  testTimeAugmentation: TestTimeAugmentation = .none, group: (any ProcessGroup)? = nil) throws -> EvaluationResult {
         guard batchSize > 0 else { throw ConvNetError.argument("evaluate: batch size must be positive, got \(batchSize)") }
-        var model = self
+        if let group, group.size > 1 {
+            var totals = try DatasetSubset(data, indices: Array(stride(from: group.rank, to: data.count, by: group.size)))
+                .evaluationTotals(of: self, batchSize: batchSize, configuration: configuration, testTimeAugmentation: testTimeAugmentation)
+            try totals.reduce(over: group)
+            return EvaluationResult(totals.logs)
+        }
+        return EvaluationResult(try data.evaluationTotals(of: self, batchSize: batchSize, configuration: configuration,
+                                                          testTimeAugmentation: testTimeAugmentation).logs)
+    }
+}
+
+extension Dataset {
+    /// Loss and metric sums of `model` over every sample, in inference mode (of the outputs
+    /// averaged over `testTimeAugmentation`'s views).
+    func evaluationTotals(of model: Model, batchSize: Int, configuration: TrainingConfiguration,
+                          testTimeAugmentation: TestTimeAugmentation = .none) throws -> EpochTotals {
+        let data = self
+        var model = model
         let isLogits = model.removeFinalActivation(for: configuration.loss)
         var totals = EpochTotals(metrics: configuration.metrics)
         var context = ForwardContext(training: false)
@@ -175,9 +205,11 @@ extension Model {
             let loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
             totals.add(loss: loss.scalars[0], scores: metricScores(output, isLogits: isLogits), labels: batch.labels)
         }
-        return EvaluationResult(totals.logs)
+        return totals
     }
+}
 
+extension Model {
     /// One optimisation step on one batch (Keras `model.train_on_batch`) with the compiled
     /// optimizer and loss: forward, loss, backward, update. Returns the batch loss.
     public mutating func trainOnBatch(_ batch: Batch, context: inout ForwardContext) throws -> Float {

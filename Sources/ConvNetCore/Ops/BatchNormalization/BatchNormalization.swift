@@ -16,21 +16,64 @@ public struct BatchStatistics: Sendable {
 ///
 ///     dγ = Σ dy · x̂,  dβ = Σ dy,  dx = γ / (N · √(σ²_B + ε)) · (N · dy − Σ dy − x̂ · Σ dy · x̂)
 ///
+/// With `synchronizedOver` (synchronised batch normalization, PyTorch's `SyncBatchNorm`) the batch is
+/// every process's batch together: `μ_B`, `σ²_B`, `N` and the two sums in `dx` are taken over all
+/// ranks' rows (see ``BatchStatistics/combined(_:rows:over:)``; the backward pass all-reduces
+/// `Σ dy` and `Σ dy · x̂`), while `dγ` and `dβ` stay this rank's sums, since the gradient
+/// all-reduce averages them.
+///
 /// - Returns: the output and the batch statistics, for the caller's moving averages.
 public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-3,
-                              implementation: Implementation = .fast) throws -> (output: Tensor, statistics: BatchStatistics) {
+                              implementation: Implementation = .fast,
+                              synchronizedOver group: (any ProcessGroup)? = nil) throws -> (output: Tensor, statistics: BatchStatistics) {
     let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon)
     let kernels = implementation.batchNormKernels
-    let statistics = kernels.statistics(x.scalars, view)
+    let local = kernels.statistics(x.scalars, view)
+    let statistics = try group.map { try BatchStatistics.combined(local, rows: view.rows, over: $0) } ?? local
     let affine = view.affine(mean: statistics.mean, variance: statistics.variance)
     let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift)
     let result = record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta]) { upstream, _ in
-        let g = implementation.batchNormKernels.trainingBackward(x.scalars, upstream: upstream.scalars, view, mean: statistics.mean,
-                                         variance: statistics.variance)
-        return [Tensor(validShape: x.shape, scalars: g.input), Tensor(validShape: [view.channels], scalars: g.gamma),
-                Tensor(validShape: [view.channels], scalars: g.beta)]
+        let kernels = implementation.batchNormKernels
+        let sums = kernels.gradientSums(x.scalars, upstream: upstream.scalars, view, mean: statistics.mean,
+                                        variance: statistics.variance)
+        var (sumDy, sumDyXHat, count) = (sums.sumDy, sums.sumDyXHat, Float(view.rows))
+        if let group, group.size > 1 {
+            var totals = (sumDy + sumDyXHat).map(Double.init) + [Double(view.rows)]
+            try group.allReduceSum(&totals)
+            sumDy = totals[0..<view.channels].map { Float($0) }
+            sumDyXHat = totals[view.channels..<2 * view.channels].map { Float($0) }
+            count = Float(totals[2 * view.channels])
+        }
+        let dx = kernels.trainingInputGradient(x.scalars, upstream: upstream.scalars, view, mean: statistics.mean,
+                                               variance: statistics.variance, sumDy: sumDy, sumDyXHat: sumDyXHat, count: count)
+        return [Tensor(validShape: x.shape, scalars: dx), Tensor(validShape: [view.channels], scalars: sums.sumDyXHat),
+                Tensor(validShape: [view.channels], scalars: sums.sumDy)]
     }
     return (result, statistics)
+}
+
+extension BatchStatistics {
+    /// The statistics of every rank's batch together, from each rank's own (`rows` values per
+    /// channel): one all-reduce of `(n_r, n_r·μ_r, n_r·σ²_r, n_r·μ_r²)` per channel in double
+    /// precision (count, sum and sum of squares), then
+    ///
+    ///     n = Σ n_r,  μ = Σ n_r μ_r / n,  σ² = (Σ n_r σ²_r + Σ n_r μ_r² − n μ²) / n
+    ///
+    /// (the within-rank and between-rank parts of the sum of squares; the local two-pass variances
+    /// keep the cancellation to the spread of the ranks' means). Every rank gets the same values.
+    public static func combined(_ local: BatchStatistics, rows: Int, over group: any ProcessGroup) throws -> BatchStatistics {
+        guard group.size > 1 else { return local }
+        let channels = local.mean.count, n = Double(rows)
+        var sums = [n] + local.mean.map { n * Double($0) } + local.variance.map { n * Double($0) }
+            + local.mean.map { n * Double($0) * Double($0) }
+        try group.allReduceSum(&sums)
+        let total = sums[0]
+        let mean = (0..<channels).map { sums[1 + $0] / total }
+        let variance = (0..<channels).map { c in
+            max(0, (sums[1 + channels + c] + sums[1 + 2 * channels + c] - total * mean[c] * mean[c]) / total)
+        }
+        return BatchStatistics(mean: mean.map { Float($0) }, variance: variance.map { Float($0) })
+    }
 }
 
 /// Batch normalization in inference mode, with fixed (moving) statistics:
@@ -92,9 +135,14 @@ protocol BatchNormKernels {
     static func statistics(_ x: [Float], _ v: BatchNormView) -> BatchStatistics
     /// `y = scale[c] · x + shift[c]`.
     static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float]) -> [Float]
-    /// Gradients of training mode (the batch statistics depend on `x`).
-    static func trainingBackward(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
-        -> (input: [Float], gamma: [Float], beta: [Float])
+    /// Training mode's per-channel sums `Σ dy` (= `dβ`) and `Σ dy · x̂` (= `dγ`) over these rows.
+    static func gradientSums(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
+        -> (sumDy: [Float], sumDyXHat: [Float])
+    /// Training mode's `dx = γ σ⁻¹ / n · (n · dy − Σ dy − x̂ · Σ dy x̂)` (the batch statistics depend
+    /// on `x`), with the sums and the count `n` of the rows they were taken over given: this
+    /// process's rows, or every process's for synchronised batch normalization.
+    static func trainingInputGradient(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+                                      sumDy: [Float], sumDyXHat: [Float], count: Float) -> [Float]
     /// Gradients of inference mode (fixed statistics).
     static func inferenceBackward(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
                                   scale: [Float]) -> (input: [Float], gamma: [Float], beta: [Float])

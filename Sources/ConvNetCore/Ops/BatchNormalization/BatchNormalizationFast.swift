@@ -50,17 +50,20 @@ enum BatchNormalizationFast: BatchNormKernels {
         }
     }
 
-    /// `dx = γ σ⁻¹ / N · (N · dy − Σ dy − x̂ · Σ dy x̂)`, regrouped per channel as
-    /// `dx = a · dy + b · (x − μ) + d` with `a = γ σ⁻¹`, `b = −a σ⁻¹ Σ dy x̂ / N`, `d = −a Σ dy / N`.
-    static func trainingBackward(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
-        -> (input: [Float], gamma: [Float], beta: [Float]) {
+    static func gradientSums(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
+        -> (sumDy: [Float], sumDyXHat: [Float]) {
+        gradientSums(x, dy, v, mean: mean, inverseStd: v.inverseStandardDeviation(variance))
+    }
+
+    /// `dx = γ σ⁻¹ / n · (n · dy − Σ dy − x̂ · Σ dy x̂)`, regrouped per channel as
+    /// `dx = a · dy + b · (x − μ) + d` with `a = γ σ⁻¹`, `b = −a σ⁻¹ Σ dy x̂ / n`, `d = −a Σ dy / n`.
+    static func trainingInputGradient(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+                                      sumDy: [Float], sumDyXHat: [Float], count n: Float) -> [Float] {
         let C = v.channels, inverseStd = v.inverseStandardDeviation(variance)
-        let (sumDy, sumDyXHat) = gradientSums(x, dy, v, mean: mean, inverseStd: inverseStd)
-        let n = Float(v.rows)
         let a = (0..<C).map { v.gamma[$0] * inverseStd[$0] }
         let b = (0..<C).map { -a[$0] * inverseStd[$0] * sumDyXHat[$0] / n }
         let d = (0..<C).map { -a[$0] * sumDy[$0] / n }
-        let dx = [Float](unsafeUninitializedCapacity: x.count) { dx, initialized in
+        return [Float](unsafeUninitializedCapacity: x.count) { dx, initialized in
             let dx = SendableMutablePointer(dx.baseAddress!)
             withSendablePointers([x, dy, mean, a, b, d]) { p in
                 Parallel.forEachChunk(v.rows, costPerItem: 2 * C) { rows in
@@ -73,7 +76,6 @@ enum BatchNormalizationFast: BatchNormKernels {
             }
             initialized = x.count
         }
-        return (dx, sumDyXHat, sumDy)
     }
 
     static func inferenceBackward(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],

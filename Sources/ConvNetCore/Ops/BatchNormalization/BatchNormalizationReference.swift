@@ -17,21 +17,25 @@ enum BatchNormalizationReference: BatchNormKernels {
         x.indices.map { i in scale[i % v.channels] * x[i] + shift[i % v.channels] }
     }
 
-    static func trainingBackward(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
-        -> (input: [Float], gamma: [Float], beta: [Float]) {
+    static func gradientSums(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
+        -> (sumDy: [Float], sumDyXHat: [Float]) {
         let C = v.channels, inverseStd = v.inverseStandardDeviation(variance)
-        let xHat = x.indices.map { i in (x[i] - mean[i % C]) * inverseStd[i % C] }
         var sumDy = [Double](repeating: 0, count: C), sumDyXHat = sumDy
         for i in x.indices {
             sumDy[i % C] += Double(dy[i])
-            sumDyXHat[i % C] += Double(dy[i] * xHat[i])
+            sumDyXHat[i % C] += Double(dy[i] * ((x[i] - mean[i % C]) * inverseStd[i % C]))
         }
-        let n = Float(v.rows)
-        let dx = x.indices.map { i in
+        return (sumDy.map { Float($0) }, sumDyXHat.map { Float($0) })
+    }
+
+    static func trainingInputGradient(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+                                      sumDy: [Float], sumDyXHat: [Float], count n: Float) -> [Float] {
+        let C = v.channels, inverseStd = v.inverseStandardDeviation(variance)
+        return x.indices.map { i in
             let c = i % C
-            return v.gamma[c] * inverseStd[c] / n * (n * dy[i] - Float(sumDy[c]) - xHat[i] * Float(sumDyXHat[c]))
+            let xHat = (x[i] - mean[c]) * inverseStd[c]
+            return v.gamma[c] * inverseStd[c] / n * (n * dy[i] - sumDy[c] - xHat * sumDyXHat[c])
         }
-        return (dx, sumDyXHat.map { Float($0) }, sumDy.map { Float($0) })
     }
 
     static func inferenceBackward(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
