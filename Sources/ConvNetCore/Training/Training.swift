@@ -203,7 +203,7 @@ extension Dataset {
             let batch = try data.batch(at: Array(start..<min(start + batchSize, data.count)), seed: 0)
             let output = try testTimeAugmentation.averagedOutput(of: &model, batch.inputs, context: &context)
             let loss = try configuration.loss.value(output, labels: batch.labels, outputIsLogits: isLogits)
-            totals.add(loss: loss.scalars[0], scores: metricScores(output, isLogits: isLogits), labels: batch.labels)
+            totals.add(loss: loss.scalars[0], scores: model.metricScores(output, isLogits: isLogits), labels: batch.labels)
         }
         return totals
     }
