@@ -11,6 +11,10 @@ struct SummaryCommand: ParsableCommand {
     @Option(help: "Number of classes (zoo models only).") var classes: Int?
     @Flag(help: "List the zoo's models.") var list = false
 
+    func validate() throws {
+        if let classes, classes < 1 { throw ValidationError("--classes must be positive, got \(classes)") }
+    }
+
     func run() throws {
         guard !list, let model = modelOptions.model else {
             for entry in ModelZoo.catalog { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.description)") }
