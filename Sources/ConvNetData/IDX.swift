@@ -125,7 +125,11 @@ struct IDXArray {
         }
         let dataSize: Int
         do {
-            dataSize = try AllocationLimit.elementCount(dimensions(prefix, rank: rank), elementSize: 1, "IDX \(kind) data")
+            let sizes = dimensions(prefix, rank: rank)
+            dataSize = try AllocationLimit.elementCount(sizes, elementSize: 1, "IDX \(kind) data")
+            // With a count of 0 the product is 0 whatever the rows and columns; one image (as
+            // Float) must still be possible, or its size overflows later (found by fuzzing).
+            _ = try AllocationLimit.elementCount(Array(sizes.dropFirst()), elementSize: MemoryLayout<Float>.size, "one IDX \(kind)")
         } catch let error as ConvNetError {
             throw ConvNetError.file(path: path, message: error.description)
         }
