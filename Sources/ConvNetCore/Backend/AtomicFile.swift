@@ -48,9 +48,7 @@ public enum AtomicFile {
                 }
                 offset += written
             }
-            let mask = umask(0)
-            umask(mask)
-            guard fchmod(descriptor, 0o666 & ~mask) == 0 else { throw failure(path, "cannot set the permissions of \(temporary)", errno) }
+            guard fchmod(descriptor, 0o666 & ~creationMask) == 0 else { throw failure(path, "cannot set the permissions of \(temporary)", errno) }
             guard fsync(descriptor) == 0 else { throw failure(path, "cannot sync \(temporary) to disk", errno) }
             closed = true
             guard close(descriptor) == 0 else { throw failure(path, "cannot finish writing \(temporary)", errno) }
@@ -65,6 +63,19 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         try data.withUnsafeBytes { try write($0, to: path) }
     }
+
+    /// The process's umask, read without changing it where Linux shows it (`/proc/self/status`),
+    /// since setting it to read it back would briefly affect files other threads create.
+    private static let creationMask: mode_t = {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }),
+           let mask = mode_t(line.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces), radix: 8) {
+            return mask
+        }
+        let mask = umask(0)
+        umask(mask)
+        return mask
+    }()
 
     /// Removes the temporary files of `path` left by processes that no longer run: this tool's
     /// (`.<name>.convnet-tmp-<pid>-XXXXXX`) and those of earlier versions (`<name>.tmp-<pid>-<n>`,
