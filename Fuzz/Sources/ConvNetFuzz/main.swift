@@ -33,6 +33,7 @@ nonisolated(unsafe) private var target = ""
 /// A file in memory-backed /dev/shm (or /tmp) for the readers that take a path.
 nonisolated(unsafe) private var scratchPath = ""
 
+/// libFuzzer's start-up hook: reads CONVNET_FUZZ_TARGET and lowers ConvNet's limits.
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
     target = ProcessInfo.processInfo.environment["CONVNET_FUZZ_TARGET"] ?? ""
@@ -50,6 +51,7 @@ public func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutabl
     return 0
 }
 
+/// libFuzzer's per-input hook: runs the selected reader on `size` bytes at `data`; always 0.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = [UInt8](UnsafeBufferPointer(start: data, count: size))
