@@ -24,7 +24,7 @@ for kind in "${kinds[@]}"; do
     esac
     start=$(date +%s)
     # Leak checking is off: the Swift runtime keeps metadata caches for the life of the process.
-    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 TSAN_OPTIONS=halt_on_error=1 \
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/scripts/tsan-suppressions.txt" \
         swift test -c release --sanitize="$kind" --scratch-path ".build-$kind" --filter "$suites"
     echo "sanitizers.sh: $kind sanitizer: passed in $(( $(date +%s) - start )) s"
 done
