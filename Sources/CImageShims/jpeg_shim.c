@@ -56,13 +56,19 @@ static void install_error_handlers(struct jpeg_error_state *state) {
 // Decodes into `image` (whose pixels the caller frees on failure). Returns 0, or 1 with
 // `state->message` set.
 static int read_jpeg(struct jpeg_decompress_struct *info, struct jpeg_error_state *state,
-                     const unsigned char *data, size_t size, ConvNetDecodedImage *image) {
+                     const unsigned char *data, size_t size, size_t maxPixels, ConvNetDecodedImage *image) {
     if (setjmp(state->jump)) {
         return 1;
     }
     jpeg_create_decompress(info);
     jpeg_mem_src(info, data, (unsigned long)size);
     jpeg_read_header(info, TRUE);
+    // A decompression bomb: a small file whose header declares a huge image.
+    if (info->image_height != 0 && (size_t)info->image_width > maxPixels / info->image_height) {
+        image->width = (int)info->image_width;
+        image->height = (int)info->image_height;
+        return 2;
+    }
     switch (info->jpeg_color_space) {
     case JCS_GRAYSCALE:
         info->out_color_space = JCS_GRAYSCALE;
@@ -93,7 +99,7 @@ static int read_jpeg(struct jpeg_decompress_struct *info, struct jpeg_error_stat
     return 0;
 }
 
-int convnet_jpeg_decode(const unsigned char *data, size_t size, ConvNetDecodedImage *image,
+int convnet_jpeg_decode(const unsigned char *data, size_t size, size_t maxPixels, ConvNetDecodedImage *image,
                         char *message, size_t messageSize) {
     struct jpeg_decompress_struct info;
     struct jpeg_error_state errorState;
@@ -101,10 +107,14 @@ int convnet_jpeg_decode(const unsigned char *data, size_t size, ConvNetDecodedIm
     install_error_handlers(&errorState);
     info.err = &errorState.manager;
     ConvNetDecodedImage result = {NULL, 0, 0, 0};
-    int status = read_jpeg(&info, &errorState, data, size, &result);
+    int status = read_jpeg(&info, &errorState, data, size, maxPixels, &result);
     jpeg_destroy_decompress(&info);
     if (status != 0) {
         free(result.pixels);
+        if (status == 2) {
+            image->width = result.width;
+            image->height = result.height;
+        }
         snprintf(message, messageSize, "%s", errorState.message);
         return status;
     }

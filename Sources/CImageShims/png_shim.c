@@ -52,13 +52,20 @@ static void ignore_warning(png_structp png, png_const_charp text) {
 }
 
 // Decodes into `image`; `*rows` is scratch the caller frees. Returns 0, or 1 after a libpng error.
-static int read_png(png_structp png, png_infop info, struct png_memory_source *source,
+static int read_png(png_structp png, png_infop info, struct png_memory_source *source, size_t maxPixels,
                     ConvNetDecodedImage *image, png_bytep **rows) {
     if (setjmp(png_jmpbuf(png))) {
         return 1;
     }
     png_set_read_fn(png, source, read_from_memory);
     png_read_info(png, info);
+    // A decompression bomb: a small file whose header declares a huge image.
+    size_t declaredWidth = png_get_image_width(png, info), declaredHeight = png_get_image_height(png, info);
+    if (declaredHeight != 0 && declaredWidth > maxPixels / declaredHeight) {
+        image->width = (int)declaredWidth;
+        image->height = (int)declaredHeight;
+        return 2;
+    }
     png_set_expand(png);             // palette -> RGB, low-bit gray -> 8 bits, tRNS -> alpha
     png_set_scale_16(png);           // 16 -> 8 bits, rounding
     png_set_interlace_handling(png); // Adam7 files are deinterlaced by png_read_image
@@ -87,7 +94,7 @@ static int read_png(png_structp png, png_infop info, struct png_memory_source *s
     return 0;
 }
 
-int convnet_png_decode(const unsigned char *data, size_t size, ConvNetDecodedImage *image,
+int convnet_png_decode(const unsigned char *data, size_t size, size_t maxPixels, ConvNetDecodedImage *image,
                        char *message, size_t messageSize) {
     struct png_memory_source source = {data, size, 0};
     struct png_error_state errorState = {message, messageSize};
@@ -100,11 +107,15 @@ int convnet_png_decode(const unsigned char *data, size_t size, ConvNetDecodedIma
     }
     ConvNetDecodedImage result = {NULL, 0, 0, 0};
     png_bytep *rows = NULL;
-    int status = read_png(png, info, &source, &result, &rows);
+    int status = read_png(png, info, &source, maxPixels, &result, &rows);
     free(rows);
     png_destroy_read_struct(&png, &info, NULL);
     if (status != 0) {
         free(result.pixels);
+        if (status == 2) {
+            image->width = result.width;
+            image->height = result.height;
+        }
         return status;
     }
     *image = result;

@@ -20,13 +20,9 @@ enum FileIO {
         }
     }
 
-    /// Writes `bytes` to `path`, replacing the file if it exists.
+    /// Writes `bytes` to `path` atomically (`AtomicFile`), replacing the file if it exists.
     static func write(_ bytes: [UInt8], toPath path: String) throws {
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ConvNetError.file(path: path, message: "cannot write: \(error.localizedDescription)")
-        }
+        try bytes.withUnsafeBytes { try AtomicFile.write($0, to: path) }
     }
 
     /// True when `path` names an existing folder.

@@ -13,28 +13,43 @@ public enum Gzip {
     }
 
     /// The content of the file at `path`: decompressed when it is gzip, as stored otherwise.
+    /// `declaredSize` (see `decompress`) checks the content's header from its first bytes and
+    /// bounds its size, so a decompression bomb is refused early.
     /// - Throws: `ConvNetError.file` naming `path` when it is missing, unreadable, or gzip data
     ///   that is truncated or corrupt.
-    public static func readFile(atPath path: String) throws -> [UInt8] {
+    public static func readFile(atPath path: String, declaredSize: (_ prefix: [UInt8]) throws -> Int? = { _ in nil }) throws -> [UInt8] {
         let bytes = try FileIO.readBytes(atPath: path)
-        return isGzip(bytes) ? try decompress(bytes, path: path) : bytes
+        return isGzip(bytes) ? try decompress(bytes, path: path, declaredSize: declaredSize) : bytes
     }
 
     /// Decompresses gzip data; several concatenated members decompress to their concatenation, as
     /// with `gunzip`. `path` names the source in errors. (`GzipReader` does the work; this is the
     /// whole-buffer case, for files that are needed whole, such as IDX.)
-    public static func decompress(_ bytes: [UInt8], path: String) throws -> [UInt8] {
+    ///
+    /// The output is bounded, so that a small file cannot expand into gigabytes (a "decompression
+    /// bomb"): after each 256 KiB of output, `declaredSize` is given what has been decompressed so
+    /// far until it returns a size, which it reads from the content's own header (an IDX file's
+    /// dimensions) or throws for a wrong header; more output than that size is an error. Until
+    /// then, and without a header, the output may not pass `AllocationLimit.maximumBytes`.
+    public static func decompress(_ bytes: [UInt8], path: String,
+                                  declaredSize: (_ prefix: [UInt8]) throws -> Int? = { _ in nil }) throws -> [UInt8] {
         var delivered = false
         let reader = try GzipReader(path: path) {
             defer { delivered = true }
             return delivered ? [] : bytes
         }
         var output: [UInt8] = []
-        output.reserveCapacity(expectedSize(ofGzip: bytes))
+        var limit: Int?
+        output.reserveCapacity(min(expectedSize(ofGzip: bytes), 1 << 28))
         while true {
-            let piece = try reader.read(upTo: 1 << 20)
+            let piece = try reader.read(upTo: 1 << 18)
             if piece.isEmpty { return output }
             output += piece
+            if limit == nil, let declared = try declaredSize(output) { limit = declared }
+            if output.count > (limit ?? AllocationLimit.maximumBytes) {
+                throw ConvNetError.file(path: path, message: limit.map { "the decompressed data is longer than the \($0) bytes its header declares" }
+                    ?? "decompresses to more than \(AllocationLimit.readable(bytes: Double(AllocationLimit.maximumBytes))) (CONVNET_MAX_ALLOCATION_BYTES)")
+            }
         }
     }
 

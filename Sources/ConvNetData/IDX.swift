@@ -79,36 +79,71 @@ struct IDXArray {
     private let dataOffset: Int
 
     /// Reads (and if needed decompresses) the file and checks its header against `magic`, whose
-    /// low byte is the number of dimensions, and its size against the dimensions.
+    /// low byte is the number of dimensions, and its size against the dimensions. A gzipped file's
+    /// header is checked from the first bytes decompressed, and it may not decompress to more than
+    /// its header declares, so a wrong or hostile file is refused before it fills the memory.
     init(path: String, magic: UInt32) throws {
-        let bytes = try Gzip.readFile(atPath: path)
+        let bytes = try Gzip.readFile(atPath: path) { prefix in
+            try Self.declaredSize(prefix, magic: magic, path: path, complete: false)
+        }
+        let headerSize = 4 + 4 * Int(magic & 0xFF)
+        guard let expected = try Self.declaredSize(bytes, magic: magic, path: path, complete: true) else {
+            throw ConvNetError.file(path: path, message: "truncated IDX file")  // not reached: complete headers give a size
+        }
+        guard bytes.count == expected else {
+            throw ConvNetError.file(path: path, message: (bytes.count < expected ? "truncated IDX file: " : "IDX file too long: ")
+                                    + "the header describes \(Self.dimensions(bytes, rank: Int(magic & 0xFF)).map(String.init).joined(separator: "×")) bytes, "
+                                    + "so the file should have \(expected) bytes, it has \(bytes.count)")
+        }
+        self.dimensions = Self.dimensions(bytes, rank: Int(magic & 0xFF))
+        self.bytes = bytes
+        self.dataOffset = headerSize
+    }
+
+    /// The file size the header at the start of `prefix` declares (header plus data), or `nil`
+    /// when `prefix` is shorter than the header and more may follow (`complete` false).
+    /// - Throws: `ConvNetError.file` for a wrong magic number, a truncated header, or a declared
+    ///   size above `AllocationLimit.maximumBytes`.
+    private static func declaredSize(_ prefix: [UInt8], magic: UInt32, path: String, complete: Bool) throws -> Int? {
         let rank = Int(magic & 0xFF)
         let headerSize = 4 + 4 * rank
         let kind = rank == 1 ? "label" : "image"
         let truncatedHeader = ConvNetError.file(path: path, message: "truncated IDX file: the \(kind) header needs "
-                                                + "\(headerSize) bytes, the file has \(bytes.count)")
-        let field = { (index: Int) -> UInt32 in
-            bytes[(4 * index)..<(4 * index + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+                                                + "\(headerSize) bytes, the file has \(prefix.count)")
+        guard prefix.count >= 4 else {
+            if complete { throw truncatedHeader }
+            return nil
         }
-        guard bytes.count >= 4 else { throw truncatedHeader }
-        guard field(0) == magic else {
-            throw ConvNetError.file(path: path, message: "not an IDX \(kind) file: magic number \(hex(field(0))), expected \(hex(magic))"
+        let found = field(prefix, 0)
+        guard found == magic else {
+            throw ConvNetError.file(path: path, message: "not an IDX \(kind) file: magic number \(hex(found)), expected \(hex(magic))"
                                     + " (unsigned bytes, \(rank) dimension\(rank == 1 ? "" : "s"))")
         }
-        guard bytes.count >= headerSize else { throw truncatedHeader }
-        let dimensions = (1...rank).map { Int(field($0)) }
-        // In Double, so that a corrupt header's product of 32-bit sizes cannot overflow an Int;
-        // the sizes of real files (below 2⁵³) are exact.
-        let expected = Double(headerSize) + dimensions.reduce(1.0) { $0 * Double($1) }
-        guard Double(bytes.count) == expected else {
-            let described = dimensions.map(String.init).joined(separator: "×")
-            let expectedText = expected < 0x1p53 ? String(Int(expected)) : "\(expected)"
-            throw ConvNetError.file(path: path, message: (Double(bytes.count) < expected ? "truncated IDX file: " : "IDX file too long: ")
-                                    + "the header describes \(described) bytes, so the file should have \(expectedText) bytes, it has \(bytes.count)")
+        guard prefix.count >= headerSize else {
+            if complete { throw truncatedHeader }
+            return nil
         }
-        self.dimensions = dimensions
-        self.bytes = bytes
-        self.dataOffset = headerSize
+        let dataSize: Int
+        do {
+            let sizes = dimensions(prefix, rank: rank)
+            dataSize = try AllocationLimit.elementCount(sizes, elementSize: 1, "IDX \(kind) data")
+            // With a count of 0 the product is 0 whatever the rows and columns; one image (as
+            // Float) must still be possible, or its size overflows later (found by fuzzing).
+            _ = try AllocationLimit.elementCount(Array(sizes.dropFirst()), elementSize: MemoryLayout<Float>.size, "one IDX \(kind)")
+        } catch let error as ConvNetError {
+            throw ConvNetError.file(path: path, message: error.description)
+        }
+        return headerSize + dataSize
+    }
+
+    /// The `rank` big-endian 32-bit sizes after the magic number.
+    private static func dimensions(_ bytes: [UInt8], rank: Int) -> [Int] {
+        (1...rank).map { Int(field(bytes, $0)) }
+    }
+
+    /// The big-endian 32-bit field `index` of the header.
+    private static func field(_ bytes: [UInt8], _ index: Int) -> UInt32 {
+        bytes[(4 * index)..<(4 * index + 4)].reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     /// The first dimension: the number of images or labels.

@@ -1,6 +1,7 @@
 import ConvNetCore
 import CImageShims
 import Foundation
+import Synchronization
 
 /// Reading and writing PNG and JPEG images as tensors.
 ///
@@ -66,14 +67,33 @@ public enum ImageCodec {
         }
     }
 
+    private static let pixelLimit = Atomic<Int>(
+        ProcessInfo.processInfo.environment["CONVNET_MAX_IMAGE_PIXELS"].flatMap { Int($0) }.map { max($0, 1) } ?? 89_478_485)
+
+    /// The most pixels (width × height) an image may have to be decoded; larger ones are refused
+    /// from their header, before anything is allocated, as a small file may declare a huge image
+    /// (a "decompression bomb"). The default is Pillow's `Image.MAX_IMAGE_PIXELS`, 89,478,485
+    /// (about 1 GiB of 24-bit pixels / 3); the environment variable `CONVNET_MAX_IMAGE_PIXELS`
+    /// sets another at start-up.
+    public static var maximumPixels: Int {
+        get { pixelLimit.load(ordering: .relaxed) }
+        set { pixelLimit.store(max(newValue, 1), ordering: .relaxed) }
+    }
+
     /// Runs a shim decoder, copying its 8-bit pixels into a tensor and freeing them.
     static func decodeWithShim(bytes: [UInt8], source: String, format: Format,
-                               decoder: (UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<ConvNetDecodedImage>,
+                               decoder: (UnsafePointer<UInt8>?, Int, Int, UnsafeMutablePointer<ConvNetDecodedImage>,
                                          UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> Tensor {
         var image = ConvNetDecodedImage()
         var message = [CChar](repeating: 0, count: 256)
+        let limit = maximumPixels
         let status = bytes.withUnsafeBufferPointer { buffer in
-            decoder(buffer.baseAddress, buffer.count, &image, &message, message.count)
+            decoder(buffer.baseAddress, buffer.count, limit, &image, &message, message.count)
+        }
+        if status == 2 {
+            throw ConvNetError.file(path: source, message: "the image is \(image.width)x\(image.height), "
+                                    + "\(Int(image.width) * Int(image.height)) pixels, more than the limit of \(limit) "
+                                    + "(ImageCodec.maximumPixels; CONVNET_MAX_IMAGE_PIXELS changes it)")
         }
         guard status == 0, let pixels = image.pixels else {
             let reason = message.withUnsafeBytes(cString)

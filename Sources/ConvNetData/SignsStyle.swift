@@ -71,6 +71,10 @@ public enum SignsStyle {
                                 + "(SIGNS-style files hold train_set_x/train_set_y and test_set_x/test_set_y)")
     }
 
+    /// The most classes a set may have without `list_classes`, where a label `k` makes `k + 1`
+    /// classes: it bounds what one damaged label can make the loader allocate.
+    public static let maximumClassCount = 1 << 20
+
     /// Loads one split from one file.
     public static func load(file path: String, split: DatasetSplit, limit: Int? = nil) throws -> LabeledImages {
         let (imagesName, labelsName) = datasetNames(split: split)
@@ -91,7 +95,13 @@ public enum SignsStyle {
                                         + "but \(labelsName) has \(labelCount) labels")
             }
             let kept = try sampleCount(available: labelCount, limit: limit)
-            let labels = try file.readInt64(labelsName).values.prefix(kept).map { Int($0) }
+            // Read as floating point so that fractional labels are refused rather than truncated.
+            let storedLabels = try file.readTensor(labelsName).scalars.prefix(kept)
+            if let index = storedLabels.firstIndex(where: { $0 != $0.rounded() || !(0..<Float(maximumClassCount)).contains($0) }) {
+                throw ConvNetError.file(path: path, message: "dataset \(labelsName): label \(storedLabels[index]) of sample \(index) "
+                                        + "is not an integer class in 0..<\(maximumClassCount)")
+            }
+            let labels = storedLabels.map { Int($0) }
             let classNames = try readClassNames(file, labels: labels)
             do {
                 try LabeledImages.validate(labels: labels, classCount: classNames.count, source: path)

@@ -15,7 +15,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
-        guard lr > 0 else { throw ValidationError("--lr must be positive, got \(lr)") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive, got \(lr)") }
         var generator = RandomGenerator(seed: seed)
         let (images, labels) = SyntheticBars.make(count: 64, size: 12, generator: &generator)
         // conv 4@3x3 relu -> max pool 2 -> flatten -> dense 2 (logits)

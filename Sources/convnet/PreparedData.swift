@@ -44,9 +44,22 @@ struct PreparedData {
 
     var hasTestSplit: Bool { splits.test != nil }
 
-    /// Throws unless the images fit the model's input and the model has an output per class.
+    /// Throws unless there are at least two classes to tell apart: a model trained on one class
+    /// reaches "accuracy 1.0" by answering it every time.
+    func checkForTraining() throws {
+        guard classNames.count >= 2 else {
+            throw ConvNetError.file(path: source, message: "has \(classNames.count) class (\(classNames.joined(separator: ", "))); training needs at least 2")
+        }
+    }
+
+    /// Throws unless the images fit the model's input and the model has an output per class, and
+    /// the test images have the training images' size (else evaluation would fail after training).
     func check(against model: Model) throws {
         let sample = sampleShape
+        if let test = splits.test, test.sampleShape != sample {
+            throw ConvNetError.file(path: source, message: "the test images are \(test.sampleShape.map(String.init).joined(separator: "x")) "
+                                    + "but the training images \(sample.map(String.init).joined(separator: "x")); both splits need one size")
+        }
         guard sample.count == model.inputShape.count, zip(sample, model.inputShape).allSatisfy({ $1 == nil || $0 == $1 }) else {
             throw ConvNetError.shape(op: "--dataset \(source)",
                                      message: "images are \(sample.map(String.init).joined(separator: "x")) but model '\(model.name)' expects \(describe(layerShape: model.inputShape)); resize the images or pick a model for this size")

@@ -12,6 +12,10 @@ struct SummaryCommand: ParsableCommand {
     @Flag(help: "List the zoo's models.") var list = false
     @Flag(help: "Add a Trainable column: Y for trained layers, N for frozen ones (Keras show_trainable=True).") var showTrainable = false
 
+    func validate() throws {
+        if let classes, classes < 1 { throw ValidationError("--classes must be positive, got \(classes)") }
+    }
+
     func run() throws {
         guard !list, let model = modelOptions.model else {
             for entry in ModelZoo.catalog { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.description)") }

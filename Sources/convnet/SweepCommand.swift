@@ -62,7 +62,7 @@ struct SweepCommand: ParsableCommand {
             _ = try Self.rates(dropout ?? Self.defaultRates)
         }
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
         _ = try OptimizerChoice.make(optimizer, learningRate: lr, momentum: 0.9)
         guard ["svg", "png"].contains(outputOptions.pathExtension) else {
             throw ValidationError("--output \(output): use a .svg or .png file name")

@@ -105,14 +105,15 @@ struct TrainingOptions: ParsableArguments {
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        guard (0...1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1], got \(momentum)") }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
         if validateOnTest, validationSplit > 0 { throw ValidationError("--validate-on-test and --validation-split both choose the validation data; give one") }
-        if let l2, !(l2 >= 0) { throw ValidationError("--l2 must not be negative, got \(l2)") }
+        if let l2, !(l2 >= 0 && l2.isFinite) { throw ValidationError("--l2 must be a number of 0 or more, got \(l2)") }
+        if let l1, !(l1 >= 0 && l1.isFinite) { throw ValidationError("--l1 must be a number of 0 or more, got \(l1)") }
         guard (0..<1).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 1), got \(labelSmoothing)") }
         guard ["mean", "sum"].contains(lossReduction) else { throw ValidationError("--loss-reduction \(lossReduction): expected mean or sum") }
-        if let l1, !(l1 >= 0) { throw ValidationError("--l1 must not be negative, got \(l1)") }
         if let save, ModelFileFormat(path: save)?.holdsWeights != true {
             throw ValidationError("--save \(save): the file must end in \(ModelFileFormat.trainedModelExtensions)")
         }
@@ -227,6 +228,7 @@ struct TrainingOptions: ParsableArguments {
         if !ModelSource.isFile(model), resumed == nil { network = try tuning.applyingKernelInitializer(to: network, seed: seed) }
         if resumed == nil { try prepare(&network, data.classNames) }
         try data.check(against: network)
+        try data.checkForTraining()
         if resumed == nil {
             network.compile(optimizer: try OptimizerChoice.make(optimizer, learningRate: lr, momentum: momentum,
                                                                 tuning: tuning.hyperparameters(for: optimizer)),

@@ -49,9 +49,9 @@ import Testing
         }
     }
 
-    /// Files in `folder` that a writer left half-done (`*.tmp*`).
+    /// Files in `folder` that a writer left half-done (`.<name>.convnet-tmp-*`, or `*.tmp*` of earlier versions).
     static func temporaryFiles(in folder: URL) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp") }
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp") || $0.contains(AtomicFile.temporaryMarker) }
     }
 
     @Test func progressLinesInALogEveryInterval() throws {

@@ -27,15 +27,17 @@ typedef struct {
 /// palette -> RGB (RGBA with a tRNS chunk), gray of 1, 2 or 4 bits -> 8 bits, tRNS -> alpha,
 /// 16 bits -> 8 bits rounded (v * 255 / 65535). Gamma chunks are ignored: the values are the stored
 /// samples, as PIL and TensorFlow's decode_png return them.
-/// Returns 0 on success; otherwise nonzero, with a NUL-terminated reason in `message`.
-int convnet_png_decode(const unsigned char *data, size_t size, ConvNetDecodedImage *image,
+/// Returns 0 on success; 2, with `image->width` and `height` set and no pixels, when the header
+/// declares more than `maxPixels` pixels (checked before anything is allocated); otherwise 1, with
+/// a NUL-terminated reason in `message`.
+int convnet_png_decode(const unsigned char *data, size_t size, size_t maxPixels, ConvNetDecodedImage *image,
                        char *message, size_t messageSize);
 
 /// Decodes a baseline or progressive JPEG held in memory into gray (1 channel) for grayscale
 /// files and RGB (3 channels) for colour files. CMYK files are rejected. A truncated or corrupt
 /// stream is an error rather than a silently grey-filled image.
-/// Returns 0 on success; otherwise nonzero, with a NUL-terminated reason in `message`.
-int convnet_jpeg_decode(const unsigned char *data, size_t size, ConvNetDecodedImage *image,
+/// Returns 0, 1 or 2 as `convnet_png_decode` does.
+int convnet_jpeg_decode(const unsigned char *data, size_t size, size_t maxPixels, ConvNetDecodedImage *image,
                         char *message, size_t messageSize);
 
 /// Encodes 8-bit gray (`channels` 1) or RGB (`channels` 3) pixels as a JPEG of the given quality

@@ -85,7 +85,7 @@ public struct Conv2D: KernelLayer {
         let input = try singleInput(inputShapes)
         _ = try outputShape(for: inputShapes)
         let channels = input[2] ?? 0
-        makeWeights(kernelShape: [kernelSize[0], kernelSize[1], channels, filters], generator: &generator)
+        try makeWeights(kernelShape: [kernelSize[0], kernelSize[1], channels, filters], generator: &generator)
     }
 
     /// The forward pass on `inputs` (batch axis first).

@@ -49,7 +49,7 @@ public struct Dense: KernelLayer {
     public mutating func build(inputShapes: [LayerShape], generator: inout RandomGenerator) throws {
         _ = try outputShape(for: inputShapes)
         let features = try requireKnown(singleInput(inputShapes), layer: "Dense '\(name)'", what: "a dense layer")[0]
-        makeWeights(kernelShape: [features, units], generator: &generator)
+        try makeWeights(kernelShape: [features, units], generator: &generator)
     }
 
     /// The forward pass on `inputs` (batch axis first).

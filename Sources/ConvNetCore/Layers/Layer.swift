@@ -132,7 +132,10 @@ extension KernelLayer {
 
     /// Creates the kernel of `kernelShape` and, with `useBias`, a bias with one entry per output
     /// (the kernel's last axis), from their initializers.
-    mutating func makeWeights(kernelShape: [Int], generator: inout RandomGenerator) {
+    mutating func makeWeights(kernelShape: [Int], generator: inout RandomGenerator) throws {
+        // A layer's sizes may come from a file or a flag (units, filters, input size): refuse
+        // a kernel that cannot be allocated, saying how large it would be, rather than abort.
+        _ = try AllocationLimit.elementCount(kernelShape, elementSize: MemoryLayout<Float>.size, "\(kerasClassName) '\(name)': the kernel")
         kernel = kernelInitializer.make(shape: kernelShape, generator: &generator)
         bias = useBias ? biasInitializer.make(shape: [kernelShape[kernelShape.count - 1]], generator: &generator) : nil
     }

@@ -9,7 +9,9 @@ public struct Flatten: Layer {
     /// The output shape for `inputShapes` (batch axis excluded); throws naming the layer when they do not fit.
     public func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape {
         let input = try singleInput(inputShapes)
-        return [try requireKnown(input, layer: "Flatten '\(name)'", what: "flattening").reduce(1, *)]
+        let known = try requireKnown(input, layer: "Flatten '\(name)'", what: "flattening")
+        // Checked: sizes read from a model file may multiply past Int.max.
+        return [try AllocationLimit.elementCount(known, elementSize: MemoryLayout<Float>.size, "Flatten '\(name)': each image's output")]
     }
 
     /// The forward pass on `inputs` (batch axis first).

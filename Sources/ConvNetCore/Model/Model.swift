@@ -33,6 +33,9 @@ public struct Model: Sendable {
         guard !layers.isEmpty, layers.count == inbound.count else {
             throw ConvNetError.argument("Model '\(name)': needs at least one layer")
         }
+        guard inputShape.allSatisfy({ ($0 ?? 1) > 0 }) else {
+            throw ConvNetError.argument("Model '\(name)': input sizes must be positive or None, got \(describe(layerShape: inputShape))")
+        }
         var generator = RandomGenerator(seed: seed)
         var named = layers
         var used = Set<String>()

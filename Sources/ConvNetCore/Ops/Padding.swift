@@ -54,6 +54,17 @@ public struct WindowGeometry: Sendable, Equatable {
     /// - Throws: when the (dilated) window does not fit the padded length, or a pad is negative.
     public static func axis(op: String, length: Int, kernel: Int, stride: Int, dilation: Int, padding: Padding,
                             vertical: Bool) throws -> (before: Int, after: Int, output: Int) {
+        // Sizes may come from a model file: zero would divide by zero, huge ones overflow.
+        let limit = 1 << 31
+        guard (1...limit).contains(kernel), (1...limit).contains(stride), (1...limit).contains(dilation) else {
+            throw ConvNetError.argument("\(op): kernel size \(kernel), stride \(stride) and dilation \(dilation) must be in 1...\(limit)")
+        }
+        guard (1...limit).contains(length) else {
+            throw ConvNetError.shape(op: op, message: "input size \(length) along the \(vertical ? "height" : "width") must be in 1...\(limit)")
+        }
+        if case let .explicit(top, bottom, left, right) = padding, [top, bottom, left, right].contains(where: { $0 > limit }) {
+            throw ConvNetError.argument("\(op): padding must be at most \(limit), got \(padding)")
+        }
         let effective = (kernel - 1) * dilation + 1
         let before: Int, after: Int
         switch padding {

@@ -278,21 +278,3 @@ public struct ReduceLearningRateOnPlateau: Callback {
         }
     }
 }
-
-/// Writes `data` to `path` through a temporary file in the same folder and a rename, so readers
-/// and crashes never see a half-written file.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    do {
-        try data.write(to: temporary)
-        // rename(2) replaces the target in one step.
-        guard rename(temporary.path, url.path) == 0 else {
-            throw ConvNetError.file(path: path, message: "could not replace: \(String(cString: strerror(errno)))")
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw ConvNetError.file(path: path, message: "could not write: \(error.localizedDescription)")
-    }
-}

@@ -89,12 +89,25 @@ public enum LearningRateScheduleRegistry {
         /// Whether part `index` is given.
         public func has(_ index: Int) -> Bool { index < parts.count }
 
-        /// Part `index` as a number.
+        /// Part `index` as a finite number (`nan` and `inf` are refused: no rate follows from them).
         public func number(_ index: Int) throws -> Float {
             guard index < parts.count, let value = Float(parts[index]) else {
                 throw ConvNetError.argument("--schedule \(text): expected a number after '\(name):'")
             }
+            guard value.isFinite else {
+                throw ConvNetError.argument("--schedule \(text): '\(parts[index])' is not a finite number")
+            }
             return value
+        }
+
+        /// Part `index` as a count of epochs or steps, a whole number in `1...1_000_000_000`
+        /// (converting `1e30` or `nan` to `Int` would trap).
+        public func count(_ index: Int) throws -> Int {
+            let value = try number(index)
+            guard value >= 1, value <= 1e9, value.rounded() == value else {
+                throw ConvNetError.argument("--schedule \(text): '\(parts[index])' should be a whole number of epochs from 1 to 1000000000")
+            }
+            return Int(value)
         }
 
         /// Part `index` as a comma-separated list.
@@ -126,17 +139,17 @@ public enum LearningRateScheduleRegistry {
         Entry(usage: "inverse-sqrt:K") { .inverseSqrt(k: try $0.number(1)) },
         Entry(usage: "exponential:K") { .exponential(k: try $0.number(1)) },
         Entry(usage: "power:K") { .power(k: try $0.number(1)) },
-        Entry(usage: "step:K:EVERY") { .staircase(k: try $0.number(1), every: Int(try $0.number(2))) },
-        Entry(usage: "cosine[:TOTAL]") { .cosine(total: $0.has(1) ? Int(try $0.number(1)) : $0.epochs) },
+        Entry(usage: "step:K:EVERY") { .staircase(k: try $0.number(1), every: try $0.count(2)) },
+        Entry(usage: "cosine[:TOTAL]") { .cosine(total: $0.has(1) ? try $0.count(1) : $0.epochs) },
         Entry(usage: "piecewise-linear:K1,K2,K3:V1,V2,V3") { arguments in
-            let knots: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0) }
+            let knots: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0).flatMap { $0.isFinite ? $0 : nil } }
             guard !knots.isEmpty, values.count == knots.count, zip(knots, knots.dropFirst()).allSatisfy({ $0 < $1 }) else {
                 throw ConvNetError.argument("--schedule \(arguments.text): piecewise-linear needs increasing knots and one value per knot")
             }
             return .piecewiseLinear(knots: knots, values: values)
         },
         Entry(usage: "piecewise:B1,B2:V1,V2,V3") { arguments in
-            let boundaries: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0) }
+            let boundaries: [Int] = try arguments.list(1) { Int($0) }, values: [Float] = try arguments.list(2) { Float($0).flatMap { $0.isFinite ? $0 : nil } }
             guard values.count == boundaries.count + 1 else {
                 throw ConvNetError.argument("--schedule \(arguments.text): piecewise needs one more value than boundaries")
             }

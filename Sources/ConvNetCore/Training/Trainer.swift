@@ -29,6 +29,13 @@ public struct Trainer: Sendable {
     public var context: ForwardContext
     /// The paths (`conv2d/kernel`) of the trainable weights, in the gradients' order.
     public let parameterPaths: [String]
+    /// The loss of this trainer's first step (at least 1), against which divergence is judged.
+    private var referenceLoss: Float?
+    /// How many times the first step's loss (or 1, if larger) the loss may grow before `step`
+    /// stops the run as diverged: a loss that has grown a millionfold is not coming back, and a
+    /// run that goes on ends with a model of astronomically large weights (Adam at a learning
+    /// rate of 10⁶ reached 5.7·10³⁶ and was saved).
+    public static let divergenceFactor: Float = 1e6
 
     /// A trainer for a compiled model. `stepsPerEpoch` numbers per-step schedules across epochs
     /// (`nil`: counted from the steps taken). `resumingFrom` continues a checkpoint's counters,
@@ -79,7 +86,8 @@ public struct Trainer: Sendable {
     }
 
     /// One optimisation step on `batch`; returns its loss (penalties included) and output scores.
-    /// - Throws: `ConvNetError.numeric` when the loss is not finite, naming the epoch and step.
+    /// - Throws: `ConvNetError.numeric` when the loss is not finite or has diverged (grown
+    ///   `divergenceFactor` times the first step's), naming the epoch and step.
     public mutating func step(_ batch: Batch) throws -> (loss: Float, scores: Tensor) {
         state.step += 1
         if configuration.schedulePerStep {
@@ -91,6 +99,12 @@ public struct Trainer: Sendable {
                                                                       reduction: configuration.lossReduction, context: &context)
         guard loss.isFinite else {
             throw ConvNetError.numeric("fit: the loss became \(loss) at epoch \(state.epoch), step \(state.step); lower the learning rate or check the inputs for NaN")
+        }
+        let reference = referenceLoss ?? max(abs(loss), 1)
+        referenceLoss = reference
+        guard abs(loss) <= reference * Self.divergenceFactor else {
+            throw ConvNetError.numeric("fit: the loss grew from \(reference) to \(loss) at epoch \(state.epoch), step \(state.step): "
+                                       + "training diverged; lower the learning rate")
         }
         var gradients = Gradients(paths: parameterPaths, values: values)
         for index in callbacks.indices { try callbacks[index].onGradients(&gradients, state: &state) }

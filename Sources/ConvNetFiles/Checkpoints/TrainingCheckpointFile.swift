@@ -74,11 +74,20 @@ extension TrainingCheckpoint {
         } catch {
             throw ConvNetError.file(path: path, message: "unreadable \(stateAttribute): \(error)")
         }
-        func generator(_ words: [String]) throws -> RandomGenerator {
-            try RandomGenerator(state: words.compactMap(UInt64.init))
-        }
         func registered<T>(_ make: () throws -> T) throws -> T {
             do { return try make() } catch let error as ConvNetError { throw ConvNetError.file(path: path, message: error.description) }
+        }
+        func generator(_ words: [String], _ field: String) throws -> RandomGenerator {
+            let parsed = words.compactMap(UInt64.init)
+            guard parsed.count == words.count else {
+                throw ConvNetError.file(path: path, message: "\(stateAttribute): \(field) \(words) is not four unsigned 64-bit numbers")
+            }
+            return try registered { try RandomGenerator(state: parsed) }
+        }
+        // Counters from the file drive loops and the optimizer's bias correction: negative ones
+        // made the run trap.
+        for (field, value) in [("epoch", state.epoch), ("step", state.step)] where value < 0 {
+            throw ConvNetError.file(path: path, message: "\(stateAttribute): \(field) is \(value), expected 0 or more")
         }
         var optimizer: any Optimizer = try registered {
             try OptimizerRegistry.optimizer(named: state.optimizer, hyperparameters: state.hyperparameters)
@@ -94,8 +103,8 @@ extension TrainingCheckpoint {
                                                   schedule: state.schedule, schedulePerStep: state.schedulePerStep,
                                                   initialLearningRate: state.initialLearningRate)
         compiled.training?.lossReduction = state.lossReduction ?? .mean
-        return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler),
-                                  dropoutGenerator: try generator(state.dropout), metadata: model.metadata,
+        return TrainingCheckpoint(model: compiled, epoch: state.epoch, shuffler: try generator(state.shuffler, "shuffler"),
+                                  dropoutGenerator: try generator(state.dropout, "dropout"), metadata: model.metadata,
                                   history: History(epochs: state.history ?? []))
     }
 

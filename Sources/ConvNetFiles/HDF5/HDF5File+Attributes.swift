@@ -141,9 +141,10 @@ extension HDF5File {
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
         let size = H5Tget_size(type)
-        guard size > 0, count <= Int.max / size else {
+        guard size > 0 else {
             throw ConvNetError.file(path: path, message: "\(what) has an invalid string size \(size)")
         }
+        _ = try elementCount([count, size], elementSize: 1, what)
         var bytes = [UInt8](repeating: 0, count: max(count * size, 1))
         guard bytes.withUnsafeMutableBytes({ read($0.baseAddress!) }) >= 0 else { throw failure("cannot read \(what)") }
         let spacePadded = H5Tget_strpad(type) == H5T_STR_SPACEPAD
@@ -212,7 +213,8 @@ extension HDF5File {
             let space = H5Aget_space(id)
             guard space >= 0 else { throw failure("cannot read the shape of \(what)") }
             defer { H5Sclose(space) }
-            let count = try shape(ofDataspace: space, what).reduce(1, *)
+            // Bounded by the largest element read (a `Double`, or a string pointer).
+            let count = try elementCount(try shape(ofDataspace: space, what), elementSize: MemoryLayout<Double>.size, what)
             return try body(id, type, count, what)
         }
     }

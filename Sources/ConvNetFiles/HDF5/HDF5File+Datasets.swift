@@ -71,7 +71,7 @@ extension HDF5File {
                 guard typeClass == H5T_STRING else {
                     throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected strings")
                 }
-                return try readStrings(type: storedType, count: shape.reduce(1, *), what) {
+                return try readStrings(type: storedType, count: try elementCount(shape, elementSize: 1, what), what) {
                     H5Dread(id, storedType, HDF5Library.wholeDataspace, HDF5Library.wholeDataspace, HDF5Library.defaults, $0)
                 }
             }
@@ -98,7 +98,8 @@ extension HDF5File {
                 guard typeClass == H5T_INTEGER || typeClass == H5T_FLOAT else {
                     throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected numbers")
                 }
-                var values = [Element](repeating: .zero, count: shape.reduce(1, *))
+                let count = try elementCount(shape, elementSize: MemoryLayout<Element>.size, what)
+                var values = [Element](repeating: .zero, count: count)
                 if !values.isEmpty {
                     // libhdf5 converts from the stored type to the requested in-memory type.
                     let status = values.withUnsafeMutableBytes {
@@ -139,6 +140,30 @@ extension HDF5File {
             defer { H5Dclose(id) }
             if shape.reduce(1, *) > 0 {
                 guard write(id) >= 0 else { throw failure("cannot write \(what)") }
+            }
+        }
+    }
+
+    /// Creates a 32-bit float dataset of `shape` stored in chunks of `chunks` and writes none of
+    /// its elements: they read as 0 until written, and the file holds only the chunks written
+    /// (a large array to fill part by part).
+    public func createDataset(_ dataset: String, shape: [Int], chunks: [Int]) throws {
+        guard chunks.count == shape.count, chunks.allSatisfy({ $0 > 0 }), shape.allSatisfy({ $0 >= 0 }) else {
+            throw ConvNetError.argument("\(path): dataset \(dataset): chunks \(describe(shape: chunks)) do not fit the shape \(describe(shape: shape))")
+        }
+        try HDF5Library.locked {
+            let creation = H5Pcreate(H5P_CLS_DATASET_CREATE_ID_g)
+            guard creation >= 0 else { throw failure("cannot create dataset \(Self.display(dataset))") }
+            defer { H5Pclose(creation) }
+            guard H5Pset_chunk(creation, Int32(chunks.count), chunks.map { hsize_t($0) }) >= 0 else {
+                throw failure("cannot create dataset \(Self.display(dataset)) in chunks \(describe(shape: chunks))")
+            }
+            try withDataspace(shape, "dataset \(Self.display(dataset))") { space in
+                let file = try fileID()
+                let id = try withIntermediateGroups("cannot create dataset \(Self.display(dataset))") {
+                    H5Dcreate2(file, Self.locationName(dataset), Float.fileType, space, $0, creation, HDF5Library.defaults)
+                }
+                H5Dclose(id)
             }
         }
     }

@@ -57,6 +57,32 @@ extension HDF5File {
         }
     }
 
+    /// The deepest nesting of groups that readers walking a file follow. Real files nest a few
+    /// levels; a hard link from a group to one above it makes the nesting endless, and a walk that
+    /// goes deeper than this reports the cycle instead of running forever.
+    public static let maximumGroupDepth = 32
+
+    /// Throws when `group`, reached by a walk from the root, is nested more than
+    /// `maximumGroupDepth` levels deep: a cycle of hard links.
+    public func checkWalkDepth(_ group: String) throws {
+        let depth = Self.normalized(group).split(separator: "/").count
+        guard depth <= Self.maximumGroupDepth else {
+            let start = Self.normalized(group).split(separator: "/").prefix(3).joined(separator: "/")
+            throw ConvNetError.file(path: path, message: "groups under \(start) nest more than \(Self.maximumGroupDepth) levels deep: "
+                                    + "a group links to itself or to a group above it (a link cycle)")
+        }
+    }
+
+    /// Makes `linkPath` a second name (a hard link) of the object at `target`.
+    public func createHardLink(to target: String, at linkPath: String) throws {
+        try HDF5Library.locked {
+            let file = try fileID()
+            guard try objectKind(target) != nil else { throw ConvNetError.file(path: path, message: "\(Self.display(target)) not found") }
+            let status = H5Lcreate_hard(file, Self.locationName(target), file, Self.locationName(linkPath), HDF5Library.defaults, HDF5Library.defaults)
+            guard status >= 0 else { throw failure("cannot link \(Self.display(linkPath)) to \(Self.display(target))") }
+        }
+    }
+
     /// Creates a group, and any missing groups above it.
     /// - Throws: `ConvNetError.file` when something already exists at `objectPath`.
     public func createGroup(_ objectPath: String) throws {

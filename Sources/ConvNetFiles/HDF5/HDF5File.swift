@@ -1,7 +1,6 @@
 import ConvNetCore
 @preconcurrency import CHDF5
 import Foundation
-import Synchronization
 
 /// An HDF5 file, opened for reading or created for writing.
 ///
@@ -9,10 +8,10 @@ import Synchronization
 /// the root group. Every failure throws `ConvNetError.file(path:message:)` naming this file, the
 /// object path inside it and what was expected.
 ///
-/// Writing is atomic: `create` writes to a temporary file beside the target
-/// (`<target>.tmp-<pid>-<n>`), and only `commit()` renames it onto the target. A writer that is
-/// closed or released without `commit()` removes its temporary file, and a crash leaves the target
-/// untouched. `write(to:_:)` wraps this for the common case.
+/// Writing is atomic: `create` builds the file in memory, and only `commit()` writes it, through
+/// `AtomicFile` (a temporary file created exclusively beside the target, then renamed onto it). A
+/// writer that is closed or released without `commit()` writes nothing, and a crash or a full disk
+/// leaves the target untouched. `write(to:_:)` wraps this for the common case.
 ///
 /// An `HDF5File` belongs to one thread at a time; different files may be used from different
 /// threads, since all calls into libhdf5 are serialised by a process-wide lock.
@@ -21,15 +20,13 @@ public final class HDF5File {
     public let path: String
     /// The libhdf5 file id; `nil` once closed.
     private var id: hid_t?
-    /// The temporary file of a write that has not been committed yet.
-    private var pendingTemporaryPath: String?
+    /// Whether this file was created for writing and not yet committed or closed.
+    private var isPendingWrite: Bool
 
-    private static let temporaryCounter = Atomic<Int>(0)
-
-    private init(path: String, id: hid_t, temporaryPath: String?) {
+    private init(path: String, id: hid_t, writing: Bool) {
         self.path = path
         self.id = id
-        self.pendingTemporaryPath = temporaryPath
+        self.isPendingWrite = writing
     }
 
     deinit { close() }
@@ -47,28 +44,31 @@ public final class HDF5File {
                     ? ConvNetError.file(path: path, message: "not an HDF5 file (no HDF5 signature found)")
                     : failure(path, "cannot read the file")
             }
+            try GlobalHeapCheck.validate(path: path)
             return try withStrongClosing(path, "truncated or corrupt HDF5 file") {
                 H5Fopen(path, HDF5Library.openReadOnly, $0)
             }
         }
-        return HDF5File(path: path, id: id, temporaryPath: nil)
+        return HDF5File(path: path, id: id, writing: false)
     }
 
-    /// Starts writing a new file that will replace `path` when `commit()` succeeds.
+    /// Starts writing a new file that will replace `path` when `commit()` succeeds. The file is
+    /// built in memory (libhdf5's core driver, no backing store), so libhdf5 never writes to disk:
+    /// `commit()` hands the finished image to `AtomicFile`, which reports a full disk as an error
+    /// (libhdf5's own writer crashed on one) and never writes through a planted link. The cost is
+    /// a second copy of the file in memory during `commit()`.
     public static func create(_ path: String) throws -> HDF5File {
-        let serial = temporaryCounter.add(1, ordering: .relaxed).newValue
-        let temporaryPath = "\(path).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(serial)"
         let id = try HDF5Library.locked { () throws -> hid_t in
-            do {
-                return try withStrongClosing(path, "cannot create temporary file \(temporaryPath)") {
-                    H5Fcreate(temporaryPath, HDF5Library.createTruncating, HDF5Library.defaults, $0)
-                }
-            } catch {
-                try? FileManager.default.removeItem(atPath: temporaryPath)
-                throw error
-            }
+            let access = H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g)
+            guard access >= 0 else { throw failure(path, "cannot start writing") }
+            defer { H5Pclose(access) }
+            // Grow the in-memory image by 1 MiB at a time; `false`: no backing file.
+            guard H5Pset_fapl_core(access, 1 << 20, false) >= 0 else { throw failure(path, "cannot start writing in memory") }
+            let id = H5Fcreate(path, HDF5Library.createTruncating, HDF5Library.defaults, access)
+            guard id >= 0 else { throw failure(path, "cannot start writing") }
+            return id
         }
-        return HDF5File(path: path, id: id, temporaryPath: temporaryPath)
+        return HDF5File(path: path, id: id, writing: true)
     }
 
     /// Opens `path`, runs `body` on it and closes it.
@@ -87,45 +87,37 @@ public final class HDF5File {
         try file.commit()
     }
 
-    /// Finishes a write: flushes and closes the temporary file, syncs it to disk and renames it
-    /// onto the target, which readers then see complete or not at all.
+    /// Finishes a write: takes the file's image from libhdf5 and writes it to `path` atomically
+    /// (`AtomicFile`: a temporary file created exclusively beside it, synced, then renamed), so
+    /// readers see it complete or not at all and a failure leaves the old file as it was.
     public func commit() throws {
-        guard let temporaryPath = pendingTemporaryPath, let id else {
+        guard isPendingWrite, let id else {
             throw ConvNetError.file(path: path, message: "commit() needs a file created for writing and not yet closed")
         }
         self.id = nil
-        defer { discardPendingWrite() }
-        try HDF5Library.locked {
-            guard H5Fclose(id) >= 0 else { throw failure("cannot finish writing \(temporaryPath)") }
+        isPendingWrite = false
+        let image = try HDF5Library.locked { () throws -> [UInt8] in
+            defer { H5Fclose(id) }
+            guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw failure("cannot finish writing") }
+            let size = H5Fget_file_image(id, nil, 0)
+            guard size > 0 else { throw failure("cannot finish writing") }
+            var image = [UInt8](repeating: 0, count: size)
+            guard image.withUnsafeMutableBytes({ H5Fget_file_image(id, $0.baseAddress, size) }) == size else {
+                throw failure("cannot finish writing")
+            }
+            return image
         }
-        do {
-            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: temporaryPath))
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw ConvNetError.file(path: path, message: "cannot sync \(temporaryPath) to disk: \(error.localizedDescription)")
-        }
-        guard rename(temporaryPath, path) == 0 else {
-            throw ConvNetError.file(path: path, message: "cannot rename \(temporaryPath) onto it: \(String(cString: strerror(errno)))")
-        }
-        pendingTemporaryPath = nil
+        try image.withUnsafeBytes { try AtomicFile.write($0, to: path) }
     }
 
-    /// Closes the file. A write that was not committed is abandoned and its temporary file removed.
+    /// Closes the file. A write that was not committed is abandoned: nothing reaches the disk.
     /// Closing twice does nothing.
     public func close() {
         if let id {
             self.id = nil
             HDF5Library.locked { _ = H5Fclose(id) }
         }
-        discardPendingWrite()
-    }
-
-    private func discardPendingWrite() {
-        if let temporaryPath = pendingTemporaryPath {
-            pendingTemporaryPath = nil
-            try? FileManager.default.removeItem(atPath: temporaryPath)
-        }
+        isPendingWrite = false
     }
 
     /// Runs `open` with a file-access property list whose close degree is "strong", so that closing
@@ -249,6 +241,17 @@ extension HDF5File {
             shape.append(extent)
         }
         return shape
+    }
+
+    /// The number of elements of `shape`, refused (naming this file and `what`, with the bytes
+    /// asked for) when `elementSize`-byte elements would take more than `AllocationLimit.maximumBytes`:
+    /// a damaged or hostile file may declare any shape.
+    func elementCount(_ shape: [Int], elementSize: Int, _ what: String) throws -> Int {
+        do {
+            return try AllocationLimit.elementCount(shape, elementSize: elementSize, what)
+        } catch let error as ConvNetError {
+            throw ConvNetError.file(path: path, message: error.description)
+        }
     }
 
     /// A dataspace for `shape` (`[]` is a scalar), closed after `body`.

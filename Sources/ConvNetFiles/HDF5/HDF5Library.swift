@@ -3,6 +3,7 @@ import ConvNetCore
 // (`H5T_NATIVE_FLOAT_g`, ...). They are written once by `H5open()` and only read afterwards, and
 // every access happens under `HDF5Library.locked`, so reading them is safe.
 @preconcurrency import CHDF5
+import Foundation
 import Synchronization
 
 /// Process-wide gate to libhdf5.
@@ -37,7 +38,8 @@ enum HDF5Library {
             }, pointer)
         }
         _ = H5Eclear2(HDF5Library.errorStack)
-        return messages.first
+        // Some messages span lines ("file write failed: time = ...,\n filename = ..."): errors are one line.
+        return messages.first.map { $0.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ") }
     }
 
     // Macros that Swift cannot import or imports with the wrong type (`H5P_DEFAULT` is a plain `0`,

@@ -109,6 +109,7 @@ extension KerasWeightsFile {
 
     /// The variables stored under a saveable's group, in saving_lib's order (see `readKeras3`).
     private static func variables(under group: String, prefix: String, in file: HDF5File) throws -> [KerasWeight] {
+        try file.checkWalkDepth(group)
         let children = try file.children(of: group)
         var weights: [KerasWeight] = []
         if children.contains(HDF5Link(name: "vars", kind: .group)) {

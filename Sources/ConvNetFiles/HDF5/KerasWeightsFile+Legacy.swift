@@ -100,6 +100,7 @@ extension KerasWeightsFile {
             result.extraAttributes[name] = try file.readString(attribute: name, of: "/")
         }
         func collectDatasets(under group: String) throws {
+            try file.checkWalkDepth(group)
             for child in try file.children(of: group) {
                 let path = HDF5File.join(group, child.name)
                 switch child.kind {

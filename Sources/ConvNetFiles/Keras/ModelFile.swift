@@ -99,7 +99,11 @@ extension Model {
         }
         try model.assignWeights(file, path: path)
         model.metadata = try file.extraAttributes[ModelMetadata.attribute].map {
-            try JSONDecoder().decode(ModelMetadata.self, from: Data($0.utf8))
+            do {
+                return try JSONDecoder().decode(ModelMetadata.self, from: Data($0.utf8))
+            } catch {
+                throw ConvNetError.file(path: path, message: "attribute \(ModelMetadata.attribute) is not ConvNet's model metadata (damaged JSON?)")
+            }
         }
         return model
     }

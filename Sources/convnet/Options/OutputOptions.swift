@@ -14,13 +14,16 @@ struct OutputOptions: ParsableArguments {
 /// Checks of file names given on the command line, so that a run never fails at its end for a
 /// typo in a path.
 enum OutputPath {
-    /// Throws a usage error naming `flag` when `path`'s folder does not exist.
+    /// Throws a usage error naming `flag` when `path`'s folder does not exist or `path` is a folder.
     static func check(_ path: String?, flag: String) throws {
         guard let path else { return }
         let folder = (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
         guard folder.isEmpty || FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue else {
             throw ValidationError("\(flag) \(path): the folder \(folder) does not exist")
+        }
+        guard !(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+            throw ValidationError("\(flag) \(path): is a folder, expected a file name")
         }
     }
 
