@@ -33,12 +33,7 @@ public enum Saliency {
         guard input.rank == 4, input.shape[0] == 1 else {
             throw ConvNetError.shape(op: "Saliency", message: "expected one image (h, w, c) or (1, h, w, c), got \(describe(shape: image.shape))")
         }
-        var logitsModel = model
-        let last = logitsModel.layers.count - 1
-        if var layer = logitsModel.layers[last] as? any ActivatedLayer, layer.activation == .softmax || layer.activation == .sigmoid {
-            layer.activation = .linear
-            logitsModel.layers[last] = layer
-        }
+        var logitsModel = model.withoutFinalActivation()
         let tape = GradientTape()
         let watched = tape.watch(input.detached)
         var context = ForwardContext(training: false)
