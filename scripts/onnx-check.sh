@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Proves ConvNet's ONNX export with the ONNX project's own tools: for every zoo model (briefly
+# trained, so weights and batch-normalization statistics are not at their initial values; small
+# input sizes where the architecture allows) and the Keras-trained LeNet-5 fixture, exports the
+# model (probabilities, and logits with --logits), runs onnx.checker.check_model(full_check=True),
+# and compares onnxruntime's outputs with `convnet predict`'s on real images: the four example
+# photos, a colour picture from docs/images and four RGB images made of Fashion-MNIST test images.
+# Largest allowed difference: 1e-4. Installs onnx, onnxruntime and numpy in a virtual environment
+# ($ONNX_VENV, default /tmp/onnx-venv); skips with a reason when Python or pip is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tolerance=1e-4
+venv=${ONNX_VENV:-/tmp/onnx-venv}
+if ! command -v python3 >/dev/null; then echo "onnx-check: skipped: python3 is not installed"; exit 0; fi
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+    if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check onnx onnxruntime numpy; }; then
+        echo "onnx-check: skipped: could not create a virtual environment with onnx and onnxruntime (python3-venv, pip, PyPI)"
+        exit 0
+    fi
+fi
+python="$venv/bin/python"
+swift build -c release >/dev/null
+convnet=.build/release/convnet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+start=$SECONDS
+
+# Real images: gray photos, a colour picture, and Fashion-MNIST test images stacked as RGB.
+mkdir "$work/images"
+cp examples/images/*.png docs/images/filters-horse.png "$work/images/"
+"$python" - "$work/images" <<'PY'
+import gzip, struct, sys, zlib
+import numpy as np
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+def png(path, pixels):
+    raw = b"".join(b"\x00" + row.tobytes() for row in pixels)
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+for i in range(4):
+    png(f"{sys.argv[1]}/fashion-rgb-{i}.png", np.stack([images[3 * i], images[3 * i + 1], images[3 * i + 2]], axis=-1))
+PY
+images=("$work"/images/*.png)
+
+# check NAME MODEL.h5 [EXTRA EXPORTS...]: exports, predicts and compares (probabilities and logits).
+check() {
+    local name=$1 model=$2
+    shift 2
+    local pairs=()
+    for variant in probabilities logits "$@"; do
+        local flags=() predict=()
+        case $variant in
+            logits) flags=(--logits); predict=(--logits) ;;
+            nchw) flags=(--channels-first) ;;
+            opset*) flags=(--opset "${variant#opset}") ;;
+        esac
+        "$convnet" export --format onnx "$model" -o "$work/$name-$variant.onnx" "${flags[@]}" >/dev/null
+        "$convnet" predict --model "$model" --json --with-input "${predict[@]}" "${images[@]}" > "$work/$name-$variant.json"
+        pairs+=("$work/$name-$variant.onnx" "$work/$name-$variant.json")
+    done
+    "$python" scripts/onnx-check.py "$name" "$tolerance" "${pairs[@]}"
+}
+
+check keras-lenet5 Tests/ConvNetTests/Fixtures/keras/lenet5.h5 nchw opset21
+# name[:HxW input size]: the zoo, trained for 16 steps of 8 Fashion-MNIST images (resized as needed).
+for entry in lenet5 lenet5-classic conv4x7 fmnist-maxpool fmnist-strides fmnist-fcn signs cifar alexnet:67x67 \
+             vgg16:32x32 resnet18:32x32 resnet34:32x32 resnet50:32x32 googlenet:32x32 resnet20 resnet32 resnet44 \
+             resnet56 resnet110 resnet18-cifar vgg11-cifar vgg16-cifar googlenet-cifar; do
+    name=${entry%%:*}
+    resize=()
+    [ "$name" != "$entry" ] && resize=(--resize "${entry#*:}")
+    "$convnet" train --model "$name" "${resize[@]}" --dataset fashion-mnist --epochs 1 --limit 128 --batch-size 8 --quiet \
+        --save "$work/$name.h5" >/dev/null
+    extra=()
+    case $name in resnet20|fmnist-fcn) extra=(nchw) ;; googlenet-cifar) extra=(opset17) ;; esac
+    check "$name" "$work/$name.h5" "${extra[@]}"
+done
+echo "onnx-check: every model within $tolerance of ConvNet in onnxruntime ($((SECONDS - start)) s)"
