@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "ConvNetCore"),
         .target(name: "ConvNetFiles", dependencies: ["ConvNetCore", "CHDF5"]),
         .target(name: "ConvNetData", dependencies: ["ConvNetCore", "ConvNetFiles", "CZlib", "CPNG", "CJPEG", "CImageShims"]),
-        .target(name: "ConvNetVisualization", dependencies: ["ConvNetCore", "ConvNetData"]),
+        .target(name: "ConvNetVisualization", dependencies: ["ConvNetCore", "ConvNetData", "ConvNetFiles"]),
         // Everything above in one import.
         .target(name: "ConvNet", dependencies: ["ConvNetCore", "ConvNetData", "ConvNetFiles", "ConvNetVisualization"]),
         .executableTarget(

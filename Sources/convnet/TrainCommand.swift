@@ -46,6 +46,7 @@ struct TrainingOptions: ParsableArguments {
     @OptionGroup var limitOption: LimitOption
     @OptionGroup var batchSizeOption: BatchSizeOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup(title: "TensorBoard") var tensorBoardOptions: TensorBoardOptions
     @Option(help: "Passes over the training data.") var epochs = 5
     @Option(help: OptimizerChoice.help) var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
@@ -192,6 +193,7 @@ struct TrainingOptions: ParsableArguments {
         }
         var callbacks = try gradientCallbacks()
         if let log { callbacks.append(CSVLogger(path: log)) }
+        if let tensorBoard = tensorBoardOptions.callback { callbacks.append(tensorBoard) }
         if let checkpoint { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
         Interruption.install()

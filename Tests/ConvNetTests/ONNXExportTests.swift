@@ -37,11 +37,18 @@ import Testing
             return (tensor.ints(1), floats)
         }
 
+        /// The dims of the graph's input (`GraphProto.input = 11`).
+        func inputDims() throws -> [Int] { try Self.dims(of: try #require(try graph.messages(11).first)) }
+        /// The dims of the graph's output (`GraphProto.output = 12`).
+        func outputDims() throws -> [Int] { try Self.dims(of: try #require(try graph.messages(12).first)) }
+
         /// The dims of a graph input or output: values, or -1 for a symbolic size.
         static func dims(of valueInfo: ProtobufFields) throws -> [Int] {
-            let tensorType = try #require(try #require(try valueInfo.messages(2).first).messages(1).first)
+            let type = try #require(try valueInfo.messages(2).first)
+            let tensorType = try #require(try type.messages(1).first)
             #expect(tensorType.int(1) == 1)  // FLOAT
-            return try #require(try tensorType.messages(2).first).messages(1).map { $0.int(1) ?? -1 }
+            let shape = try #require(try tensorType.messages(2).first)
+            return try shape.messages(1).map { $0.int(1) ?? -1 }
         }
     }
 
@@ -53,8 +60,8 @@ import Testing
         #expect(opset.int(2) == 13 && opset.string(1) == "")
         #expect(exported.opTypes == ["Transpose", "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Transpose", "Flatten",
                                      "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax", "Identity"])
-        #expect(try Exported.dims(of: try #require(try exported.graph.messages(11).first)) == [-1, 28, 28, 1])
-        #expect(try Exported.dims(of: try #require(try exported.graph.messages(12).first)) == [-1, 10])
+        #expect(try exported.inputDims() == [-1, 28, 28, 1])
+        #expect(try exported.outputDims() == [-1, 10])
         // `same` 5x5 padding made explicit: 2 on every side; the valid one has none.
         #expect(try exported.attribute("pads", of: exported.node("conv2d/conv")).ints(8) == [2, 2, 2, 2])
         #expect(try exported.attribute("pads", of: exported.node("conv2d_1/conv")).ints(8) == [0, 0, 0, 0])
@@ -73,11 +80,12 @@ import Testing
     @Test func channelsFirstTakesNCHWWithoutTheInputTranspose() throws {
         let model = try ModelZoo.model(named: "fmnist-fcn")
         let exported = try Exported(try model.onnxModel(opset: 17, channelsFirst: true))
-        #expect(try #require(try exported.model.messages(8).first).int(2) == 17)
+        let opset = try #require(try exported.model.messages(8).first)
+        #expect(opset.int(2) == 17)
         #expect(exported.opTypes.first == "Conv" && exported.opTypes.last == "Identity")
         #expect(!exported.opTypes.contains("Transpose"))
         // Open sizes become symbolic; the stride-2 `same` convolutions of unknown size pad as SAME_UPPER.
-        #expect(try Exported.dims(of: try #require(try exported.graph.messages(11).first)) == [-1, 1, -1, -1])
+        #expect(try exported.inputDims() == [-1, 1, -1, -1])
         #expect(try exported.attribute("auto_pad", of: exported.node("conv2d_1/conv")).string(4) == "SAME_UPPER")
         #expect(try exported.attribute("pads", of: exported.node("conv2d/conv")).ints(8) == [1, 1, 1, 1])
     }
@@ -86,7 +94,7 @@ import Testing
         let exported = try Exported(try ModelZoo.model(named: "fmnist-fcn").onnxModel())
         #expect(exported.opTypes.first == "Transpose" && exported.opTypes.last == "Transpose")
         #expect(try exported.attribute("perm", of: exported.node("output")).ints(8) == [0, 2, 3, 1])
-        #expect(try Exported.dims(of: try #require(try exported.graph.messages(12).first)) == [-1, -1, -1, 10])
+        #expect(try exported.outputDims() == [-1, -1, -1, 10])
     }
 
     @Test func residualAndInceptionGraphsKeepTheirJoins() throws {
@@ -131,7 +139,7 @@ import Testing
             var name = "doubling"
             var kerasClassName: String { "Doubling" }
             func outputShape(for inputShapes: [LayerShape]) throws -> LayerShape { inputShapes[0] }
-            mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor { try inputs[0] * 2 }
+            mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor { inputs[0] * 2 }
         }
         let custom = try Model(inputShape: [4]) { Doubling() }
         #expect(throws: ConvNetError.argument("ONNX export: Doubling 'doubling' (Doubling) has no ONNX form")) { try custom.onnxModel() }
