@@ -16,7 +16,7 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Classify with a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Option(help: "How many of the most likely classes to show.") var top = 3
     @Flag(help: "Print a JSON array of {file, class, label, probabilities}.") var json = false
-    @Flag(help: "Show the scores before the final softmax or sigmoid (the logits) instead of probabilities.") var logits = false
+    @Flag(help: "Show the scores before the final softmax or sigmoid (the logits) instead of probabilities (with --json, in \"probabilities\").") var logits = false
     @Flag(help: "With --json, add each image's model input as the model saw it (\"input\": preprocessed, resized, flattened NHWC; \"inputShape\").") var withInput = false
     @Argument(help: "Image files.") var images: [String]
 
