@@ -52,6 +52,13 @@ check() {
 }
 
 check keras-lenet5 Tests/ConvNetTests/Fixtures/keras/lenet5.h5 nchw opset21
+# Every layer kind and activation the zoo does not use (dilation, asymmetric zero padding, `same`
+# pooling on odd sizes, ELU, leaky ReLU, batch normalization without beta and on dense features,
+# global max pooling, concatenation of feature vectors), as a Keras functional config, trained
+# for 8 steps.
+"$convnet" train --model scripts/onnx-every-layer.json --dataset fashion-mnist --epochs 1 --limit 64 --batch-size 8 --quiet \
+    --save "$work/every-layer.h5" >/dev/null
+check every-layer "$work/every-layer.h5" nchw
 # The zoo. Models without batch normalization at their own input size run with their seeded
 # initial weights (a zoo name: export and predict build the same ones); fmnist-fcn also on every
 # image at its own size, as its height and width are open.
