@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "ConvNetFiles", dependencies: ["ConvNetCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "ConvNetData", dependencies: ["ConvNetCore", "ConvNetFiles", "CZlibSystem", "CPNG", "CJPEG", "CImageShims",
                                                    .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "ConvNetVisualization", dependencies: ["ConvNetCore", "ConvNetData"]),
+        .target(name: "ConvNetVisualization", dependencies: ["ConvNetCore", "ConvNetData", "ConvNetFiles"]),
         // Everything above in one import.
         .target(name: "ConvNet", dependencies: ["ConvNetCore", "ConvNetData", "ConvNetFiles", "ConvNetVisualization"]),
         .executableTarget(

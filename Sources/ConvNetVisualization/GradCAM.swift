@@ -54,7 +54,7 @@ public enum GradCAM {
         guard let layerIndex = model.layers.firstIndex(where: { $0.name == layerName }) else {
             throw ConvNetError.argument("GradCAM: model '\(model.name)' has no layer '\(layerName)' (layers: \(model.layers.map(\.name).joined(separator: ", ")))")
         }
-        var logitsModel = Saliency.withoutFinalSquashing(model)
+        var logitsModel = model.withoutFinalActivation()
         let tape = GradientTape()
         var context = ForwardContext(training: false)
         let (logits, intermediate) = try logitsModel.forward(tape.watch(input), context: &context, outputs: [layerIndex])

@@ -33,7 +33,7 @@ public enum Saliency {
         guard input.rank == 4, input.shape[0] == 1 else {
             throw ConvNetError.shape(op: "Saliency", message: "expected one image (h, w, c) or (1, h, w, c), got \(describe(shape: image.shape))")
         }
-        var logitsModel = withoutFinalSquashing(model)
+        var logitsModel = model.withoutFinalActivation()
         let tape = GradientTape()
         let watched = tape.watch(input.detached)
         var context = ForwardContext(training: false)
@@ -52,18 +52,6 @@ public enum Saliency {
         let map = (0..<(h * w)).map { pixel in (0..<c).map { abs(gradient.scalars[pixel * c + $0]) }.max() ?? 0 }
         return Result(gradient: try gradient.reshaped(to: [h, w, c]).detached, map: try Tensor(shape: [h, w], scalars: map),
                       classIndex: target, scores: scores)
-    }
-
-    /// `model` with a final softmax or sigmoid switched off: explanations differentiate the class's
-    /// unnormalised score, as the papers do (the softmax would mix in the other classes).
-    static func withoutFinalSquashing(_ model: Model) -> Model {
-        var logitsModel = model
-        let last = logitsModel.layers.count - 1
-        if var layer = logitsModel.layers[last] as? any ActivatedLayer, layer.activation == .softmax || layer.activation == .sigmoid {
-            layer.activation = .linear
-            logitsModel.layers[last] = layer
-        }
-        return logitsModel
     }
 
     /// The saliency map as a heat map over the image.

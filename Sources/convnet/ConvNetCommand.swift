@@ -8,7 +8,7 @@ struct ConvNetCommand: ParsableCommand {
         abstract: "Define, train, evaluate and inspect convolutional neural networks on the CPU.",
         version: ConvNetVersion.current,
         subcommands: [TrainCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self,
-                      ConvertCommand.self, DatasetsCommand.self, FilterCommand.self, VisualizeCommand.self,
+                      ConvertCommand.self, ExportCommand.self, DatasetsCommand.self, FilterCommand.self, VisualizeCommand.self,
                       PlotCommand.self, SweepCommand.self, BenchCommand.self, DemoCommand.self, SpeedrunCommand.self]
     )
 }

@@ -22,19 +22,23 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "How many of the most likely classes to show.") var top = 3
     @Flag(help: "Print a JSON array of {file, class, label, probabilities}.") var json = false
     @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or flip-translate (also one-pixel shifts up-left and down-right with mirror padding: six views, airbench's).") var tta = "none"
+    @Flag(help: "Show the scores before the final softmax or sigmoid (the logits) instead of probabilities (with --json, in \"probabilities\").") var logits = false
+    @Flag(help: "With --json, add each image's model input as the model saw it (\"input\": preprocessed, resized, flattened NHWC; \"inputShape\").") var withInput = false
     @Argument(help: "Image files.") var images: [String]
 
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive, got \(top)") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         do { _ = try TestTimeAugmentation(parsing: tta) } catch { throw ValidationError("\(error)") }
+        if withInput, !json { throw ValidationError("--with-input needs --json") }
         try ModelOptions.requireTrained(try modelOptions.required("a trained model file (.h5)"), allowed: allowUntrained)
     }
 
     func run() throws {
         threadOptions.apply()
         let model = try modelOptions.required("a trained model file (.h5)")
-        let loaded = try ModelSource.load(model)
+        var loaded = try ModelSource.load(model)
+        if logits { loaded.model = loaded.model.withoutFinalActivation() }
         let shape = loaded.model.inputShape
         guard shape.count == 3, let channels = shape[2] else {
             throw ConvNetError.argument("--model \(model): predict needs an image model with input (height, width, channels)")
@@ -59,7 +63,9 @@ struct PredictCommand: ParsableCommand {
             }
             let probabilities = output.scalars
             let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
-            results.append(["file": file, "class": ranked[0], "label": label(ranked[0]), "probabilities": probabilities.map(Double.init)])
+            var result: [String: Any] = ["file": file, "class": ranked[0], "label": label(ranked[0]), "probabilities": probabilities.map(Double.init)]
+            if withInput { (result["input"], result["inputShape"]) = (input.scalars.map(Double.init), input.shape) }
+            results.append(result)
             if !json {
                 let shown = ranked.prefix(top).map { String(format: "%@ %.4f", label($0), probabilities[$0]) }
                 print("\(file): \(shown.joined(separator: ", "))")

@@ -68,6 +68,7 @@ struct TrainingOptions: ParsableArguments {
     @OptionGroup var batchSizeOption: BatchSizeOption
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var tuning: TuningOptions
+    @OptionGroup(title: "TensorBoard") var tensorBoardOptions: TensorBoardOptions
     @Option(help: "Passes over the training data.") var epochs = 5
     @Option(help: OptimizerChoice.help) var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
@@ -252,6 +253,7 @@ struct TrainingOptions: ParsableArguments {
         if let notice = scaling.notice, !quiet { print(notice) }
         if let callback = scaling.callback { callbacks.insert(callback, at: 0) }
         if let log, isRoot { callbacks.append(CSVLogger(path: log)) }
+        if isRoot, let tensorBoard = tensorBoardOptions.callback { callbacks.append(tensorBoard) }
         if let checkpoint, isRoot { callbacks.append(CheckpointWriter(path: checkpoint, metadata: metadata)) }
         let start = Date()
         if group == nil { Interruption.install() }  // under mpirun, Ctrl-C ends the job (mpirun forwards it)
