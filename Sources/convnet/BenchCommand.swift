@@ -7,8 +7,14 @@ import Foundation
 ///
 /// The work per training step is the script's: one batch of random inputs of the model's shape
 /// (uniform in [0, 1)) with random labels, forward, softmax cross-entropy, backward, one Adam update
-/// (learning rate 1e-3). Inference is a forward pass without a tape. Both are timed after `warmup`
-/// untimed steps; the JSON fields match the script's, plus the model's FLOP rate against SGEMM's.
+/// (learning rate 1e-3). Inference is a forward pass without a tape.
+///
+/// A single short timing is not a measurement: 60 LeNet-5 steps (0.2 s) gave 17,155, 18,693 and
+/// 26,541 images/s in three runs. So each figure is timed over enough steps to last `minSeconds`
+/// (the step count found by a calibrating run that also warms up; at least `steps`), `repeats`
+/// times in the process, and reported as the median with the spread (min–max). The step counts
+/// used are printed, so that PyTorch can be given the same ones (`scripts/compare-pytorch.sh`
+/// does). The JSON fields match the script's, plus the model's FLOP rate against SGEMM's.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -16,7 +22,8 @@ struct BenchCommand: ParsableCommand {
         discussion: """
         Examples:
           convnet bench --model lenet5 --batch-size 64 --threads 2
-          convnet bench --model cifar --steps 20 --warmup 3 --json
+          convnet bench --model cifar --min-seconds 2 --repeats 5 --json
+          convnet bench --model lenet5 --steps 600 --min-seconds 0 --repeats 3
           convnet bench gemm --size 1024
         """,
         subcommands: [GEMMBenchCommand.self, AllReduceBenchCommand.self])
@@ -24,13 +31,19 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var batchSizeOption: BatchSizeOption
     @OptionGroup var threadOptions: ThreadOptions
-    @Option(help: "Timed steps, for training and for inference.") var steps = 60
+    @Option(help: "Timed training steps per repeat (at least; --min-seconds may raise it).") var steps = 60
+    @Option(help: "Timed inference steps per repeat (default: --steps; --min-seconds may raise it).") var inferSteps: Int?
     @Option(help: "Untimed steps before each measurement.") var warmup = 10
+    @Option(help: "Raise the step counts until one repeat lasts at least this long (0: use them as given).") var minSeconds = 2.0
+    @Option(help: "Timed repeats of each measurement; the median and the spread (min–max) are reported.") var repeats = 5
     @Flag(help: "Print one JSON object (the PyTorch script's fields, plus FLOP rates).") var json = false
 
     func validate() throws {
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
+        if let inferSteps, inferSteps <= 0 { throw ValidationError("--infer-steps must be positive, got \(inferSteps)") }
+        guard minSeconds >= 0, minSeconds.isFinite else { throw ValidationError("--min-seconds must be 0 or more, got \(minSeconds)") }
+        guard repeats > 0 else { throw ValidationError("--repeats must be positive, got \(repeats)") }
     }
 
     func run() throws {
@@ -50,12 +63,12 @@ struct BenchCommand: ParsableCommand {
         let data = Batch(inputs: inputs, labels: labels)
 
         var context = ForwardContext(training: true)
-        let trainSeconds = try timed(steps: steps, warmup: warmup) { _ = try network.trainOnBatch(data, context: &context) }
-        let inferSeconds = try timed(steps: steps, warmup: warmup) { _ = try network.predict(inputs) }
+        let train = try measure(steps: steps, batch: batch) { _ = try network.trainOnBatch(data, context: &context) }
+        let infer = try measure(steps: inferSteps ?? steps, batch: batch) { _ = try network.predict(inputs) }
         let peakRSS = peakResidentMegabytes()  // before the SGEMM measurement allocates its matrices
 
         let flops = ModelFLOPs(network)
-        let trainRate = Double(steps * batch) / trainSeconds, inferRate = Double(steps * batch) / inferSeconds
+        let trainRate = train.rates.median, inferRate = infer.rates.median
         let trainGFLOPs = trainRate * flops.training / 1e9, inferGFLOPs = inferRate * flops.inference / 1e9
         let peak = SGEMMTiming.measure(size: 1024, repeats: 10).median
         if json {
@@ -63,6 +76,9 @@ struct BenchCommand: ParsableCommand {
                 ("framework", "\"convnet\""), ("gemm", "\"\(GEMM.backendDescription)\""), ("model", "\"\(model)\""),
                 ("batch", "\(batch)"), ("threads", "\(Parallel.threads)"), ("parameters", "\(network.parameterCounts.trainable)"),
                 ("train_images_per_s", format(trainRate)), ("infer_images_per_s", format(inferRate)),
+                ("train_images_per_s_min", format(train.rates.min)), ("train_images_per_s_max", format(train.rates.max)),
+                ("infer_images_per_s_min", format(infer.rates.min)), ("infer_images_per_s_max", format(infer.rates.max)),
+                ("train_steps", "\(train.steps)"), ("infer_steps", "\(infer.steps)"), ("repeats", "\(repeats)"),
                 ("peak_rss_mb", format(peakRSS)), ("gflops_train", format(trainGFLOPs)), ("gflops_infer", format(inferGFLOPs)),
                 ("sgemm_peak_gflops", format(peak)), ("peak_fraction_train", String(format: "%.3f", trainGFLOPs / peak)),
                 ("peak_fraction_infer", String(format: "%.3f", inferGFLOPs / peak)),
@@ -70,15 +86,37 @@ struct BenchCommand: ParsableCommand {
             print("{" + fields.map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}")
         } else {
             print("\(model), batch \(batch), \(Parallel.threads) threads, GEMM: \(GEMM.backendDescription)")
-            print(String(format: "training:  %9.1f images/s  %6.1f GFLOP/s (%.0f%% of SGEMM's %.0f)", trainRate, trainGFLOPs, 100 * trainGFLOPs / peak, peak))
-            print(String(format: "inference: %9.1f images/s  %6.1f GFLOP/s (%.0f%%)", inferRate, inferGFLOPs, 100 * inferGFLOPs / peak))
+            print("median of \(repeats) repeats (spread min–max); \(train.steps) training, \(infer.steps) inference steps each")
+            print(String(format: "training:  %9.1f images/s (%.1f–%.1f)  %6.1f GFLOP/s (%.0f%% of SGEMM's %.0f)", trainRate,
+                         train.rates.min, train.rates.max, trainGFLOPs, 100 * trainGFLOPs / peak, peak))
+            print(String(format: "inference: %9.1f images/s (%.1f–%.1f)  %6.1f GFLOP/s (%.0f%%)", inferRate,
+                         infer.rates.min, infer.rates.max, inferGFLOPs, 100 * inferGFLOPs / peak))
             print(String(format: "peak RSS:  %9.1f MB", peakRSS))
         }
     }
 
-    /// Seconds taken by `steps` calls of `body` after `warmup` untimed ones.
-    private func timed(steps: Int, warmup: Int, _ body: () throws -> Void) throws -> Double {
+    /// Images per second of `repeats` timed runs of `steps` calls of `body` each (median, min, max),
+    /// after `warmup` untimed calls; with `minSeconds` > 0, `steps` is first raised until one run
+    /// lasts that long (each calibrating run, untimed for the result, warms up further).
+    private func measure(steps: Int, batch: Int, _ body: () throws -> Void) throws
+        -> (steps: Int, rates: (median: Double, min: Double, max: Double)) {
         for _ in 0..<warmup { try body() }
+        var steps = steps
+        while minSeconds > 0 {
+            let seconds = try timed(steps: steps, body)
+            if seconds >= minSeconds { break }
+            // Aim 10% past the target, so that a slightly faster repeat still lasts long enough.
+            steps = max(steps + 1, Int((Double(steps) * 1.1 * minSeconds / max(seconds, 1e-6)).rounded(.up)))
+        }
+        var rates: [Double] = []
+        for _ in 0..<repeats { rates.append(Double(steps * batch) / (try timed(steps: steps, body))) }
+        rates.sort()
+        let median = (rates[(rates.count - 1) / 2] + rates[rates.count / 2]) / 2
+        return (steps, (median, rates[0], rates[rates.count - 1]))
+    }
+
+    /// Seconds taken by `steps` calls of `body`.
+    private func timed(steps: Int, _ body: () throws -> Void) throws -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { try body() }
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

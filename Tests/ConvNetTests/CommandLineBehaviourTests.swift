@@ -157,7 +157,7 @@ import Testing
     @Test func sharedFlagsHaveOneName() throws {
         try CommandLineTests().expectFailure(["bench", "--model", "lenet5", "--batch", "8"], status: 2, mentions: ["--batch"])
         let bench = try CommandLineTests.run(["bench", "--model", "lenet5", "--batch-size", "4", "--threads", "1",
-                                              "--steps", "1", "--warmup", "0", "--json"])
+                                              "--steps", "1", "--warmup", "0", "--min-seconds", "0", "--repeats", "1", "--json"])
         #expect(bench.status == 0, "\(bench.error)")
         #expect(bench.output.contains("\"batch\": 4") && bench.output.contains("\"threads\": 1"), "\(bench.output)")
         for command in ["train", "evaluate", "visualize", "sweep", "bench"] {

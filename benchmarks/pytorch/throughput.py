@@ -1,25 +1,33 @@
 #!/usr/bin/env python3
 """PyTorch's side of ConvNet's throughput comparison (`scripts/compare-pytorch.sh`).
 
-    python3 benchmarks/pytorch/throughput.py MODEL [--batch-size 64] [--threads 2] [--steps 60] [--warmup 10]
+    python3 benchmarks/pytorch/throughput.py MODEL [--batch-size 64] [--threads 2] [--steps 60] [--infer-steps N]
+        [--warmup 10] [--min-seconds 2] [--repeats 5]
 
 MODEL names one of ConvNet's zoo models that has a twin below:
   lenet5   LeNet-5 for 28x28x1 (ConvNet's `lenet5`)
   conv4x7  four valid 7x7 convolutions on 28x28x1, the Fashion-MNIST model of the lecture notes (`conv4x7`)
   cifar    six 3x3 convolutions with strides 1,2,1,2,1,2 and two dense layers, the CIFAR-10 model of the
            lecture notes (`cifar`)
+  resnet20 He et al.'s CIFAR ResNet-20 as ConvNet's `resnet20`: 3x3 conv 16, three stages of three basic
+           blocks (16/32/64 filters), 1x1 projection shortcuts with batch norm where the shape changes,
+           global average pooling, dense 10 (272,474 trainable parameters on both sides)
 
 It does exactly what `convnet bench --model MODEL --json` does: one batch of uniform random inputs of the
 model's shape with random labels; a training step is forward, softmax cross-entropy, backward and one Adam
-step (learning rate 1e-3); inference is a forward pass without gradients. Each is timed over `--steps`
-steps after `--warmup` untimed ones. Output: one JSON line with the same field names as ConvNet's.
+step (learning rate 1e-3); inference is a forward pass without gradients. Each is timed the same way too:
+after `--warmup` untimed steps, the step count (`--steps`, `--infer-steps`) is raised until one run lasts
+`--min-seconds` (0: as given), then `--repeats` runs are timed and the median and spread (min, max)
+reported. Output: one JSON line with the same field names as ConvNet's, including the step counts used.
 
 Needs PyTorch (`python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch numpy`; the
 comparison script does this for you).
 """
 import argparse
 import json
+import math
 import resource
+import statistics
 import time
 
 import torch
@@ -55,16 +63,58 @@ def cifar():
     return net, (3, 32, 32)
 
 
-MODELS = {"lenet5": lenet5, "conv4x7": conv4x7, "cifar": cifar}
+class BasicBlock(nn.Module):
+    """3x3 conv-BN-ReLU, 3x3 conv-BN, plus the shortcut (identity, or 1x1 conv with the stride and BN), ReLU.
+
+    The strided 3x3 convolution pads one pixel on every side, as ConvNet's `.uniform(1)` does."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.shortcut(x) + self.bn2(self.conv2(y)))
 
 
-def images_per_second(step, steps, warmup, batch_size):
-    for _ in range(warmup):
-        step()
+def resnet20():
+    """ResNet-20 for 32x32x3 (ConvNet's `resnet20`): stem conv-BN-ReLU of 16, stages of 3 blocks, GAP, dense 10."""
+    layers, cin = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for stage, cout in enumerate((16, 32, 64)):
+        for index in range(3):
+            layers.append(BasicBlock(cin, cout, 2 if stage > 0 and index == 0 else 1))
+            cin = cout
+    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    return net, (3, 32, 32)
+
+
+MODELS = {"lenet5": lenet5, "conv4x7": conv4x7, "cifar": cifar, "resnet20": resnet20}
+
+
+def seconds(step, steps):
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    return steps * batch_size / (time.perf_counter() - start)
+    return time.perf_counter() - start
+
+
+def images_per_second(step, steps, args):
+    """(steps used, median, min, max images/s) as ConvNet's bench measures them."""
+    for _ in range(args.warmup):
+        step()
+    while args.min_seconds > 0:
+        elapsed = seconds(step, steps)
+        if elapsed >= args.min_seconds:
+            break
+        steps = max(steps + 1, math.ceil(steps * 1.1 * args.min_seconds / max(elapsed, 1e-6)))
+    rates = sorted(steps * args.batch_size / seconds(step, steps) for _ in range(args.repeats))
+    return steps, statistics.median(rates), rates[0], rates[-1]
 
 
 def main():
@@ -73,7 +123,10 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--infer-steps", type=int)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--min-seconds", type=float, default=2.0)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -93,13 +146,16 @@ def main():
             net(inputs)
 
     net.train()
-    train = images_per_second(train_step, args.steps, args.warmup, args.batch_size)
+    train = images_per_second(train_step, args.steps, args)
     net.eval()
-    infer = images_per_second(infer_step, args.steps, args.warmup, args.batch_size)
+    infer = images_per_second(infer_step, args.infer_steps or args.steps, args)
     print(json.dumps({
         "framework": "pytorch", "version": torch.__version__, "model": args.model, "batch": args.batch_size,
         "threads": args.threads, "parameters": sum(p.numel() for p in net.parameters()),
-        "train_images_per_s": round(train, 1), "infer_images_per_s": round(infer, 1),
+        "train_images_per_s": round(train[1], 1), "infer_images_per_s": round(infer[1], 1),
+        "train_images_per_s_min": round(train[2], 1), "train_images_per_s_max": round(train[3], 1),
+        "infer_images_per_s_min": round(infer[2], 1), "infer_images_per_s_max": round(infer[3], 1),
+        "train_steps": train[0], "infer_steps": infer[0], "repeats": args.repeats,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
