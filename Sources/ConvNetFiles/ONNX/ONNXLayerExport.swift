@@ -166,3 +166,13 @@ extension Concatenate: ONNXLayerExport {
         graph.node("Concat", inputs.values, output: name, attributes: [.int("axis", 1)])
     }
 }
+
+extension Rescaling: ONNXLayerExport {
+    /// `Mul` by the scale, then `Add` of the offset when it is not 0: `y = scale · x + offset`.
+    func exportONNX(_ inputs: ONNXLayerInputs, into graph: inout ONNXGraphBuilder) throws -> String {
+        let scaled = graph.node("Mul", [inputs.values[0], graph.initializer("\(name)/scale", dims: [], values: [scale])],
+                                output: offset == 0 ? name : "\(name)/scaled")
+        guard offset != 0 else { return scaled }
+        return graph.node("Add", [scaled, graph.initializer("\(name)/offset", dims: [], values: [offset])], output: name)
+    }
+}
