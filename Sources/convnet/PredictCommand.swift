@@ -54,17 +54,22 @@ struct PredictCommand: ParsableCommand {
             let output = try loaded.model.predict(input, testTimeAugmentation: try TestTimeAugmentation(parsing: tta))
             let names = loaded.metadata?.classNames
             func label(_ index: Int) -> String { names.flatMap { index < $0.count ? $0[index] : nil } ?? String(index) }
+            let probabilities = output.scalars
+            var result: [String: Any] = ["file": file, "probabilities": probabilities.map(Double.init)]
+            if withInput { (result["input"], result["inputShape"]) = (input.scalars.map(Double.init), input.shape) }
             if let map = ClassMap(output: output) {
+                // A map of class scores (a fully convolutional model on a larger image): "probabilities"
+                // holds the whole (1, rows, columns, classes) output, row by row.
                 let rows: [[Int]] = (0..<map.rows).map { Array(map.classes[$0 * map.columns..<($0 + 1) * map.columns]) }
-                let labels: [[String]] = rows.map { $0.map(label) }
-                results.append(["file": file, "class_map": rows, "labels": labels])
+                result["class_map"] = rows
+                result["labels"] = rows.map { $0.map(label) }
+                result["outputShape"] = output.shape
+                results.append(result)
                 if !json { print("\(file): \(map.rows)x\(map.columns) class map (\(describe(shape: pixels.shape)) input)\n\(map.text(label: label))") }
                 continue
             }
-            let probabilities = output.scalars
             let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
-            var result: [String: Any] = ["file": file, "class": ranked[0], "label": label(ranked[0]), "probabilities": probabilities.map(Double.init)]
-            if withInput { (result["input"], result["inputShape"]) = (input.scalars.map(Double.init), input.shape) }
+            (result["class"], result["label"]) = (ranked[0], label(ranked[0]))
             results.append(result)
             if !json {
                 let shown = ranked.prefix(top).map { String(format: "%@ %.4f", label($0), probabilities[$0]) }
