@@ -31,6 +31,9 @@ import Testing
         ConvCase(input: [4, 7, 10, 8], kernel: [3, 3, 8, 8], strides: (1, 1), padding: .explicit(top: 2, bottom: 0, left: 0, right: 1),
                  dilation: (1, 1)),
         ConvCase(input: [9, 16, 16, 64], kernel: [3, 3, 64, 128], strides: (1, 1), padding: .same, dilation: (1, 1)),
+        // Winograd's backward pass: one image (a single task with threaded GEMMs), and two groups per thread.
+        ConvCase(input: [1, 11, 9, 16], kernel: [3, 3, 16, 8], strides: (1, 1), padding: .same, dilation: (1, 1)),
+        ConvCase(input: [8, 31, 31, 64], kernel: [3, 3, 64, 64], strides: (1, 1), padding: .valid, dilation: (1, 1)),
     ]
 
     static func random(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -46,7 +49,8 @@ import Testing
         let dz = Self.random(shape.outputShape, seed: 4)
         let fast = ConvolutionFast.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
         let reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
-        #expect(allClose(fast, reference, absolute: 1e-4, relative: 1e-4), "forward: \(maxDifference(fast, reference))")
+        // 1e-3: outputs reach about 25 here, and F(4x4, 3x3) Winograd is within about 1.2e-5 of the largest.
+        #expect(allClose(fast, reference, absolute: 1e-3, relative: 1e-4), "forward: \(maxDifference(fast, reference))")
         let fastBack = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
         let refBack = ConvolutionReference.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
         #expect(allClose(fastBack.input ?? [], refBack.input, absolute: 1e-3, relative: 1e-4), "dA")
@@ -66,7 +70,7 @@ import Testing
         let dy = Self.random(shape.outputShape, seed: 8)
         let y = ConvolutionFast.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: true)
         let z = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
-        #expect(allClose(y, z.map { max($0, 0) }, absolute: 1e-4, relative: 1e-4))
+        #expect(allClose(y, z.map { max($0, 0) }, absolute: 1e-3, relative: 1e-4))
         let fast = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: dy.scalars, shape: shape,
                                             reluOutput: y)
         let masked = zip(dy.scalars, y).map { $1 > 0 ? $0 : 0 }

@@ -17,8 +17,8 @@
 ///
 /// Two special cases change the layout (`PatchLayout`): a 1x1 convolution with stride 1 and no
 /// padding skips the copy (the input already is `cols`), and a single-channel input builds `colsᵀ`
-/// instead, one row per kernel tap, which GEMM multiplies faster when `n_C` is small. And the
-/// forward pass of a 3x3 stride-1 convolution with many channels goes to `ConvolutionWinograd`.
+/// instead, one row per kernel tap, which GEMM multiplies faster when `n_C` is small. And a 3x3
+/// stride-1 convolution with many channels goes to `ConvolutionWinograd`, forward and backward.
 public enum ConvolutionFast: ConvolutionKernels {
     /// Size of each thread's im2col buffer, in floats (4 MiB): enough rows to amortise GEMM's
     /// packing of the kernel matrix, few enough to stay in the L3 cache until GEMM reads them.
@@ -144,6 +144,10 @@ public enum ConvolutionFast: ConvolutionKernels {
     public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
                                 needInput: Bool = true, reluOutput: [Float]? = nil, patches: [Float]? = nil)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        if ConvolutionWinograd.applies(to: s) {
+            return ConvolutionWinograd.backward(input: input, kernel: kernel, upstream: upstream, shape: s,
+                                                needInput: needInput, reluOutput: reluOutput)
+        }
         let K = s.patchLength, cOut = s.outputChannels
         let tasks = tasks(s)
         let partialLength = K * cOut + cOut  // each task's kernel gradient (K × n_C), then its bias gradient

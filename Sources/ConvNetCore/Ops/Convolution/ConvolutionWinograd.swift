@@ -1,40 +1,80 @@
-/// 3x3 convolution with stride 1 by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray,
-/// "Fast Algorithms for Convolutional Neural Networks", 2016). Each 2x2 block of output pixels of
-/// one filter comes from the 4x4 block of input under it:
+/// 3x3 convolution with stride 1 by Winograd's minimal filtering (`WinogradTiling`): each tile of
+/// `m × m` output pixels of one filter comes from the `α × α` block of input under it. Summed over
+/// the input channels, the element-wise product becomes `α²` independent GEMMs, one per position
+/// ξ of the block:
 ///
-///     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A        Bᵀ = | 1  0 -1  0 |   G = |  1    0    0  |   Aᵀ = | 1  1  1  0 |
-///                                                    | 0  1  1  0 |       | 1/2  1/2  1/2 |        | 0  1 -1 -1 |
-///                                                    | 0 -1  1  0 |       | 1/2 -1/2  1/2 |
-///                                                    | 0  1  0 -1 |       |  0    0    1  |
+///     V = Bᵀ d B,  U = G g Gᵀ
+///     forward:          M_ξ (tiles × n_C) = V_ξ (tiles × n_C_prev) · U_ξ (n_C_prev × n_C),   Y = Aᵀ M A
+///     kernel gradient:  dM = A dY Aᵀ,  dU_ξ (n_C_prev × n_C) = Σ_groups V_ξᵀ · dM_ξ,         dg = Gᵀ dU G
+///     input gradient:   dV_ξ (tiles × n_C_prev) = dM_ξ · U_ξᵀ,   dd = B dV Bᵀ, added over the overlapping blocks
 ///
-/// 16 multiplications per block and channel pair instead of 36. Summed over the input channels,
-/// the element-wise product becomes 16 independent GEMMs, one per position ξ of the 4x4 block:
-///
-///     M_ξ (tiles × n_C) = V_ξ (tiles × n_C_prev) · U_ξ (n_C_prev × n_C),   V = Bᵀ d B,  U = G g Gᵀ
-///
-/// As in `ConvolutionFast`, each thread takes a run of images and works through them in groups
-/// whose `V` and `M` fit `bufferElements`. The transforms go eight channels at a time (SIMD), so
-/// the channel counts must be multiples of 8 (`applies(to:)`); only the forward pass uses this
-/// (the backward pass stays im2col + GEMM).
-enum ConvolutionWinograd {
-    private typealias Vector = SIMD8<Float>
+/// `ConvolutionWinograd.Tile` chooses the tiling (F(4x4, 3x3) by default). As in `ConvolutionFast`, each thread takes
+/// a run of images and works through them in groups whose transformed data fit `bufferElements`;
+/// the backward pass sums each thread's `dU` separately and adds the partial sums in thread order
+/// (deterministic for a given thread count). The transforms go eight channels at a time (SIMD),
+/// so the channel counts must be multiples of 8 (`applies(to:)`).
+public enum ConvolutionWinograd {
+    /// Which F(m×m, 3×3) a Winograd convolution uses.
+    public enum Tile: Sendable, CaseIterable {
+        /// F(2x2, 3x3) (`WinogradF2x2`): 2.25x fewer multiplications than im2col, the smallest rounding error.
+        case f2x2
+        /// F(4x4, 3x3) (`WinogradF4x4`): 4x fewer multiplications, about 5x the rounding error
+        /// of F(2x2, 3x3) (both within about 1e-5 of the largest output: `WinogradAccuracyTests`).
+        case f4x4
+    }
 
-    /// Size of each thread's `V` and `M` buffers together, in floats (4 MiB).
+    /// The tile `ConvolutionFast` uses.
+    public static let defaultTile = Tile.f4x4
+
+    /// Size of each thread's transformed-data buffers together, in floats (4 MiB).
     static let bufferElements = 1 << 20
 
-    /// 3x3 kernels, stride 1, no dilation, and channel counts that are multiples of 8.
-    static func applies(to s: ConvolutionShape) -> Bool {
+    /// Whether the shape suits Winograd: 3x3 kernels, stride 1, no dilation, and channel counts
+    /// that are multiples of 8.
+    public static func applies(to s: ConvolutionShape) -> Bool {
         let g = s.window
         return g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
             && g.dilationHeight == 1 && g.dilationWidth == 1
-            && s.inputChannels % Vector.scalarCount == 0 && s.outputChannels % Vector.scalarCount == 0
+            && s.inputChannels % WinogradVector.scalarCount == 0 && s.outputChannels % WinogradVector.scalarCount == 0
     }
 
-    /// The convolution's output, with `bias` added and, when `relu`, `max(0, ·)` applied.
+    /// The convolution's output `(m, n_H, n_W, n_C)`, with `bias` added and, when `relu`,
+    /// `max(0, ·)` applied. The shape must satisfy `applies(to:)`.
+    public static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool = false,
+                               tile: Tile = defaultTile) -> [Float] {
+        switch tile {
+        case .f2x2: Winograd<WinogradF2x2>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        case .f4x4: Winograd<WinogradF4x4>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        }
+    }
+
+    /// The gradients with respect to the input (when `needInput`), the `(3, 3, n_C_prev, n_C)`
+    /// kernel and the bias, for the upstream gradient `dY` (masked by `y > 0` first when
+    /// `reluOutput` is the output of a forward pass with ReLU). The shape must satisfy `applies(to:)`.
+    public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
+                                needInput: Bool = true, reluOutput: [Float]? = nil, tile: Tile = defaultTile)
+        -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        switch tile {
+        case .f2x2:
+            Winograd<WinogradF2x2>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: reluOutput)
+        case .f4x4:
+            Winograd<WinogradF4x4>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: reluOutput)
+        }
+    }
+}
+
+/// The passes of `ConvolutionWinograd` for one tiling `T`.
+enum Winograd<T: WinogradTiling> {
+    private typealias Vector = WinogradVector
+    private static var m: Int { T.outputSide }
+    private static var α: Int { T.inputSide }
+
     static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool) -> [Float] {
-        let (cIn, cOut) = (s.inputChannels, s.outputChannels)
+        let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
         let tilesPerImage = tiles(s).rows * tiles(s).columns
-        let groupSize = max(1, bufferElements / (16 * tilesPerImage * (cIn + cOut)))
+        let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
         let tasks = Parallel.chunks(s.batch, costPerItem: s.outputPixels * s.patchLength * cOut)
         let transformedKernel = transformKernel(kernel, shape: s)
         return [Float](unsafeUninitializedCapacity: s.batch * s.outputPixels * cOut) { output, initialized in
@@ -43,17 +83,17 @@ enum ConvolutionWinograd {
                 Parallel.run(tasks: tasks.count) { task in
                     let images = tasks[task]
                     let capacity = min(groupSize, images.count) * tilesPerImage
-                    ScratchBuffers.withBuffer(count: 16 * capacity * (cIn + cOut)) { buffer in
-                        let (v, m) = (buffer, buffer + 16 * capacity * cIn)
+                    ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
+                        let (v, mBuffer) = (buffer, buffer + positions * capacity * cIn)
                         for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
                             let group = first..<min(first + groupSize, images.upperBound), count = group.count * tilesPerImage
                             transformInput(p[0].pointer, images: group, into: v, shape: s)
-                            for position in 0..<16 {
+                            for position in 0..<positions {
                                 GEMM.multiply(m: count, n: cOut, k: cIn, a: v + position * count * cIn, lda: cIn,
                                               b: p[1].pointer + position * cIn * cOut, ldb: cOut,
-                                              c: m + position * count * cOut, ldc: cOut, threaded: tasks.count == 1)
+                                              c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1)
                             }
-                            transformOutput(m, images: group, bias: p[2].pointer, relu: relu, into: z.pointer, shape: s)
+                            transformOutput(mBuffer, images: group, bias: p[2].pointer, relu: relu, into: z.pointer, shape: s)
                         }
                     }
                 }
@@ -62,56 +102,162 @@ enum ConvolutionWinograd {
         }
     }
 
-    /// Output tiles (2x2 blocks) down and across one image.
-    private static func tiles(_ s: ConvolutionShape) -> (rows: Int, columns: Int) {
-        ((s.window.outputHeight + 1) / 2, (s.window.outputWidth + 1) / 2)
-    }
-
-    /// `U = G g Gᵀ` for every (input channel, filter) pair of the `(3, 3, n_C_prev, n_C)` kernel,
-    /// stored as 16 matrices `U_ξ (n_C_prev × n_C)`.
-    private static func transformKernel(_ kernel: [Float], shape s: ConvolutionShape) -> [Float] {
-        let (cIn, cOut) = (s.inputChannels, s.outputChannels)
-        return [Float](unsafeUninitializedCapacity: 16 * cIn * cOut) { u, initialized in
-            let target = SendableMutablePointer(u.baseAddress!)
-            withSendablePointers([kernel]) { p in
-                Parallel.forEachChunk(cIn, costPerItem: 50 * cOut) { channels in
-                    withUnsafeTemporaryAllocation(of: Vector.self, capacity: 16) { block in
-                        for k in channels {
-                            for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
-                                for n in 0..<9 { block[n] = load(p[0].pointer + (n * cIn + k) * cOut + c) }
-                                kernelTransform(block.baseAddress!)
-                                for n in 0..<16 { store(block[n], to: target.pointer + (n * cIn + k) * cOut + c) }
+    static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape, needInput: Bool,
+                         reluOutput: [Float]?) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
+        let tilesPerImage = tiles(s).rows * tiles(s).columns
+        let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
+        let tasks = Parallel.chunks(s.batch, costPerItem: s.outputPixels * s.patchLength * cOut)
+        let transformedKernel = needInput ? transformKernel(kernel, shape: s) : kernel  // (unused without dA)
+        let partialLength = positions * cIn * cOut + cOut  // each task's dU (α² matrices n_C_prev × n_C), then its db
+        var dInput = [Float](repeating: 0, count: needInput ? input.count : 0)
+        let sums = ScratchBuffers.withBuffer(count: tasks.count * partialLength) { partials in
+            let partials = SendableMutablePointer(partials)
+            withSendablePointers([input, transformedKernel, upstream, reluOutput ?? upstream]) { p in
+                dInput.withUnsafeMutableBufferPointer { dA in
+                    let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil, masked = reluOutput != nil
+                    Parallel.run(tasks: tasks.count) { task in
+                        let images = tasks[task], threaded = tasks.count == 1
+                        let dU = partials.pointer + task * partialLength, db = dU + positions * cIn * cOut
+                        db.update(repeating: 0, count: cOut)
+                        let capacity = min(groupSize, images.count) * tilesPerImage
+                        ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
+                            let (v, dM) = (buffer, buffer + positions * capacity * cIn)
+                            for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
+                                let group = first..<min(first + groupSize, images.upperBound)
+                                let count = group.count * tilesPerImage
+                                transformInput(p[0].pointer, images: group, into: v, shape: s)
+                                transformUpstream(p[2].pointer, reluOutput: masked ? p[3].pointer : nil, images: group,
+                                                  into: dM, biasGradient: db, shape: s)
+                                for position in 0..<positions {
+                                    GEMM.multiply(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
+                                                  lda: cIn, b: dM + position * count * cOut, ldb: cOut,
+                                                  beta: first == images.lowerBound ? 0 : 1, c: dU + position * cIn * cOut,
+                                                  ldc: cOut, threaded: threaded)
+                                }
+                                guard let dA else { continue }
+                                // dV_ξ = dM_ξ · U_ξᵀ, into V's buffer (V is no longer needed).
+                                for position in 0..<positions {
+                                    GEMM.multiply(transposeB: true, m: count, n: cIn, k: cOut, a: dM + position * count * cOut,
+                                                  lda: cOut, b: p[1].pointer + position * cIn * cOut, ldb: cOut,
+                                                  c: v + position * count * cIn, ldc: cIn, threaded: threaded)
+                                }
+                                addInputGradient(v, images: group, into: dA.pointer, shape: s)
                             }
                         }
                     }
                 }
             }
-            initialized = 16 * cIn * cOut
+            // The tasks' partial sums, added in task order.
+            return [Float](unsafeUninitializedCapacity: partialLength) { total, initialized in
+                total.initialize(repeating: 0)
+                for task in 0..<tasks.count {
+                    for e in 0..<partialLength { total[e] += partials.pointer[task * partialLength + e] }
+                }
+                initialized = partialLength
+            }
+        }
+        let kernelGradient = sums.withUnsafeBufferPointer { kernelGradientFromTransformed($0.baseAddress!, shape: s) }
+        return (needInput ? dInput : nil, kernelGradient, Array(sums[(positions * cIn * cOut)...]))
+    }
+
+    /// Output tiles (`m × m` blocks) down and across one image.
+    private static func tiles(_ s: ConvolutionShape) -> (rows: Int, columns: Int) {
+        ((s.window.outputHeight + m - 1) / m, (s.window.outputWidth + m - 1) / m)
+    }
+
+    /// `target (k × k) = T source Tᵀ` for the `n × n` block `source` (row-major), by the 1-D map
+    /// `map` (n → k): on each column into `scratch` (k × n), then on each row.
+    @inline(__always) private static func separable(
+        _ map: (UnsafePointer<Vector>, UnsafeMutablePointer<Vector>, Int) -> Void, n: Int, k: Int,
+        _ source: UnsafeMutablePointer<Vector>, _ scratch: UnsafeMutablePointer<Vector>, _ target: UnsafeMutablePointer<Vector>
+    ) {
+        for j in 0..<n { map(source + j, scratch + j, n) }
+        for i in 0..<k { map(scratch + i * n, target + i * k, 1) }
+    }
+
+    /// Three blocks of `α × α` vectors (source, scratch, target) for `separable`.
+    @inline(__always) private static func withBlocks<R>(
+        _ body: (UnsafeMutablePointer<Vector>, UnsafeMutablePointer<Vector>, UnsafeMutablePointer<Vector>) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 3 * 36) { blocks in
+            let base = blocks.baseAddress!
+            return body(base, base + 36, base + 72)
         }
     }
 
-    /// `V = Bᵀ d B` for every tile of `images` and every input channel, into the 16 matrices
+    /// Where the `α × α` input block of tile `(th, tw)` of `image` reads, as offsets into the NHWC
+    /// input, −1 where it falls in the padding.
+    @inline(__always) private static func blockOffsets(image: Int, th: Int, tw: Int, shape s: ConvolutionShape,
+                                                       into offsets: UnsafeMutablePointer<Int>) {
+        let g = s.window
+        for n in 0..<(α * α) {
+            let y = m * th - g.padTop + n / α, x = m * tw - g.padLeft + n % α
+            let inside = y >= 0 && y < g.inputHeight && x >= 0 && x < g.inputWidth
+            offsets[n] = inside ? ((image * g.inputHeight + y) * g.inputWidth + x) * s.inputChannels : -1
+        }
+    }
+
+    /// `U = G g Gᵀ` for every (input channel, filter) pair of the `(3, 3, n_C_prev, n_C)` kernel,
+    /// stored as `α²` matrices `U_ξ (n_C_prev × n_C)`.
+    private static func transformKernel(_ kernel: [Float], shape s: ConvolutionShape) -> [Float] {
+        let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
+        return [Float](unsafeUninitializedCapacity: positions * cIn * cOut) { u, initialized in
+            let target = SendableMutablePointer(u.baseAddress!)
+            withSendablePointers([kernel]) { p in
+                Parallel.forEachChunk(cIn, costPerItem: 50 * cOut) { channels in
+                    withBlocks { source, scratch, block in
+                        for k in channels {
+                            for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
+                                for n in 0..<9 { source[n] = load(p[0].pointer + (n * cIn + k) * cOut + c) }
+                                separable(T.kernelTransform, n: 3, k: α, source, scratch, block)
+                                for n in 0..<positions { store(block[n], to: target.pointer + (n * cIn + k) * cOut + c) }
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = positions * cIn * cOut
+        }
+    }
+
+    /// `dg = Gᵀ dU G` for every (input channel, filter) pair: the `α²` matrices `dU_ξ` at the
+    /// start of `dU` become the `(3, 3, n_C_prev, n_C)` kernel gradient.
+    private static func kernelGradientFromTransformed(_ dU: UnsafePointer<Float>, shape s: ConvolutionShape) -> [Float] {
+        let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
+        return [Float](unsafeUninitializedCapacity: 9 * cIn * cOut) { dW, initialized in
+            withBlocks { source, scratch, block in
+                for k in 0..<cIn {
+                    for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
+                        for n in 0..<positions { source[n] = load(dU + (n * cIn + k) * cOut + c) }
+                        separable(T.kernelAdjoint, n: α, k: 3, source, scratch, block)
+                        for n in 0..<9 { store(block[n], to: dW.baseAddress! + (n * cIn + k) * cOut + c) }
+                    }
+                }
+            }
+            initialized = 9 * cIn * cOut
+        }
+    }
+
+    /// `V = Bᵀ d B` for every tile of `images` and every input channel, into the `α²` matrices
     /// `V_ξ (tiles × n_C_prev)`; input outside the image (padding) reads as zero.
     private static func transformInput(_ input: UnsafePointer<Float>, images: Range<Int>, into v: UnsafeMutablePointer<Float>,
                                        shape s: ConvolutionShape) {
-        let g = s.window, cIn = s.inputChannels, (tileRows, tileColumns) = tiles(s)
+        let cIn = s.inputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
         let count = images.count * tileRows * tileColumns
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 16) { block in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 16) { offsets in
+        withBlocks { source, scratch, block in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { offsets in
                 var tile = 0
                 for image in images {
                     for th in 0..<tileRows {
                         for tw in 0..<tileColumns {
-                            // Where the tile's 16 input pixels start, −1 where they fall in the padding.
-                            for n in 0..<16 {
-                                let y = 2 * th - g.padTop + n / 4, x = 2 * tw - g.padLeft + n % 4
-                                let inside = y >= 0 && y < g.inputHeight && x >= 0 && x < g.inputWidth
-                                offsets[n] = inside ? ((image * g.inputHeight + y) * g.inputWidth + x) * cIn : -1
-                            }
+                            blockOffsets(image: image, th: th, tw: tw, shape: s, into: offsets.baseAddress!)
                             for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
-                                for n in 0..<16 { block[n] = offsets[n] < 0 ? Vector(repeating: 0) : load(input + offsets[n] + k) }
-                                inputTransform(block.baseAddress!)
-                                for n in 0..<16 { store(block[n], to: v + (n * count + tile) * cIn + k) }
+                                for n in 0..<positions {
+                                    source[n] = offsets[n] < 0 ? Vector(repeating: 0) : load(input + offsets[n] + k)
+                                }
+                                separable(T.inputTransform, n: α, k: α, source, scratch, block)
+                                for n in 0..<positions { store(block[n], to: v + (n * count + tile) * cIn + k) }
                             }
                             tile += 1
                         }
@@ -122,22 +268,22 @@ enum ConvolutionWinograd {
     }
 
     /// `Y = Aᵀ M A` for every tile of `images` and filter, plus the bias (and ReLU), written to the
-    /// NHWC output; the parts of edge tiles beyond an odd-sized output are dropped.
-    private static func transformOutput(_ m: UnsafePointer<Float>, images: Range<Int>, bias: UnsafePointer<Float>, relu: Bool,
-                                        into output: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
-        let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s)
+    /// NHWC output; the parts of edge tiles beyond the output are dropped.
+    private static func transformOutput(_ mBuffer: UnsafePointer<Float>, images: Range<Int>, bias: UnsafePointer<Float>,
+                                        relu: Bool, into output: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+        let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
         let count = images.count * tileRows * tileColumns
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 16) { block in
+        withBlocks { source, scratch, block in
             var tile = 0
             for image in images {
                 for th in 0..<tileRows {
                     for tw in 0..<tileColumns {
                         for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
-                            for n in 0..<16 { block[n] = load(m + (n * count + tile) * cOut + c) }
-                            outputTransform(block.baseAddress!)
+                            for n in 0..<positions { source[n] = load(mBuffer + (n * count + tile) * cOut + c) }
+                            separable(T.outputTransform, n: α, k: m, source, scratch, block)
                             let b = load(bias + c)
-                            for n in 0..<4 {
-                                let (y, x) = (2 * th + n / 2, 2 * tw + n % 2)
+                            for n in 0..<(m * m) {
+                                let (y, x) = (m * th + n / m, m * tw + n % m)
                                 guard y < g.outputHeight, x < g.outputWidth else { continue }
                                 var value = block[n] + b
                                 if relu { value.replace(with: 0, where: value .< 0) }
@@ -151,41 +297,70 @@ enum ConvolutionWinograd {
         }
     }
 
-    /// `x ← Bᵀ x B` for the 4x4 block `x` (row-major).
-    @inline(__always) private static func inputTransform(_ x: UnsafeMutablePointer<Vector>) {
-        for j in 0..<4 {
-            let (a, b, c, d) = (x[j], x[4 + j], x[8 + j], x[12 + j])
-            (x[j], x[4 + j], x[8 + j], x[12 + j]) = (a - c, b + c, c - b, b - d)
-        }
-        for i in stride(from: 0, to: 16, by: 4) {
-            let (a, b, c, d) = (x[i], x[i + 1], x[i + 2], x[i + 3])
-            (x[i], x[i + 1], x[i + 2], x[i + 3]) = (a - c, b + c, c - b, b - d)
+    /// `dM = A dY Aᵀ` for every tile of `images` and filter, into the `α²` matrices
+    /// `dM_ξ (tiles × n_C)`. Outputs beyond the edge count as zero; with `reluOutput`, `dY` is
+    /// first masked by `y > 0`. Adds `Σ dY` over the group's pixels to `biasGradient`.
+    private static func transformUpstream(_ upstream: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
+                                          images: Range<Int>, into dM: UnsafeMutablePointer<Float>,
+                                          biasGradient db: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+        let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
+        let count = images.count * tileRows * tileColumns
+        withBlocks { source, scratch, block in
+            var tile = 0
+            for image in images {
+                for th in 0..<tileRows {
+                    for tw in 0..<tileColumns {
+                        for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
+                            var sum = load(db + c)
+                            for n in 0..<(m * m) {
+                                let (y, x) = (m * th + n / m, m * tw + n % m)
+                                guard y < g.outputHeight, x < g.outputWidth else {
+                                    source[n] = Vector(repeating: 0)
+                                    continue
+                                }
+                                let offset = ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c
+                                var value = load(upstream + offset)
+                                if let reluOutput { value.replace(with: 0, where: load(reluOutput + offset) .<= 0) }
+                                source[n] = value
+                                sum += value
+                            }
+                            store(sum, to: db + c)
+                            separable(T.outputAdjoint, n: m, k: α, source, scratch, block)
+                            for n in 0..<positions { store(block[n], to: dM + (n * count + tile) * cOut + c) }
+                        }
+                        tile += 1
+                    }
+                }
+            }
         }
     }
 
-    /// `x ← G g Gᵀ` for the 3x3 block `g` in `x[0..<9]` (row-major), giving a 4x4 block in `x[0..<16]`.
-    @inline(__always) private static func kernelTransform(_ x: UnsafeMutablePointer<Vector>) {
-        // G g (4 × 3) into rows 0...3 at stride 3, written from the last row so no input is overwritten early.
-        for j in 0..<3 {
-            let (a, b, c) = (x[j], x[3 + j], x[6 + j])
-            (x[j], x[3 + j], x[6 + j], x[9 + j]) = (a, (a + b + c) * 0.5, (a - b + c) * 0.5, c)
-        }
-        // (G g) Gᵀ (4 × 4), row by row from the last, each row widening from 3 to 4 elements.
-        for r in (0..<4).reversed() {
-            let (a, b, c) = (x[3 * r], x[3 * r + 1], x[3 * r + 2])
-            (x[4 * r], x[4 * r + 1], x[4 * r + 2], x[4 * r + 3]) = (a, (a + b + c) * 0.5, (a - b + c) * 0.5, c)
-        }
-    }
-
-    /// `x ← Aᵀ x A` for the 4x4 block `x` (row-major), giving a 2x2 block in `x[0..<4]`.
-    @inline(__always) private static func outputTransform(_ x: UnsafeMutablePointer<Vector>) {
-        for j in 0..<4 {
-            let (a, b, c, d) = (x[j], x[4 + j], x[8 + j], x[12 + j])
-            (x[j], x[4 + j]) = (a + b + c, b - c - d)
-        }
-        for r in 0..<2 {
-            let (a, b, c, d) = (x[4 * r], x[4 * r + 1], x[4 * r + 2], x[4 * r + 3])
-            (x[2 * r], x[2 * r + 1]) = (a + b + c, b - c - d)
+    /// `dd = B dV Bᵀ` for every tile of `images` and input channel, added onto the `α × α` input
+    /// block under the tile (neighbouring blocks overlap by two pixels); positions in the padding
+    /// are dropped.
+    private static func addInputGradient(_ dV: UnsafePointer<Float>, images: Range<Int>,
+                                         into dA: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+        let cIn = s.inputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
+        let count = images.count * tileRows * tileColumns
+        withBlocks { source, scratch, block in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { offsets in
+                var tile = 0
+                for image in images {
+                    for th in 0..<tileRows {
+                        for tw in 0..<tileColumns {
+                            blockOffsets(image: image, th: th, tw: tw, shape: s, into: offsets.baseAddress!)
+                            for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
+                                for n in 0..<positions { source[n] = load(dV + (n * count + tile) * cIn + k) }
+                                separable(T.inputAdjoint, n: α, k: α, source, scratch, block)
+                                for n in 0..<positions where offsets[n] >= 0 {
+                                    store(load(dA + offsets[n] + k) + block[n], to: dA + offsets[n] + k)
+                                }
+                            }
+                            tile += 1
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -1,0 +1,54 @@
+import ConvNet
+import Testing
+
+/// Winograd's convolution against the textbook loops, in all three passes, for both tiles and for
+/// the layer sizes of the speedrun network (`airbench94`) and a ResNet stage: the error relative
+/// to the largest reference value, with He-scaled kernels so that outputs are of order one.
+/// The bounds are about 4x the largest errors measured on 2026-12-01 (docs/performance.md has the
+/// table): F(2x2, 3x3) up to 2.4e-6, F(4x4, 3x3), whose interpolation points ±2 bring larger
+/// coefficients, up to 1.2e-5 (about five times as much).
+@Suite struct WinogradAccuracyTests {
+    struct Layer: CustomTestStringConvertible, Sendable {
+        let batch: Int, side: Int, inputChannels: Int, outputChannels: Int, padding: Padding
+        var testDescription: String { "\(batch)x\(side)x\(side)x\(inputChannels) → \(outputChannels) \(padding)" }
+    }
+
+    static let layers = [
+        Layer(batch: 2, side: 31, inputChannels: 24, outputChannels: 64, padding: .same),
+        Layer(batch: 2, side: 31, inputChannels: 64, outputChannels: 64, padding: .same),
+        Layer(batch: 2, side: 15, inputChannels: 64, outputChannels: 256, padding: .same),
+        Layer(batch: 2, side: 15, inputChannels: 256, outputChannels: 256, padding: .same),
+        Layer(batch: 4, side: 7, inputChannels: 256, outputChannels: 256, padding: .same),
+        Layer(batch: 2, side: 32, inputChannels: 16, outputChannels: 16, padding: .valid),
+    ]
+
+    /// `max |fast − reference| / max |reference|`.
+    static func relativeError(_ fast: [Float], _ reference: [Float]) -> Float {
+        maxDifference(fast, reference) / max(reference.map(abs).max() ?? 0, .leastNormalMagnitude)
+    }
+
+    @Test(arguments: layers)
+    func bothTilesMatchTheReference(_ layer: Layer) throws {
+        let (cIn, cOut) = (layer.inputChannels, layer.outputChannels)
+        let shape = try ConvolutionShape(input: [layer.batch, layer.side, layer.side, cIn], kernel: [3, 3, cIn, cOut],
+                                         bias: [cOut], strides: (1, 1), padding: layer.padding,
+                                         dilation: (1, 1))
+        #expect(ConvolutionWinograd.applies(to: shape))
+        var generator = RandomGenerator(seed: 42)
+        let x = Tensor.randomUniform(shape: shape.inputShape, low: -1, high: 1, generator: &generator).scalars
+        let limit = (6 / Float(9 * cIn)).squareRoot()
+        let w = Tensor.randomUniform(shape: shape.kernelShape, low: -limit, high: limit, generator: &generator).scalars
+        let b = Tensor.randomUniform(shape: [cOut], low: -0.1, high: 0.1, generator: &generator).scalars
+        let dy = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator).scalars
+        let z = ConvolutionReference.forward(input: x, kernel: w, bias: b, shape: shape)
+        let g = ConvolutionReference.backward(input: x, kernel: w, upstream: dy, shape: shape)
+        for (tile, bound) in [(ConvolutionWinograd.Tile.f2x2, Float(1e-5)), (.f4x4, 4e-5)] {
+            let y = ConvolutionWinograd.forward(input: x, kernel: w, bias: b, shape: shape, tile: tile)
+            let fast = ConvolutionWinograd.backward(input: x, kernel: w, upstream: dy, shape: shape, tile: tile)
+            let errors = [Self.relativeError(y, z), Self.relativeError(fast.input ?? [], g.input),
+                          Self.relativeError(fast.kernel, g.kernel), Self.relativeError(fast.bias, g.bias)]
+            print("winograd \(tile) \(layer.testDescription): forward \(errors[0]) input \(errors[1]) kernel \(errors[2]) bias \(errors[3])")
+            #expect(errors.allSatisfy { $0 < bound }, "\(tile): forward, input, kernel, bias errors \(errors)")
+        }
+    }
+}
