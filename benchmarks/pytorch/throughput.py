@@ -12,6 +12,8 @@ MODEL names one of ConvNet's zoo models that has a twin below:
   resnet20 He et al.'s CIFAR ResNet-20 as ConvNet's `resnet20`: 3x3 conv 16, three stages of three basic
            blocks (16/32/64 filters), 1x1 projection shortcuts with batch norm where the shape changes,
            global average pooling, dense 10 (272,474 trainable parameters on both sides)
+  resnet18-cifar  ResNet-18 for 32x32 as kuangliu/pytorch-cifar (`resnet18-cifar`)
+  airbench94      the speedrun network (`airbench94`), from airbench94.py beside this file, channels_last
 
 It does exactly what `convnet bench --model MODEL --json` does: one batch of uniform random inputs of the
 model's shape with random labels; a training step is forward, softmax cross-entropy, backward and one Adam
@@ -94,7 +96,29 @@ def resnet20():
     return net, (3, 32, 32)
 
 
-MODELS = {"lenet5": lenet5, "conv4x7": conv4x7, "cifar": cifar, "resnet20": resnet20}
+def resnet18_cifar():
+    """ResNet-18 for 32x32x3 as kuangliu/pytorch-cifar (ConvNet's `resnet18-cifar`): 3x3 stem conv-BN-ReLU of 64,
+    stages of 2 basic blocks (64/128/256/512), global average pool, dense 10."""
+    layers, cin = [nn.Conv2d(3, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()], 64
+    for stage, cout in enumerate((64, 128, 256, 512)):
+        for index in range(2):
+            layers.append(BasicBlock(cin, cout, 2 if stage > 0 and index == 0 else 1))
+            cin = cout
+    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10))
+    return net, (3, 32, 32)
+
+
+def airbench94_net():
+    """Jordan's airbench94 network (ConvNet's `airbench94`), from this folder's port of the recipe: channels_last,
+    as that port trains it; the whitening weights frozen there, as in the recipe."""
+    from airbench94 import make_net
+    return make_net((64, 256, 256)), (3, 32, 32)
+
+
+MODELS = {"lenet5": lenet5, "conv4x7": conv4x7, "cifar": cifar, "resnet20": resnet20, "resnet18-cifar": resnet18_cifar,
+          "airbench94": airbench94_net}
+# Models whose inputs are passed channels_last (NHWC in memory), PyTorch's faster layout for them on the CPU.
+CHANNELS_LAST = {"airbench94"}
 
 
 def seconds(step, steps):
@@ -134,6 +158,8 @@ def main():
     net, sample_shape = MODELS[args.model]()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     inputs = torch.rand(args.batch_size, *sample_shape)
+    if args.model in CHANNELS_LAST:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, 10, (args.batch_size,))
 
     def train_step():

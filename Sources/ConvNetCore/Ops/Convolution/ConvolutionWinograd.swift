@@ -27,7 +27,7 @@ public enum ConvolutionWinograd {
     public static let defaultTile = Tile.f4x4
 
     /// Size of each thread's transformed-data buffers together, in floats (4 MiB).
-    static let bufferElements = 1 << 20
+    static let bufferElements = 1 << 22
 
     /// Whether the shape suits Winograd: 3x3 kernels, stride 1, no dilation, and channel counts
     /// that are multiples of 8.
