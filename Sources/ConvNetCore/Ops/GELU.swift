@@ -58,8 +58,8 @@ enum GELUReference: GELUKernels {
 
 /// GELU through `SIMD8` lanes, split over the threads. `erf` is a rational approximation with
 /// only multiplications, additions and one division (the one Eigen and XLA use for `float`; its
-/// largest error on `[−6, 6]` is 4.2e-7, below a `Float`'s spacing near 1), so it vectorises; the
-/// density's `exp` goes through the C library lane by lane in the backward pass.
+/// largest error on `[−6, 6]` is 4.2e-7, below a `Float`'s spacing near 1), so it vectorises, and
+/// so does the density's `exp` (`exp(_:)`, Cephes's polynomial).
 enum GELUFast: GELUKernels {
     private typealias Vector = SIMD8<Float>
 
@@ -85,16 +85,35 @@ enum GELUFast: GELUKernels {
             for i in stride(from: range.lowerBound, to: vectorEnd, by: 8) {
                 let value = load(x.pointer + i)
                 let cdf = 0.5 * (1 + erf(value * inverseSquareRootTwo))
-                var density = Vector()
-                for lane in 0..<8 { density[lane] = Foundation.exp(-0.5 * value[lane] * value[lane]) }
+                let density = exp(-0.5 * value * value)
                 store(load(dy.pointer + i) * (cdf + value * inverseSquareRootTwoPi * density), to: dx.pointer + i)
             }
             for i in vectorEnd..<range.upperBound {
                 let value = x.pointer[i]
                 let cdf = 0.5 * (1 + erf(Vector(repeating: value * inverseSquareRootTwo))[0])
-                dx.pointer[i] = dy.pointer[i] * (cdf + value * inverseSquareRootTwoPi * Foundation.exp(-0.5 * value * value))
+                let density = exp(Vector(repeating: -0.5 * value * value))[0]
+                dx.pointer[i] = dy.pointer[i] * (cdf + value * inverseSquareRootTwoPi * density)
             }
         }
+    }
+
+    /// `eˣ` for `x ≤ 0` (the density's exponent), lane by lane without the C library: Cephes's
+    /// `expf`. With `n = round(x / ln 2)` and `r = x − n·ln 2` (ln 2 in two parts, so `r` is exact),
+    /// `eˣ = 2ⁿ · eʳ`, `eʳ ≈ 1 + r + r²·P(r)` with `P` of degree 5 on `|r| ≤ ½ ln 2` (error about
+    /// 1 ulp), and `2ⁿ` built from its exponent bits. `x` is clamped to `[−87, 0]`: below,
+    /// `eˣ < 1.7e-38` counts as that, not as 0 (the density is then multiplied by `x`, and GELU's
+    /// gradient there is 0 to a `Float` either way).
+    @inline(__always) private static func exp(_ input: Vector) -> Vector {
+        let x = input.clamped(lowerBound: Vector(repeating: -87), upperBound: Vector(repeating: 0))
+        let n = (x * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+        let r = x - n * 0.693_359_375 + n * 2.121_944_400_546_905_8e-4
+        var p = r * 1.987_569_150_0e-4 + 1.398_199_950_7e-3
+        p = r * p + 8.333_451_907_3e-3
+        p = r * p + 4.166_579_589_4e-2
+        p = r * p + 1.666_666_545_9e-1
+        p = r * p + 5.000_000_120_1e-1
+        let powerOfTwo = unsafeBitCast((SIMD8<Int32>(n) &+ 127) &<< 23, to: Vector.self)
+        return (p * r * r + r + 1) * powerOfTwo
     }
 
     /// `erf(x) ≈ x·P(x²) / Q(x²)` on `x` clamped to `[−4, 4]` (beyond which `erf` rounds to ±1 in

@@ -106,11 +106,25 @@ public enum PoolingFast {
     private static func routeToMaxima(_ image: UnsafePointer<Float>, _ maxima: UnsafePointer<Float>,
                                       _ dOutput: UnsafePointer<Float>, into dImage: UnsafeMutablePointer<Float>,
                                       _ s: PoolingShape) {
-        let g = s.window, C = s.channels
+        typealias Vector = SIMD8<Float>
+        let g = s.window, C = s.channels, vectorEnd = C / Vector.scalarCount * Vector.scalarCount
         for h in 0..<g.outputHeight {
             for w in 0..<g.outputWidth {
                 let b = s.bounds(h: h, w: w), offset = (h * g.outputWidth + w) * C
-                for c in 0..<C {
+                // Eight channels at a time, then the rest one by one: the same selects either way.
+                for c in stride(from: 0, to: vectorEnd, by: Vector.scalarCount) {
+                    let maximum = load(maxima + offset + c)
+                    var pending = load(dOutput + offset + c)
+                    for y in b.y0..<b.y1 {
+                        for x in b.x0..<b.x1 {
+                            let pixel = (y * g.inputWidth + x) * C + c
+                            let routed = Vector(repeating: 0).replacing(with: pending, where: load(image + pixel) .== maximum)
+                            store(load(dImage + pixel) + routed, to: dImage + pixel)
+                            pending -= routed
+                        }
+                    }
+                }
+                for c in vectorEnd..<C {
                     let maximum = maxima[offset + c]
                     var pending = dOutput[offset + c]
                     for y in b.y0..<b.y1 {
@@ -124,6 +138,14 @@ public enum PoolingFast {
                 }
             }
         }
+    }
+
+    @inline(__always) private static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) private static func store(_ vector: SIMD8<Float>, to pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD8<Float>.self)
     }
 
     /// Average pooling's backward pass for one image: `dOut / window size` added to every element
