@@ -105,14 +105,18 @@ enum GELUFast: GELUKernels {
     /// gradient there is 0 to a `Float` either way).
     @inline(__always) private static func exp(_ input: Vector) -> Vector {
         let x = input.clamped(lowerBound: Vector(repeating: -87), upperBound: Vector(repeating: 0))
-        let n = (x * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+        // n = round(x / ln 2) by adding 1.5·2²³, whose float has no fraction bits left: n is then in
+        // the low bits of `shifted` (no rounding or conversion instructions, which SSE2 lacks).
+        let shifted = x * 1.442_695_040_888_963_4 + 12_582_912
+        let n = shifted - 12_582_912
         let r = x - n * 0.693_359_375 + n * 2.121_944_400_546_905_8e-4
         var p = r * 1.987_569_150_0e-4 + 1.398_199_950_7e-3
         p = r * p + 8.333_451_907_3e-3
         p = r * p + 4.166_579_589_4e-2
         p = r * p + 1.666_666_545_9e-1
         p = r * p + 5.000_000_120_1e-1
-        let powerOfTwo = unsafeBitCast((SIMD8<Int32>(n) &+ 127) &<< 23, to: Vector.self)
+        let exponent = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127  // n + 127, the bias
+        let powerOfTwo = unsafeBitCast(exponent &<< 23, to: Vector.self)
         return (p * r * r + r + 1) * powerOfTwo
     }
 
