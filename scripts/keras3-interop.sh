@@ -45,7 +45,7 @@ for name in lenet5 residual lenet5-converted; do
 done
 
 echo "== ConvNet -> Keras: airbench94 (identity-initialised convolutions, Keras's VarianceScaling stand-in)"
-"$convnet" train --model airbench94 --class-subset 0-4 --limit 256 --epochs 2 --batch-size 64 --quiet --save "$work/airbench94.h5"
+"$convnet" train --model airbench94 --class-subset 0-4 --limit 512 --epochs 2 --batch-size 64 --quiet --save "$work/airbench94.h5"
 "$convnet" convert "$work/airbench94.h5" "$work/airbench94.keras" >/dev/null
 for file in airbench94.h5 airbench94.keras; do
     "$convnet" predict --model "$work/$file" --json --with-input "$work"/images/*.png > "$work/$file.convnet.json"
