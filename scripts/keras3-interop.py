@@ -10,6 +10,10 @@
   keras3-interop.py check MODEL.keras PREDICTIONS.json
                                        keras.saving.load_model reads MODEL.keras (written by ConvNet) and
                                        predicts the test images; compared with ConvNet's `predict --json`.
+  keras3-interop.py check-inputs MODEL PREDICTIONS.json
+                                       the same for a model whose input preprocessing Keras does not know
+                                       (airbench94: CIFAR-10 standardisation): Keras predicts on the very
+                                       inputs ConvNet's `predict --json --with-input` fed the model.
   keras3-interop.py compare EXPECTED.json PREDICTIONS.json
                                        Keras's probabilities (from `models`) against ConvNet's predictions
                                        for the Keras-written file.
@@ -126,6 +130,20 @@ def check(model_path, predictions_path):
                   {"file": os.path.basename(model_path), "keras": keras.__version__, "backend": keras.backend.backend()})
 
 
+def check_inputs(model_path, predictions_path):
+    import keras
+    model = keras.saving.load_model(model_path, compile=False)
+    entries = json.load(open(predictions_path))
+    inputs = np.concatenate([np.array(entry["input"], dtype="float32").reshape(entry["inputShape"]) for entry in entries])
+    theirs = model.predict(inputs, verbose=0)
+    ours = convnet_probabilities(predictions_path)
+    # A model whose outputs hardly depend on the image (barely trained) would agree trivially.
+    spread = float(np.ptp(ours, axis=0).max())
+    agree = report("convnet -> keras", theirs, ours, {"file": os.path.basename(model_path), "keras": keras.__version__,
+                                                       "backend": keras.backend.backend(), "output_spread": spread})
+    return agree and spread > 100 * TOLERANCE
+
+
 def compare(expected_path, predictions_path):
     expected = json.load(open(expected_path))
     theirs = np.array(expected["first_k_probabilities"], dtype="float32")
@@ -141,6 +159,8 @@ if __name__ == "__main__":
         write_pngs(arguments[0], COUNT)
     elif command == "check":
         sys.exit(0 if check(*arguments) else 1)
+    elif command == "check-inputs":
+        sys.exit(0 if check_inputs(*arguments) else 1)
     elif command == "compare":
         sys.exit(0 if compare(*arguments) else 1)
     else:

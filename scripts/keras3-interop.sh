@@ -7,6 +7,8 @@
 #   ConvNet -> Keras: `convnet train` trains LeNet-5 and the functional model (from Keras's JSON
 #     config) and saves .keras; keras.saving.load_model must read it and predict ConvNet's
 #     probabilities within 1e-4. Then `convnet convert` turns .keras into legacy .h5 and back.
+#     airbench94 (whose identity-initialised convolutions Keras has no initializer for) saved as .h5
+#     and .keras loads in Keras and predicts ConvNet's outputs on the inputs ConvNet fed it.
 # Exit status 0 only when every comparison passes. Needs /usr/share/datasets/fashion-mnist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,14 @@ echo "== ConvNet -> Keras"
 for name in lenet5 residual lenet5-converted; do
     "$convnet" predict --model "$work/$name.keras" --json "$work"/images/*.png > "$work/$name.convnet.json"
     "$python" scripts/keras3-interop.py check "$work/$name.keras" "$work/$name.convnet.json" || status=1
+done
+
+echo "== ConvNet -> Keras: airbench94 (identity-initialised convolutions, Keras's VarianceScaling stand-in)"
+"$convnet" train --model airbench94 --class-subset 0-4 --limit 512 --epochs 2 --batch-size 64 --quiet --save "$work/airbench94.h5"
+"$convnet" convert "$work/airbench94.h5" "$work/airbench94.keras" >/dev/null
+for file in airbench94.h5 airbench94.keras; do
+    "$convnet" predict --model "$work/$file" --json --with-input "$work"/images/*.png > "$work/$file.convnet.json"
+    "$python" scripts/keras3-interop.py check-inputs "$work/$file" "$work/$file.convnet.json" || status=1
 done
 [ "$status" = 0 ] && echo "All .keras comparisons passed" || echo "Some .keras comparison failed"
 exit "$status"

@@ -11,6 +11,9 @@ struct DatasetResolver {
     /// `--class-subset`: keep only these classes (of both splits), relabelled `0..<count` in this
     /// order; `limit` then counts the images of these classes.
     var classSubset: [Int]? = nil
+    /// `--pad N`: zeros added around every image after it is fitted to the model's input less the
+    /// padding (so 28x28 Fashion-MNIST with `--pad 2` meets a 32x32 model unresized).
+    var padding: ImagePadding? = nil
 
     struct Splits {
         var train: LabeledImages
@@ -45,7 +48,26 @@ struct DatasetResolver {
     ///
     /// Images whose size or channel count differ from `imageSize` and `channels` are converted
     /// (gray ↔ RGB) and resized (bilinear), with a `notice` saying so.
+    ///
+    /// With `padding`, the images are fitted to `imageSize` less the padding and then padded.
     func load(imageSize: (height: Int, width: Int)?, channels: Int?) throws -> Splits {
+        guard let padding, padding.pixels > 0 else { return try loadFitted(imageSize: imageSize, channels: channels) }
+        var splits = try loadFitted(imageSize: try imageSize.map(padding.innerSize(of:)), channels: channels)
+        let from = splits.train.imageShape
+        splits.train = try splits.train.padded(padding, source: splits.source)
+        splits.test = try splits.test?.padded(padding, source: splits.source)
+        splits.notice = (splits.notice.map { $0 + "\n" } ?? "") + Self.paddingNotice(padding, from: from)
+        return splits
+    }
+
+    /// The line saying how `--pad` changed the images of shape `from`.
+    private static func paddingNotice(_ padding: ImagePadding, from: [Int]) -> String {
+        let shape = { (shape: [Int]) in shape.map(String.init).joined(separator: "x") }
+        return "Padding the \(shape(from)) images with \(padding.pixels) zero pixels on each side: \(shape(padding.paddedShape(of: from)))"
+    }
+
+    /// The images fitted to `imageSize` and `channels`, before any padding.
+    private func loadFitted(imageSize: (height: Int, width: Int)?, channels: Int?) throws -> Splits {
         guard let classSubset else {
             return try loadAsStored(imageSize: imageSize, channels: channels).fitted(imageSize: imageSize, channels: channels, dataset: name)
         }
@@ -100,6 +122,17 @@ struct DatasetResolver {
             let loaded = try load(imageSize: imageSize, channels: channels)
             return DatasetSplits(train: loaded.train, test: loaded.test, source: loaded.source, notice: loaded.notice, streamed: false)
         }
+        let unpadded = try openFolders(imageSize: try imageSize.map { try padding?.innerSize(of: $0) ?? $0 }, channels: channels, memoryBudget: memoryBudget)
+        guard let padding, padding.pixels > 0 else { return unpadded }
+        var splits = unpadded
+        splits.train = try ZeroPaddedDataset(unpadded.train, padding: padding)
+        splits.test = try unpadded.test.map { try ZeroPaddedDataset($0, padding: padding) }
+        splits.notice = Self.paddingNotice(padding, from: unpadded.train.sampleShape)
+        return splits
+    }
+
+    /// An image folder's splits at `imageSize` (unpadded): in memory, or read from disk batch by batch.
+    private func openFolders(imageSize: (height: Int, width: Int)?, channels: Int?, memoryBudget: Int) throws -> DatasetSplits {
         let roots = try folderRoots()
         var train = try ImageFolderDataset(root: roots.train, imageSize: imageSize, channels: channels ?? 3,
                                            limit: classSubset == nil ? limit : nil)

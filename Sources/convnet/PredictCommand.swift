@@ -18,6 +18,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var padOption: PadOption
     @Flag(help: "Classify with a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Option(help: "How many of the most likely classes to show.") var top = 3
     @Flag(help: "Print a JSON array of {file, class, label, probabilities}.") var json = false
@@ -47,9 +48,14 @@ struct PredictCommand: ParsableCommand {
         var results: [[String: Any]] = []
         for file in images {
             var pixels = try ImageCodec.decode(path: file).converted(toChannels: channels)
-            if let height = shape[0], let width = shape[1], pixels.shape[0] != height || pixels.shape[1] != width {
-                pixels = try pixels.resizedBilinear(height: height, width: width)
+            let padding = try padOption.padding
+            if let height = shape[0], let width = shape[1] {
+                let inner = try padding?.innerSize(of: (height: height, width: width)) ?? (height: height, width: width)
+                if pixels.shape[0] != inner.height || pixels.shape[1] != inner.width {
+                    pixels = try pixels.resizedBilinear(height: inner.height, width: inner.width)
+                }
             }
+            if let padding { pixels = try padding.apply(pixels) }
             let input = try preprocessing.apply(pixels).reshaped(to: [1] + pixels.shape)
             let output = try loaded.model.predict(input, testTimeAugmentation: try TestTimeAugmentation(parsing: tta))
             let names = loaded.metadata?.classNames

@@ -30,8 +30,11 @@ public enum Initializer: Sendable, Equatable, Hashable {
     /// `(⌊k_h/2⌋, ⌊k_w/2⌋)` of input channel `o` and 0 elsewhere, so a "same" convolution passes
     /// those channels through unchanged; the other filters are drawn from `U(−l, l)`,
     /// `l = 1/√fan_in` (PyTorch's default for convolutions). A dense kernel `(in, out)` gets the
-    /// identity in its first `min(in, out)` columns. Not a Keras initializer: Keras reads its
-    /// config (`Dirac`) only with a custom object of that name.
+    /// identity in its first `min(in, out)` columns. Keras has no such initializer: its config is
+    /// written as Keras's `VarianceScaling(scale: 1/3, mode: "fan_in", distribution: "uniform")`
+    /// (that same `U(−1/√fan_in, 1/√fan_in)`) registered as `ConvNet>Dirac`, so Keras loads the
+    /// model with that stand-in (or a custom object registered under the name) and ConvNet reads
+    /// `dirac` back.
     case dirac
 
     /// Keras's variance-scaling truncated normal divides σ by the standard deviation of a standard
@@ -141,6 +144,15 @@ extension Initializer {
                                           .truncatedNormal(standardDeviation: 0.05), .randomUniform(low: -0.05, high: 0.05),
                                           .glorotUniform, .glorotNormal, .heNormal, .heUniform, .lecunNormal, .lecunUniform, .dirac]
 
+    /// The names a config may give this initializer by: Keras's class name and its snake-case alias;
+    /// for `dirac`, `Dirac`/`dirac` (files written before it had a Keras stand-in, `--kernel-initializer`)
+    /// and its registered name `ConvNet>Dirac`.
+    var registryNames: [String] {
+        let config = kerasConfig
+        let name = config.registeredName.map { _ in "Dirac" } ?? config.className
+        return [name, Model.snakeCase(name)] + (config.registeredName.map { [$0] } ?? [])
+    }
+
     /// Keras's class name and config (`get_config()`), e.g. `RandomNormal` with `{"mean": 0, "stddev": σ, "seed": null}`.
     public var kerasConfig: KerasConfig {
         switch self {
@@ -157,7 +169,10 @@ extension Initializer {
         case .heUniform: KerasConfig(className: "HeUniform", values: ["seed": nil])
         case .lecunNormal: KerasConfig(className: "LecunNormal", values: ["seed": nil])
         case .lecunUniform: KerasConfig(className: "LecunUniform", values: ["seed": nil])
-        case .dirac: KerasConfig(className: "Dirac", values: ["seed": nil])
+        case .dirac:
+            // PyTorch's default conv draw U(−1/√fan_in, 1/√fan_in) is VarianceScaling with 3·scale = 1.
+            KerasConfig(className: "VarianceScaling", values: ["scale": .double(1.0 / 3.0), "mode": "fan_in", "distribution": "uniform", "seed": nil],
+                        registeredName: "ConvNet>Dirac")
         }
     }
 
@@ -175,8 +190,15 @@ extension Initializer {
 
     /// The initializer a Keras config describes (`from_config`), by its class name or Keras's
     /// snake-case alias (`glorot_uniform`); an unknown name throws, listing the known ones.
+    ///
+    /// A config's `registered_name` takes precedence over its class name when it is registered
+    /// (`ConvNet>Dirac`), as in Keras.
     public init(kerasConfig config: KerasConfig) throws {
-        self = try InitializerRegistry.registry.entry(config.className)(config)
+        if let name = config.registeredName, let decode = InitializerRegistry.registry.entryIfKnown(name) {
+            self = try decode(config)
+        } else {
+            self = try InitializerRegistry.registry.entry(config.className)(config)
+        }
     }
 }
 
@@ -187,9 +209,8 @@ public enum InitializerRegistry {
     public typealias Decoder = @Sendable (KerasConfig) throws -> Initializer
 
     static let registry = Registry<Decoder>(kind: "initializer", builtIns: Initializer.builtIns.flatMap { prototype in
-        let name = prototype.kerasConfig.className
         let decode: Decoder = { try prototype.reading($0) }
-        return [(name, decode), (Model.snakeCase(name), decode)]
+        return prototype.registryNames.map { ($0, decode) }
     })
 
     /// Makes `names` (Keras class names) decode through `decoder`, e.g. to read an initializer

@@ -125,11 +125,16 @@ public struct KerasConfig: Sendable, Equatable {
     public var className: String
     /// The keys of the config.
     public var values: [String: KerasValue]
+    /// Keras 3's `registered_name` (`"package>Name"` of `keras.saving.register_keras_serializable`):
+    /// when a reader knows an object by this name it takes precedence over `className`, which is
+    /// then the built-in stand-in for readers that do not (Keras resolves objects the same way).
+    public var registeredName: String?
 
-    /// A config of `className` with `values`.
-    public init(className: String, values: [String: KerasValue] = [:]) {
+    /// A config of `className` with `values`, registered as `registeredName` when given.
+    public init(className: String, values: [String: KerasValue] = [:], registeredName: String? = nil) {
         self.className = className
         self.values = values
+        self.registeredName = registeredName
     }
 
     /// Reads Keras's serialised object form: `{"class_name": ..., "config": {...}}`, or a bare
@@ -142,12 +147,14 @@ public struct KerasConfig: Sendable, Equatable {
         guard let object = value.object, let className = object["class_name"]?.string else {
             throw ConvNetError.argument("\(what): expected {\"class_name\": ..., \"config\": {...}}")
         }
-        self.init(className: className, values: object["config"]?.object ?? [:])
+        self.init(className: className, values: object["config"]?.object ?? [:], registeredName: object["registered_name"]?.string)
     }
 
-    /// Keras 3's serialised object form, `{"module": module, "class_name": ..., "config": {...}, "registered_name": null}`.
+    /// Keras 3's serialised object form, `{"module": module, "class_name": ..., "config": {...}, "registered_name": null}`
+    /// (`registeredName` when there is one).
     public func serialized(module: String) -> KerasValue {
-        .object(["module": .string(module), "class_name": .string(className), "config": .object(values), "registered_name": .null])
+        .object(["module": .string(module), "class_name": .string(className), "config": .object(values),
+                 "registered_name": registeredName.map(KerasValue.string) ?? .null])
     }
 
     /// The value of `key`, if present.

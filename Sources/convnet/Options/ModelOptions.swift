@@ -33,6 +33,7 @@ struct DatasetOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Use only these classes of the dataset (both splits), relabelled 0, 1, ... in the order given, e.g. 5,6,7,8,9 or 5-9. --limit then counts images of these classes.",
                                valueName: "classes"))
     var classSubset: String?
+    @OptionGroup var padOption: PadOption
 
     func validate() throws {
         if let classSubset {
@@ -43,7 +44,8 @@ struct DatasetOptions: ParsableArguments {
     /// The resolver for these options, using the first `limit` training images.
     func resolver(limit: Int? = nil) -> DatasetResolver {
         DatasetResolver(name: dataset, dataDirectory: dataDir, limit: limit, download: !noDownload,
-                        classSubset: classSubset.flatMap { try? ClassSubset.parse($0) })
+                        classSubset: classSubset.flatMap { try? ClassSubset.parse($0) },
+                        padding: padOption.pad.flatMap { try? ImagePadding(pixels: $0) })
     }
 }
 
