@@ -270,6 +270,28 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    /// The hdf5 fuzz target's third finding: a damaged link name that reads as empty made the walk
+    /// over `convnet_optimizer` recurse into the same group forever (a stack overflow), since the
+    /// empty name joined to the group's path is the group itself. The name, stored NUL-terminated
+    /// in the group's local heap, is emptied by its first byte.
+    @Test func emptyLinkNamesAreRefusedNotWalkedForever() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("names.h5").path
+        let name = "zz_a_distinctive_link_name"
+        try HDF5File.write(to: path) { file in
+            try file.createGroup("model_weights")
+            try file.writeStrings([], attribute: "layer_names", of: "model_weights")
+            try file.createGroup("convnet_optimizer/dense/\(name)")
+        }
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let stored = Array(name.utf8) + [0]
+        let start = try #require((0...(bytes.count - stored.count)).first { bytes[$0..<$0 + stored.count].elementsEqual(stored) })
+        bytes[start] = 0
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        expectError([path, "convnet_optimizer/dense", "a member named ''"]) { _ = try KerasWeightsFile.read(path) }
+    }
+
     // MARK: 5. Unchecked numbers
 
     @Test func schedulesWithNonFiniteOrHugeNumbersAreRefused() throws {
