@@ -7,13 +7,14 @@
 # AddressSanitizer: the readers of untrusted files and what writes files (HDF5, Keras files,
 # checkpoints, IDX/gzip, CIFAR, PNG/JPEG, SIGNS sets, the hostile-input cases, atomic writes).
 # ThreadSanitizer: the code that runs on several threads (the parallel kernels through the
-# trainer and the fast/reference agreement tests, the prefetching pipeline, the thread pool).
+# trainer and the fast/reference agreement tests, the prefetching pipeline, the thread pool,
+# callbacks during training, data-parallel training's gradient all-reduce in one process).
 # The whole suite under both would take longer than CI allows on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 ADDRESS_SUITES='HostileInputTests|HDF5Tests|CheckpointTests|NamedCheckpointTests|KerasModelFileTests|WeightsByNameTests|IDXTests|MNISTStyleTests|CIFAR10Tests|PNGCodecTests|JPEGCodecTests|ImageFolderTests|SignsTests|BadInputTests'
-THREAD_SUITES='TrainerTests|TrainingTests|PipelinePreprocessingTests|PipelineAugmentationTests|PipelineImageFolderTests|FastReferenceAgreementTests'
+THREAD_SUITES='TrainerTests|TrainingTests|PipelinePreprocessingTests|PipelineAugmentationTests|PipelineImageFolderTests|FastReferenceAgreementTests|DataParallelLibraryTests'
 kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(address thread)
 for kind in "${kinds[@]}"; do

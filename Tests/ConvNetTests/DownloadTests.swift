@@ -276,6 +276,44 @@ struct DownloadServerTests {
         #expect(listing(folder.file("cache")) == [])
     }
 
+    @Test("downloads go through AtomicFile: planted links are replaced, not written through; a failure keeps the old file; dead downloads' temporaries are removed")
+    func atomicWrites() throws {
+        defer { folder.remove() }
+        let server = try LoopbackServer(routes: ["/images.gz": .file(fixture)])
+        defer { server.stop() }
+        let cache = folder.file("cache")
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let victim = folder.file("victim.txt"), target = cache + "/images.gz"
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
+        // Links at the target and at the names earlier versions used for the partial download
+        // (`.<name>.part-<pid>-<n>`, predictable), and a dead process's partial download.
+        let pid = ProcessInfo.processInfo.processIdentifier
+        try FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: victim)
+        for serial in 1...4 { try FileManager.default.createSymbolicLink(atPath: cache + "/.images.gz.part-\(pid)-\(serial)", withDestinationPath: victim) }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let deadPartial = ".images.gz\(AtomicFile.temporaryMarker)\(child.processIdentifier)-a1b2c3"
+        try Data("half".utf8).write(to: URL(fileURLWithPath: cache + "/" + deadPartial))
+
+        let checksum = Checksum.md5(Checksum.md5("").digest(of: fixture))
+        try Downloader.fetch([server.url("/images.gz")], to: target, checksum: checksum, options: silent)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious")
+        #expect(try FileManager.default.attributesOfItem(atPath: target)[.type] as? FileAttributeType == .typeRegular)
+        #expect(try folder.read("cache/images.gz") == fixture)
+        #expect(!listing(cache).contains(deadPartial))
+        #expect(listing(cache).allSatisfy { !$0.contains(AtomicFile.temporaryMarker) })
+
+        // A failed download (a wrong checksum) leaves the old file as it was and no temporary file.
+        try Data("old".utf8).write(to: URL(fileURLWithPath: target))
+        _ = downloadError(naming: server.url("/images.gz").absoluteString) {
+            try Downloader.fetch([server.url("/images.gz")], to: target, checksum: .md5(String(repeating: "0", count: 32)), options: silent)
+        }
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "old")
+        #expect(listing(cache).allSatisfy { !$0.contains(AtomicFile.temporaryMarker) })
+    }
+
     @Test("mirrors are tried in order until one works")
     func fallback() throws {
         defer { folder.remove() }

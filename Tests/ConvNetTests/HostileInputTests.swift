@@ -193,6 +193,66 @@ import Testing
         }
     }
 
+    /// The hdf5 fuzz target's finding: libhdf5 1.10 allocates for a variable-length string what
+    /// the file declares (its length, times its character type's size) before reading it, so one
+    /// damaged field asked for tens of gigabytes. A file with one such attribute, damaged three
+    /// ways at the bytes the HDF5 format puts them (the attribute's raw element: 4-byte length,
+    /// 8-byte global heap collection address, 4-byte object index; the datatype message: a
+    /// version-1 variable-length string of 16 bytes whose base type is a 1-byte integer).
+    @Test func damagedVariableLengthStringsAreRefusedBeforeLibhdf5AllocatesForThem() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("strings.h5").path
+        let text = "a variable-length string of 43 characters.."
+        try HDF5File.write(to: path) { try $0.writeString(text, attribute: "model_config", of: "/") }
+        #expect(try HDF5File.read(path) { try $0.readString(attribute: "model_config", of: "/") } == text)
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+
+        func find(_ pattern: [UInt8?]) -> Int? {
+            (0...(original.count - pattern.count)).first { start in
+                pattern.indices.allSatisfy { pattern[$0] == nil || original[start + $0] == pattern[$0] }
+            }
+        }
+        func littleEndian(_ value: UInt64, bytes: Int) -> [UInt8] { (0..<bytes).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        let collection = try #require(find(Array("GCOL".utf8)))
+        let element = try #require(find(littleEndian(UInt64(text.utf8.count), bytes: 4) + littleEndian(UInt64(collection), bytes: 8)))
+        let datatype = try #require(find([0x19, nil, nil, nil, 16, 0, 0, 0, 0x10, nil, nil, nil, 1, 0, 0, 0]))
+        let damages: [(offset: Int, bytes: [UInt8], mentions: String)] = [
+            (element, littleEndian(0x7FFF_FFF0, bytes: 4), "declares 2147483632 bytes, its global heap object holds 43"),
+            (element + 12, littleEndian(999, bytes: 4), "global heap object 999"),
+            (datatype + 12, littleEndian(1 << 30, bytes: 4), "1073741824-byte characters"),
+        ]
+        for damage in damages {
+            var damaged = original
+            damaged.replaceSubrange(damage.offset..<damage.offset + damage.bytes.count, with: damage.bytes)
+            let bad = folder.appendingPathComponent("damaged.h5").path
+            try Data(damaged).write(to: URL(fileURLWithPath: bad))
+            expectError([bad, "model_config", damage.mentions]) {
+                _ = try HDF5File.read(bad) { try $0.readString(attribute: "model_config", of: "/") }
+            }
+        }
+    }
+
+    /// The hdf5 fuzz target's second finding: a float dataset whose datatype message declares
+    /// 1677721601-byte elements made libhdf5 1.10 fill a conversion buffer of that size per
+    /// element (1.7 GB for a 4-element weight). The message of a little-endian IEEE float32 is
+    /// found by its bytes (version 1, class 1, flags 0x20 0x1F 0x00, size 4, bit offset 0,
+    /// precision 32, exponent at 23 of 8 bits, mantissa at 0 of 23 bits, bias 127).
+    @Test func numbersOfImpossibleSizeAreRefusedBeforeLibhdf5ConvertsThem() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("weights.h5").path
+        let weights = try Tensor(shape: [4], scalars: [1, 2, 3, 4])
+        try HDF5File.write(to: path) { try $0.write(weights, to: "beta") }
+        #expect(try HDF5File.read(path) { try $0.readTensor("beta") }.scalars == weights.scalars)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let message: [UInt8] = [0x11, 0x20, 0x1F, 0x00, 4, 0, 0, 0, 0, 0, 32, 0, 23, 8, 0, 23, 127, 0, 0, 0]
+        let start = try #require((0...(bytes.count - message.count)).first { bytes[$0..<$0 + message.count].elementsEqual(message) })
+        bytes.replaceSubrange(start + 4..<start + 8, with: [0x01, 0x00, 0x00, 0x64])  // 0x64000001 = 1677721601
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        expectError([path, "beta", "numbers of 1677721601 bytes each"]) { _ = try HDF5File.read(path) { try $0.readTensor("beta") } }
+    }
+
     @Test func linkCyclesInGroupsAreFoundNotFollowedForever() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -208,6 +268,28 @@ import Testing
         let started = Date()
         expectError([path, "convnet_optimizer", "link cycle"]) { _ = try KerasWeightsFile.read(path) }
         #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    /// The hdf5 fuzz target's third finding: a damaged link name that reads as empty made the walk
+    /// over `convnet_optimizer` recurse into the same group forever (a stack overflow), since the
+    /// empty name joined to the group's path is the group itself. The name, stored NUL-terminated
+    /// in the group's local heap, is emptied by its first byte.
+    @Test func emptyLinkNamesAreRefusedNotWalkedForever() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("names.h5").path
+        let name = "zz_a_distinctive_link_name"
+        try HDF5File.write(to: path) { file in
+            try file.createGroup("model_weights")
+            try file.writeStrings([], attribute: "layer_names", of: "model_weights")
+            try file.createGroup("convnet_optimizer/dense/\(name)")
+        }
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let stored = Array(name.utf8) + [0]
+        let start = try #require((0...(bytes.count - stored.count)).first { bytes[$0..<$0 + stored.count].elementsEqual(stored) })
+        bytes[start] = 0
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        expectError([path, "convnet_optimizer/dense", "a member named ''"]) { _ = try KerasWeightsFile.read(path) }
     }
 
     // MARK: 5. Unchecked numbers

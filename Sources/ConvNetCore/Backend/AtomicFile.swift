@@ -23,39 +23,102 @@ public enum AtomicFile {
     /// - Throws: `ConvNetError.file` naming `path` when the folder is missing or not writable, the
     ///   disk is full, or the rename fails; the old file at `path` is then left as it was.
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
-        removeStaleTemporaries(of: path)
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path
-        var template = Array((folder + "/." + url.lastPathComponent + temporaryMarker
-                              + "\(ProcessInfo.processInfo.processIdentifier)-XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else {
-            throw failure(path, "cannot create a temporary file in \(folder)", errno)
+        let writer = try Writer(path: path)
+        try writer.append(bytes)
+        try writer.commit()
+    }
+
+    /// A file written piece by piece (a download, say) that appears at its path complete or not at
+    /// all: `init` creates the temporary file exclusively (see `AtomicFile`), `append` adds bytes,
+    /// `commit` syncs it and renames it onto the target. A writer released without a successful
+    /// `commit` (an error, a cancelled download) removes its temporary file and leaves the target
+    /// as it was. One thread at a time.
+    public final class Writer {
+        /// The file this writer will replace.
+        public let path: String
+        /// The temporary file's path, `<folder>/.<name>.convnet-tmp-<pid>-XXXXXX`.
+        public let temporaryPath: String
+        /// Bytes appended so far.
+        public private(set) var bytesWritten = 0
+        /// The open temporary file, or -1 once closed.
+        private var descriptor: Int32
+        /// Whether the temporary file was renamed into place or removed.
+        private var isFinished = false
+
+        /// Creates the temporary file for `path` in its folder (removing stale temporaries of the
+        /// same target first).
+        /// - Throws: `ConvNetError.file` naming `path` when the folder is missing or not writable.
+        public init(path: String) throws {
+            removeStaleTemporaries(of: path)
+            let url = URL(fileURLWithPath: path)
+            let folder = url.deletingLastPathComponent().path
+            var template = Array((folder + "/." + url.lastPathComponent + temporaryMarker
+                                  + "\(ProcessInfo.processInfo.processIdentifier)-XXXXXX").utf8CString)
+            let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard descriptor >= 0 else {
+                throw failure(path, "cannot create a temporary file in \(folder)", errno)
+            }
+            self.path = path
+            self.descriptor = descriptor
+            temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         }
-        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var closed = false
-        defer {
-            if !closed { _ = close(descriptor) }
-        }
-        do {
+
+        deinit { abandon() }
+
+        /// Appends `bytes` to the temporary file.
+        /// - Throws: `ConvNetError.file` naming `path` (a full disk, say); the writer is then abandoned.
+        public func append(_ bytes: UnsafeRawBufferPointer) throws {
+            guard descriptor >= 0 else { throw ConvNetError.file(path: path, message: "the write was already finished or abandoned") }
             var offset = 0
             while offset < bytes.count {
                 let written = systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     let code = errno
                     if code == EINTR { continue }
-                    throw failure(path, "cannot write (\(offset) of \(bytes.count) bytes written)", code)
+                    abandon()
+                    throw failure(path, "cannot write (\(bytesWritten + offset) bytes written)", code)
                 }
                 offset += written
             }
-            guard fchmod(descriptor, 0o666 & ~creationMask) == 0 else { throw failure(path, "cannot set the permissions of \(temporary)", errno) }
-            guard fsync(descriptor) == 0 else { throw failure(path, "cannot sync \(temporary) to disk", errno) }
-            closed = true
-            guard close(descriptor) == 0 else { throw failure(path, "cannot finish writing \(temporary)", errno) }
-            guard rename(temporary, path) == 0 else { throw failure(path, "cannot replace it", errno) }
-        } catch {
-            unlink(temporary)
-            throw error
+            bytesWritten += bytes.count
+        }
+
+        /// Appends `data` to the temporary file (see `append(_:)` for bytes).
+        public func append(_ data: Data) throws {
+            try data.withUnsafeBytes { try append($0) }
+        }
+
+        /// Gives the temporary file the usual permissions (`0666` less the umask), syncs it to disk
+        /// and renames it onto `path`.
+        /// - Throws: `ConvNetError.file` naming `path`; the temporary file is then removed and the
+        ///   old file at `path` is left as it was.
+        public func commit() throws {
+            guard descriptor >= 0 else { throw ConvNetError.file(path: path, message: "the write was already finished or abandoned") }
+            do {
+                guard fchmod(descriptor, 0o666 & ~creationMask) == 0 else { throw failure(path, "cannot set the permissions of \(temporaryPath)", errno) }
+                guard fsync(descriptor) == 0 else { throw failure(path, "cannot sync \(temporaryPath) to disk", errno) }
+                let closing = descriptor
+                descriptor = -1
+                guard close(closing) == 0 else { throw failure(path, "cannot finish writing \(temporaryPath)", errno) }
+                guard rename(temporaryPath, path) == 0 else { throw failure(path, "cannot replace it", errno) }
+                isFinished = true
+            } catch {
+                abandon()
+                throw error
+            }
+        }
+
+        /// Closes and removes the temporary file unless committed; the target is untouched.
+        /// Calling it again does nothing.
+        public func abandon() {
+            if descriptor >= 0 {
+                _ = close(descriptor)
+                descriptor = -1
+            }
+            if !isFinished {
+                unlink(temporaryPath)
+                isFinished = true
+            }
         }
     }
 
@@ -79,12 +142,12 @@ public enum AtomicFile {
 
     /// Removes the temporary files of `path` left by processes that no longer run: this tool's
     /// (`.<name>.convnet-tmp-<pid>-XXXXXX`) and those of earlier versions (`<name>.tmp-<pid>-<n>`,
-    /// `.<name>.tmp-<pid>`). Files of running processes are left alone.
+    /// `.<name>.tmp-<pid>`, downloads' `.<name>.part-<pid>-<n>`). Files of running processes are left alone.
     public static func removeStaleTemporaries(of path: String) {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path, name = url.lastPathComponent
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-        let prefixes = ["." + name + temporaryMarker, name + ".tmp-", "." + name + ".tmp-"]
+        let prefixes = ["." + name + temporaryMarker, name + ".tmp-", "." + name + ".tmp-", "." + name + ".part-"]
         for entry in entries {
             guard let prefix = prefixes.first(where: { entry.hasPrefix($0) }) else { continue }
             let rest = entry.dropFirst(prefix.count)

@@ -86,9 +86,14 @@ extension RemoteDataset {
     }
 
     /// Unpacks a `.tar.gz`, streamed, into a temporary folder beside the target, moves its `folder` into
-    /// place, and deletes the archive.
+    /// place, and deletes the archive. The temporary folder is made by `mkdtemp` (a fresh folder of
+    /// an unpredictable name, only the owner's), so nothing planted in advance is written through.
     private func unpack(archive: String, folder: String, into directory: String) throws {
-        let staging = directory + "/.unpack-\(ProcessInfo.processInfo.processIdentifier)-\(Downloader.nextSerial())"
+        var template = Array((directory + "/.unpack-\(ProcessInfo.processInfo.processIdentifier)-XXXXXX").utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw ConvNetError.file(path: directory, message: "cannot create a folder to unpack \((archive as NSString).lastPathComponent) in: \(String(cString: strerror(errno)))")
+        }
+        let staging = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { try? FileManager.default.removeItem(atPath: staging) }
         try TarArchive.extract(from: try GzipReader(fileAt: archive), into: staging, source: archive)
         let unpacked = staging + "/" + folder, target = directory + "/" + folder

@@ -49,15 +49,12 @@ public struct DownloadOptions: Sendable {
 
 /// HTTP(S) downloads through `URLSession` (FoundationNetworking on Linux).
 public enum Downloader {
-    private static let serial = Atomic<Int>(0)
-
-    static func nextSerial() -> Int { serial.add(1, ordering: .relaxed).newValue }
-
     /// Downloads the first of `urls` that works to `path`.
     ///
-    /// The data goes to a temporary file beside `path` (`.<name>.part-<pid>-<n>`) while its
-    /// checksum is computed; only a complete file with the right checksum is renamed onto `path`.
-    /// On any failure the temporary file is removed and `path` is left as it was.
+    /// The data goes through `AtomicFile.Writer` to a temporary file created exclusively beside
+    /// `path` (`.<name>.convnet-tmp-<pid>-XXXXXX`: an unpredictable name, never a planted link)
+    /// while its checksum is computed; only a complete file with the right checksum is synced and
+    /// renamed onto `path`. On any failure the temporary file is removed and `path` is left as it was.
     /// - Throws: `ConvNetError.file(path: url, ...)` for the last address tried: HTTP status, no
     ///   connection, timeout, or checksum mismatch (giving both digests).
     public static func fetch(_ urls: [URL], to path: String, checksum: Checksum?, options: DownloadOptions = DownloadOptions()) throws {
@@ -81,16 +78,11 @@ public enum Downloader {
         } catch {
             throw ConvNetError.file(path: folder, message: "cannot create the download folder: \(error.localizedDescription)")
         }
-        let temporary = (folder.isEmpty ? "" : folder + "/")
-            + ".\((path as NSString).lastPathComponent).part-\(ProcessInfo.processInfo.processIdentifier)-\(nextSerial())"
-        defer { try? FileManager.default.removeItem(atPath: temporary) }
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw ConvNetError.file(path: temporary, message: "cannot create the temporary download file")
-        }
+        let file = try AtomicFile.Writer(path: path)  // removed when released uncommitted
         let source = url.absoluteString
         var progress = DownloadProgressLine(label: (path as NSString).lastPathComponent, source: source, style: options.progress)
         progress.start()
-        let transfer = Transfer(handle: handle, hasher: checksum?.makeHasher(), progress: progress)
+        let transfer = Transfer(file: file, hasher: checksum?.makeHasher(), progress: progress)
 
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = options.timeout
@@ -104,7 +96,8 @@ public enum Downloader {
         // URLSession enforces both timeouts; this bound only guards against a lost completion.
         let finished = transfer.done.wait(timeout: .now() + options.resourceTimeout + options.timeout + 5) == .success
         session.invalidateAndCancel()  // releases the delegate
-        try? handle.close()
+        // The temporary file goes now on every failure, not when URLSession lets go of the delegate.
+        defer { transfer.abandon() }
 
         let outcome = transfer.outcome()
         guard finished else {
@@ -120,9 +113,11 @@ public enum Downloader {
             throw ConvNetError.file(path: source, message: "checksum mismatch: expected \(checksum), the downloaded "
                                     + "\(outcome.bytes) bytes have \(checksum.algorithm) \(digest); the file was not kept")
         }
-        guard rename(temporary, path) == 0 else {
+        do {
+            try transfer.commit()
+        } catch {
             progress.finish(succeeded: false, bytes: outcome.bytes)
-            throw ConvNetError.file(path: path, message: "cannot move the download into place: \(String(cString: strerror(errno)))")
+            throw error
         }
         progress.finish(succeeded: true, bytes: outcome.bytes)
     }
@@ -132,7 +127,7 @@ public enum Downloader {
 /// queue) and read by the waiting thread once `done` is signalled.
 private final class Transfer: NSObject, URLSessionDataDelegate, Sendable {
     struct State: ~Copyable {
-        var handle: FileHandle
+        var file: AtomicFile.Writer
         var hasher: StreamingHasher?
         var progress: DownloadProgressLine
         var bytes = 0
@@ -143,8 +138,18 @@ private final class Transfer: NSObject, URLSessionDataDelegate, Sendable {
     let done = DispatchSemaphore(value: 0)
     private let state: Mutex<State>
 
-    init(handle: FileHandle, hasher: sending StreamingHasher?, progress: DownloadProgressLine) {
-        state = Mutex(State(handle: handle, hasher: hasher, progress: progress))
+    init(file: sending AtomicFile.Writer, hasher: sending StreamingHasher?, progress: DownloadProgressLine) {
+        state = Mutex(State(file: file, hasher: hasher, progress: progress))
+    }
+
+    /// Renames the complete download onto its target (`AtomicFile.Writer.commit`).
+    func commit() throws {
+        try state.withLock { try $0.file.commit() }
+    }
+
+    /// Removes the temporary file unless `commit` succeeded (`AtomicFile.Writer.abandon`).
+    func abandon() {
+        state.withLock { $0.file.abandon() }
     }
 
     func outcome() -> (bytes: Int, failure: String?, digest: String?) {
@@ -168,9 +173,9 @@ private final class Transfer: NSObject, URLSessionDataDelegate, Sendable {
         state.withLock { state in
             guard state.failure == nil else { return }
             do {
-                try state.handle.write(contentsOf: data)
+                try state.file.append(data)
             } catch {
-                state.failure = "cannot write the download to disk: \(error.localizedDescription)"
+                state.failure = "cannot write the download to disk: \(error)"
                 dataTask.cancel()
                 return
             }

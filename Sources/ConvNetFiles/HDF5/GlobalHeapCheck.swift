@@ -1,7 +1,8 @@
 import ConvNetCore
 import Foundation
 
-/// A check of an HDF5 file's global heap collections before libhdf5 reads them.
+/// A check of an HDF5 file's global heap collections before libhdf5 reads them, and the index of
+/// their objects that `HDF5File` checks variable-length strings against.
 ///
 /// Variable-length strings (Keras's `model_config`, `layer_names`, ConvNet's metadata) live in
 /// global heap collections. libhdf5 1.10 trusts the size each heap object declares: a damaged size
@@ -12,12 +13,29 @@ import Foundation
 /// and data padded to 8 bytes; index 0 is free space, whose size counts its header) and refuses a file whose objects do not
 /// fit in their collection.
 enum GlobalHeapCheck {
-    /// Throws `ConvNetError.file` naming `path` when a global heap collection of the file is damaged.
-    static func validate(path: String) throws {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return }
+    /// The objects of a file's global heap collections: for each collection's byte offset in the
+    /// file, each object's index and data size in bytes (the last object of an index wins, as in
+    /// libhdf5's `H5HG__cache_heap_deserialize`).
+    struct Objects: Sendable {
+        /// Collection offset in the file → object index → object size in bytes.
+        var collections: [Int: [Int: UInt64]] = [:]
+
+        /// The size of object `index` of the collection at byte `offset`, or `nil` when there is
+        /// no such collection or object.
+        func size(collectionAt offset: Int, index: Int) -> UInt64? {
+            collections[offset]?[index]
+        }
+    }
+
+    /// Walks every global heap collection of the file at `path`, whose lengths are `lengthSize`
+    /// bytes (the superblock's "size of lengths", from libhdf5), and returns their objects.
+    /// - Throws: `ConvNetError.file` naming `path` when a collection is damaged.
+    static func validate(path: String, lengthSize: Int) throws -> Objects {
+        guard [2, 4, 8].contains(lengthSize),
+              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return Objects() }
+        var objects = Objects()
         try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             guard let base = bytes.baseAddress, bytes.count >= 16 else { return }
-            let lengthSize = sizeOfLengths(bytes)
             var offset = 0
             let signature: [UInt8] = Array("GCOL".utf8)
             while offset + 16 <= bytes.count, let found = memchr(base + offset, Int32(signature[0]), bytes.count - offset) {
@@ -32,18 +50,20 @@ enum GlobalHeapCheck {
                 // GCOL by chance (in weights) with an implausible size are not a collection; a real
                 // one whose size field is damaged makes libhdf5 fail to read it, cleanly.
                 guard size >= 4096, size <= UInt64(bytes.count - start) else { continue }
-                try validateObjects(bytes, collection: start, size: Int(size), headerSize: headerSize,
-                                    lengthSize: lengthSize, path: path)
+                objects.collections[start] = try validateObjects(bytes, collection: start, size: Int(size), headerSize: headerSize,
+                                                                 lengthSize: lengthSize, path: path)
             }
         }
+        return objects
     }
 
-    /// Walks the objects of one collection as `H5HG__cache_heap_deserialize` does.
+    /// Walks the objects of one collection as `H5HG__cache_heap_deserialize` does; returns their sizes by index.
     private static func validateObjects(_ bytes: UnsafeRawBufferPointer, collection start: Int, size: Int,
-                                        headerSize: Int, lengthSize: Int, path: String) throws {
+                                        headerSize: Int, lengthSize: Int, path: String) throws -> [Int: UInt64] {
         let end = start + size
         let objectHeader = 8 + lengthSize
         var position = start + headerSize
+        var sizes: [Int: UInt64] = [:]
         while position + objectHeader <= end {
             let index = Int(bytes[position]) | Int(bytes[position + 1]) << 8
             let objectSize = integer(bytes, at: position + 8, length: lengthSize)
@@ -59,20 +79,14 @@ enum GlobalHeapCheck {
             guard objectSize <= available else {
                 throw damaged(path, start, "object \(index) declares \(objectSize) bytes, the collection has \(available) left")
             }
+            sizes[index] = objectSize
             position += objectHeader + (Int(objectSize) + 7) / 8 * 8
         }
-    }
-
-    /// The superblock's "size of lengths" (byte 13 in versions 0 and 1, byte 10 in 2 and 3), 8 if unreadable.
-    private static func sizeOfLengths(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
-        guard bytes.count > 13, bytes.prefix(8).elementsEqual(signature) else { return 8 }
-        let size = Int(bytes[8] <= 1 ? bytes[13] : bytes[10])
-        return [2, 4, 8].contains(size) ? size : 8
+        return sizes
     }
 
     /// A little-endian unsigned integer of `length` bytes.
-    private static func integer(_ bytes: UnsafeRawBufferPointer, at offset: Int, length: Int) -> UInt64 {
+    static func integer(_ bytes: UnsafeRawBufferPointer, at offset: Int, length: Int) -> UInt64 {
         (0..<length).reversed().reduce(0) { $0 << 8 | UInt64(bytes[offset + $1]) }
     }
 

@@ -10,6 +10,13 @@ extension HDF5File {
     public func attributeNames(of object: String) throws -> [String] {
         try HDF5Library.locked {
             try withObject(object) { id in
+                // libhdf5 1.10.8's H5Aiterate2 dereferences NULL when an attribute message fails to
+                // decode while it builds its table (a SIGSEGV the hdf5 fuzz target found).
+                // H5Aexists_by_name decodes every attribute message as it looks for a name that is
+                // not there, and fails cleanly on a damaged one.
+                guard H5Aexists_by_name(id, ".", "\u{1}no such attribute", HDF5Library.defaults) >= 0 else {
+                    throw failure("cannot list the attributes of \(Self.display(object))")
+                }
                 var names: [String] = []
                 let status = withUnsafeMutablePointer(to: &names) { pointer in
                     H5Aiterate2(id, H5_INDEX_NAME, H5_ITER_INC, nil, { _, name, _, context in
@@ -46,7 +53,7 @@ extension HDF5File {
                 guard typeClass == H5T_STRING else {
                     throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected strings")
                 }
-                return try readStrings(type: type, count: count, what) { H5Aread(id, type, $0) }
+                return try readStrings(type: type, count: count, what) { H5Aread(id, $0, $1) }
             }
         }
     }
@@ -68,6 +75,7 @@ extension HDF5File {
                 guard typeClass == H5T_INTEGER || typeClass == H5T_FLOAT else {
                     throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected numbers")
                 }
+                try checkStoredNumberType(type, count: count, what)
                 var values = [Double](repeating: 0, count: count)
                 if count > 0 {
                     guard H5Aread(id, Double.memoryType, &values) >= 0 else { throw failure("cannot read \(what)") }
@@ -130,12 +138,14 @@ extension HDF5File {
     // MARK: - Lock held from here on.
 
     /// `count` strings of the stored string `type` (variable or fixed length), read by `read` into
-    /// a buffer of that type (`H5Aread` or `H5Dread`); `what` names the object for errors.
+    /// a buffer of the memory type it is given (`H5Aread` or `H5Dread`); `what` names the object
+    /// for errors. Variable-length strings are checked raw first (`checkVariableLengthStrings`).
     func readStrings(type: hid_t, count: Int, _ what: String,
-                     _ read: (UnsafeMutableRawPointer) -> herr_t) throws -> [String] {
+                     _ read: (_ memoryType: hid_t, UnsafeMutableRawPointer) -> herr_t) throws -> [String] {
         if H5Tis_variable_str(type) > 0 {
+            try checkVariableLengthStrings(type: type, count: count, what, read: read)
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            guard pointers.withUnsafeMutableBytes({ read($0.baseAddress!) }) >= 0 else { throw failure("cannot read \(what)") }
+            guard pointers.withUnsafeMutableBytes({ read(type, $0.baseAddress!) }) >= 0 else { throw failure("cannot read \(what)") }
             // libhdf5 allocated each string; it must free them too.
             defer { pointers.forEach { H5free_memory($0) } }
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
@@ -146,7 +156,7 @@ extension HDF5File {
         }
         _ = try elementCount([count, size], elementSize: 1, what)
         var bytes = [UInt8](repeating: 0, count: max(count * size, 1))
-        guard bytes.withUnsafeMutableBytes({ read($0.baseAddress!) }) >= 0 else { throw failure("cannot read \(what)") }
+        guard bytes.withUnsafeMutableBytes({ read(type, $0.baseAddress!) }) >= 0 else { throw failure("cannot read \(what)") }
         let spacePadded = H5Tget_strpad(type) == H5T_STR_SPACEPAD
         return (0..<count).map { index in
             var string = bytes[index * size..<(index + 1) * size]

@@ -72,7 +72,7 @@ extension HDF5File {
                     throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected strings")
                 }
                 return try readStrings(type: storedType, count: try elementCount(shape, elementSize: 1, what), what) {
-                    H5Dread(id, storedType, HDF5Library.wholeDataspace, HDF5Library.wholeDataspace, HDF5Library.defaults, $0)
+                    H5Dread(id, $0, HDF5Library.wholeDataspace, HDF5Library.wholeDataspace, HDF5Library.defaults, $1)
                 }
             }
         }
@@ -99,6 +99,7 @@ extension HDF5File {
                     throw ConvNetError.file(path: path, message: "\(what) holds \(Self.typeClassName(typeClass)), expected numbers")
                 }
                 let count = try elementCount(shape, elementSize: MemoryLayout<Element>.size, what)
+                try checkStoredNumberType(storedType, count: count, what)
                 var values = [Element](repeating: .zero, count: count)
                 if !values.isEmpty {
                     // libhdf5 converts from the stored type to the requested in-memory type.

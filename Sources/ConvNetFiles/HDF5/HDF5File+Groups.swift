@@ -38,6 +38,9 @@ extension HDF5File {
     }
 
     /// The members of a group, in libhdf5's name order (byte-wise, so `"10"` sorts before `"2"`).
+    /// - Throws: `ConvNetError.file` for a member whose name is empty, `.` or `..` or holds a `/`
+    ///   (a damaged link name: joined to the group's path it would name the group itself, and a
+    ///   walk would recurse into it forever at the same depth).
     public func children(of group: String) throws -> [HDF5Link] {
         try HDF5Library.locked {
             let location = try require(.group, at: group)
@@ -48,6 +51,9 @@ extension HDF5File {
             guard H5Gget_info(id, &info) >= 0 else { throw failure("cannot list group \(Self.display(group))") }
             return try (0..<info.nlinks).map { index in
                 let name = try linkName(in: id, at: index, group: group)
+                guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+                    throw ConvNetError.file(path: path, message: "damaged HDF5 file: group \(Self.display(group)) has a member named '\(name)'")
+                }
                 guard let kind = try objectKind(Self.join(group, name)) else {
                     // A soft or external link whose target is missing.
                     throw ConvNetError.file(path: path, message: "\(Self.join(group, name)) is a dangling link")

@@ -22,11 +22,15 @@ public final class HDF5File {
     private var id: hid_t?
     /// Whether this file was created for writing and not yet committed or closed.
     private var isPendingWrite: Bool
+    /// For a file opened for reading: its layout and global heap objects, which variable-length
+    /// strings are checked against before libhdf5 reads them (`nil` for a file being written).
+    let storedLayout: StoredLayout?
 
-    private init(path: String, id: hid_t, writing: Bool) {
+    private init(path: String, id: hid_t, writing: Bool, storedLayout: StoredLayout? = nil) {
         self.path = path
         self.id = id
         self.isPendingWrite = writing
+        self.storedLayout = storedLayout
     }
 
     deinit { close() }
@@ -37,19 +41,25 @@ public final class HDF5File {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConvNetError.file(path: path, message: "no such file")
         }
-        let id = try HDF5Library.locked { () throws -> hid_t in
+        let (id, layout) = try HDF5Library.locked { () throws -> (hid_t, StoredLayout) in
             let signature = H5Fis_hdf5(path)
             guard signature > 0 else {
                 throw signature == 0
                     ? ConvNetError.file(path: path, message: "not an HDF5 file (no HDF5 signature found)")
                     : failure(path, "cannot read the file")
             }
-            try GlobalHeapCheck.validate(path: path)
-            return try withStrongClosing(path, "truncated or corrupt HDF5 file") {
+            let id = try withStrongClosing(path, "truncated or corrupt HDF5 file") {
                 H5Fopen(path, HDF5Library.openReadOnly, $0)
             }
+            // Opening reads the superblock and the root group only; global heaps are read later.
+            do {
+                return (id, try StoredLayout(file: id, path: path))
+            } catch {
+                H5Fclose(id)
+                throw error
+            }
         }
-        return HDF5File(path: path, id: id, writing: false)
+        return HDF5File(path: path, id: id, writing: false, storedLayout: layout)
     }
 
     /// Starts writing a new file that will replace `path` when `commit()` succeeds. The file is
@@ -252,6 +262,18 @@ extension HDF5File {
         } catch let error as ConvNetError {
             throw ConvNetError.file(path: path, message: error.description)
         }
+    }
+
+    /// Throws unless the stored numeric `type` of `count` elements (integers or floating point)
+    /// has an element size a number can have, 1 to 16 bytes, and the elements fit under
+    /// `AllocationLimit.maximumBytes` at that size: libhdf5 1.10 sizes its conversion buffer by
+    /// the stored type, whose size comes from the file (a damaged one declared 1.6 GB per float).
+    func checkStoredNumberType(_ type: hid_t, count: Int, _ what: String) throws {
+        let size = H5Tget_size(type)
+        guard (1...16).contains(size) else {
+            throw ConvNetError.file(path: path, message: "damaged HDF5 file: \(what) declares numbers of \(size) bytes each, expected 1 to 16")
+        }
+        _ = try elementCount([count], elementSize: size, what)
     }
 
     /// A dataspace for `shape` (`[]` is a scalar), closed after `body`.
