@@ -33,8 +33,8 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var datasetOptions: DatasetOptions
-    @Option(help: ArgumentHelp("Dropout probabilities: START:STOP:STEP or a,b,c (default 0.1:0.9:0.1; with --k, one rate).", valueName: "range")) var dropout: String?
-    @Option(help: ArgumentHelp("Sweep the decay constant of --schedule instead: START:STOP:STEP or a,b,c.", valueName: "range")) var k: String?
+    @Option(help: ArgumentHelp("Dropout probabilities: START:STOP:STEP, START:STOP (5 values) or a,b,c (default 0.1:0.9:0.1; with --k, one rate).", valueName: "range")) var dropout: String?
+    @Option(help: ArgumentHelp("Sweep the decay constant of --schedule instead: START:STOP:STEP, START:STOP (5 values, ends included) or a,b,c.", valueName: "range")) var k: String?
     @Option(help: ArgumentHelp("Learning-rate decay with --k: \(LearningRateScheduleRegistry.usages.joined(separator: ", ")), K standing for the swept value (or appended).", valueName: "schedule")) var schedule: String?
     @Option(help: "Epochs per model.") var epochs = 2
     @OptionGroup var limitOption: LimitOption
@@ -82,8 +82,11 @@ struct SweepCommand: ParsableCommand {
     /// `--dropout`'s probabilities, each in [0, 1).
     static func rates(_ spec: String) throws -> [Double] { try values(spec, flag: "--dropout", unitInterval: true) }
 
-    /// `START:STOP:STEP` (inclusive, values rounded to 6 decimals against drift) or `a,b,c`; with
-    /// `unitInterval` each in [0, 1), else each positive.
+    /// How many values a `START:STOP` range stands for (as `numpy.linspace`'s ends included).
+    static let rangePoints = 5
+
+    /// `START:STOP:STEP` (inclusive, values rounded to 6 decimals against drift), `START:STOP`
+    /// (`rangePoints` values) or `a,b,c`; with `unitInterval` each in [0, 1), else each positive.
     static func values(_ spec: String, flag: String, unitInterval: Bool) throws -> [Double] {
         let values: [Double]
         let parts = spec.split(separator: ":").map { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -93,6 +96,14 @@ struct SweepCommand: ParsableCommand {
             }
             let count = Int(((stop - start) / step + 1e-9).rounded(.down)) + 1
             values = (0..<count).map { ((start + Double($0) * step) * 1e6).rounded() / 1e6 }
+        } else if parts.count == 2 {
+            // START:STOP, as the lecture notes write a range: `rangePoints` evenly spaced values, ends included.
+            guard let start = parts[0], let stop = parts[1], stop > start else {
+                throw ValidationError("\(flag) \(spec): expected START:STOP with STOP > START, e.g. 0.01:0.99")
+            }
+            values = (0..<rangePoints).map {
+                ((start + Double($0) * (stop - start) / Double(rangePoints - 1)) * 1e6).rounded() / 1e6
+            }
         } else {
             let list = spec.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !list.isEmpty, list.allSatisfy({ $0 != nil }) else {

@@ -214,9 +214,15 @@ struct TrainingOptions: ParsableArguments {
         var inputShape = probe.model.inputShape
         if let size, inputShape.count == 3 { inputShape = [size.height, size.width, inputShape[2]] }
         if let channels = tuning.channels, inputShape.count == 3, !ModelSource.isFile(model), resumed == nil { inputShape[2] = channels }
-        let data = try PreparedData(datasetOptions.resolver(limit: limitOption.limit), inputShape: inputShape,
+        // A zoo model is built for the data's channel count (LeNet-5 on CIFAR-10 in colour), as a
+        // Keras model is built for its data; --channels chooses instead, a model file keeps its own.
+        let followsDataChannels = inputShape.count == 3 && !ModelSource.isFile(model) && resumed == nil && tuning.channels == nil
+        var dataShape = inputShape
+        if followsDataChannels { dataShape[2] = nil }
+        let data = try PreparedData(datasetOptions.resolver(limit: limitOption.limit), inputShape: dataShape,
                                     preprocessing: probe.metadata?.preprocessing, named: preprocessing,
                                     memoryBudget: streamImages ? 0 : PreparedData.defaultMemoryBudget)
+        if followsDataChannels, data.sampleShape.count == 3 { inputShape[2] = data.sampleShape[2] }
         let augmentationList = try augmentations.map(Augmentation.parseList)
             ?? (augment ? Augmentation.standard(forImageShape: data.sampleShape) : [])
         let (train, heldOut) = try data.training(augmentations: augmentationList, validationSplit: validationSplit)

@@ -183,10 +183,14 @@ import Testing
         #expect(anyway.output.contains("\"samples\":10000"), "\(anyway.output)")
     }
 
-    /// A built-in dataset whose images differ from the model's input is resized (and its colours
-    /// converted) with a one-line notice; `--resize` picks the size.
+    /// A built-in dataset whose images differ from the model's input is resized with a one-line
+    /// notice; a zoo model takes the data's channels unless `--channels` says otherwise (then the
+    /// colours are converted); `--resize` picks the size.
     @Test func builtInDatasetsAreResizedToTheModel() throws {
-        let colour = try CommandLineTests.run(["train", "--model", "signs", "--limit", "64", "--epochs", "1"])
+        let gray = try CommandLineTests.run(["train", "--model", "signs", "--limit", "64", "--epochs", "1"])
+        #expect(gray.status == 0, "\(gray.error)")
+        #expect(gray.output.hasPrefix("Resizing fashion-mnist's 28x28x1 images to 64x64x1 for the model\n"), "\(gray.output)")
+        let colour = try CommandLineTests.run(["train", "--model", "signs", "--channels", "3", "--limit", "64", "--epochs", "1"])
         #expect(colour.status == 0, "\(colour.error)")
         #expect(colour.output.hasPrefix("Resizing fashion-mnist's 28x28x1 images to 64x64x3 for the model (gray to RGB)\n"), "\(colour.output)")
         let explicit = try CommandLineTests.run(["train", "--model", "lenet5", "--resize", "32x32", "--limit", "64", "--epochs", "1"])

@@ -128,4 +128,19 @@ import Testing
         #expect(rows.count == 3 && rows[0] == "dropout,train_accuracy,test_accuracy")
         #expect(rows[1].hasPrefix("0.2,") && rows[2].hasPrefix("0.6,"))
     }
+
+    /// `sweep --k START:STOP`, as the lecture notes write the decay constant's range: five evenly
+    /// spaced values, ends included, one model each.
+    @Test func sweepTheDecayConstantOverARange() throws {
+        let folder = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let csv = folder.appendingPathComponent("k.csv").path
+        let run = try CLI.run(["sweep", "--model", "lenet5", "--dataset", "fashion-mnist", "--schedule", "exponential",
+                               "--k", "0.5:0.9", "--epochs", "1", "--limit", "64", "--csv", csv,
+                               "-o", folder.appendingPathComponent("k.svg").path])
+        #expect(run.status == 0, "\(run.error)")
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 6 && rows[0].hasSuffix(",train_accuracy,test_accuracy"))
+        #expect(rows.dropFirst().map { $0.split(separator: ",")[0] } == ["0.5", "0.6", "0.7", "0.8", "0.9"])
+    }
 }

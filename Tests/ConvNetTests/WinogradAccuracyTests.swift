@@ -4,7 +4,7 @@ import Testing
 /// Winograd's convolution against the textbook loops, in all three passes, for both tiles and for
 /// the layer sizes of the speedrun network (`airbench94`) and a ResNet stage: the error relative
 /// to the largest reference value, with He-scaled kernels so that outputs are of order one.
-/// The bounds are about 4x the largest errors measured on 2026-12-01 (docs/performance.md has the
+/// The bounds are about 4x the largest errors measured on 2026-12-01 (docs/PERFORMANCE.md has the
 /// table): F(2x2, 3x3) up to 2.4e-6, F(4x4, 3x3), whose interpolation points ±2 bring larger
 /// coefficients, up to 1.2e-5 (about five times as much).
 @Suite struct WinogradAccuracyTests {

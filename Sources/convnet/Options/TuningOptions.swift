@@ -18,7 +18,7 @@ struct TuningOptions: ParsableArguments {
     var earlyStopping: Int?
     @Flag(help: "Multiply the learning rate by --plateau-factor when the validation loss (else the training loss) has not improved for --plateau-patience epochs (Keras ReduceLROnPlateau).")
     var reduceLrOnPlateau = false
-    @Option(help: ArgumentHelp("Build a zoo model for this many input channels (1 gray, 3 colour) instead of its own, e.g. LeNet-5 on CIFAR-10 in colour; the images are converted to match.", valueName: "1|3"))
+    @Option(help: ArgumentHelp("Build a zoo model for this many input channels (1 gray, 3 colour) instead of the data's; the images are converted to match (default: a zoo model takes the data's channels, e.g. LeNet-5 on CIFAR-10 in colour).", valueName: "1|3"))
     var channels: Int?
     @Option(help: "With --reduce-lr-on-plateau: the factor (Keras default 0.1).") var plateauFactor: Float = 0.1
     @Option(help: "With --reduce-lr-on-plateau: epochs without improvement tolerated (Keras default 10).") var plateauPatience = 10
