@@ -85,27 +85,27 @@ class BasicBlock(nn.Module):
         return F.relu(self.shortcut(x) + self.bn2(self.conv2(y)))
 
 
-def resnet20():
-    """ResNet-20 for 32x32x3 (ConvNet's `resnet20`): stem conv-BN-ReLU of 16, stages of 3 blocks, GAP, dense 10."""
-    layers, cin = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
-    for stage, cout in enumerate((16, 32, 64)):
-        for index in range(3):
+def cifar_resnet(widths, blocks_per_stage):
+    """A ResNet for 32x32x3: 3x3 stem conv-BN-ReLU of widths[0], stages of basic blocks (the first of every stage
+    after the first with stride 2), global average pool, dense 10."""
+    layers, cin = [nn.Conv2d(3, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()], widths[0]
+    for stage, cout in enumerate(widths):
+        for index in range(blocks_per_stage):
             layers.append(BasicBlock(cin, cout, 2 if stage > 0 and index == 0 else 1))
             cin = cout
-    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10))
     return net, (3, 32, 32)
+
+
+def resnet20():
+    """ResNet-20 (ConvNet's `resnet20`): stem of 16, stages of 3 blocks of 16/32/64."""
+    return cifar_resnet((16, 32, 64), 3)
 
 
 def resnet18_cifar():
-    """ResNet-18 for 32x32x3 as kuangliu/pytorch-cifar (ConvNet's `resnet18-cifar`): 3x3 stem conv-BN-ReLU of 64,
-    stages of 2 basic blocks (64/128/256/512), global average pool, dense 10."""
-    layers, cin = [nn.Conv2d(3, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()], 64
-    for stage, cout in enumerate((64, 128, 256, 512)):
-        for index in range(2):
-            layers.append(BasicBlock(cin, cout, 2 if stage > 0 and index == 0 else 1))
-            cin = cout
-    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10))
-    return net, (3, 32, 32)
+    """ResNet-18 for 32x32 as kuangliu/pytorch-cifar (ConvNet's `resnet18-cifar`): stem of 64, stages of 2 blocks of
+    64/128/256/512."""
+    return cifar_resnet((64, 128, 256, 512), 2)
 
 
 def airbench94_net():
