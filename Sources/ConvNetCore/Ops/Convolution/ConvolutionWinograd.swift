@@ -186,15 +186,27 @@ enum Winograd<T: WinogradTiling> {
         }
     }
 
-    /// Where the `α × α` input block of tile `(th, tw)` of `image` reads, as offsets into the NHWC
-    /// input, −1 where it falls in the padding.
-    @inline(__always) private static func blockOffsets(image: Int, th: Int, tw: Int, shape s: ConvolutionShape,
-                                                       into offsets: UnsafeMutablePointer<Int>) {
-        let g = s.window
-        for n in 0..<(α * α) {
-            let y = m * th - g.padTop + n / α, x = m * tw - g.padLeft + n % α
-            let inside = y >= 0 && y < g.inputHeight && x >= 0 && x < g.inputWidth
-            offsets[n] = inside ? ((image * g.inputHeight + y) * g.inputWidth + x) * s.inputChannels : -1
+    /// Calls `body(tile, offsets)` for every tile of `images` in order (`tile` counting from 0),
+    /// with where its `α × α` input block lies: offsets into the NHWC input, −1 in the padding.
+    @inline(__always) private static func forEachInputBlock(of images: Range<Int>, shape s: ConvolutionShape,
+                                                            _ body: (Int, UnsafePointer<Int>) -> Void) {
+        let g = s.window, (tileRows, tileColumns) = tiles(s)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { buffer in
+            let offsets = buffer.baseAddress!
+            var tile = 0
+            for image in images {
+                for th in 0..<tileRows {
+                    for tw in 0..<tileColumns {
+                        for n in 0..<(α * α) {
+                            let y = m * th - g.padTop + n / α, x = m * tw - g.padLeft + n % α
+                            let inside = y >= 0 && y < g.inputHeight && x >= 0 && x < g.inputWidth
+                            offsets[n] = inside ? ((image * g.inputHeight + y) * g.inputWidth + x) * s.inputChannels : -1
+                        }
+                        body(tile, offsets)
+                        tile += 1
+                    }
+                }
+            }
         }
     }
 
@@ -246,22 +258,13 @@ enum Winograd<T: WinogradTiling> {
         let cIn = s.inputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
         let count = images.count * tileRows * tileColumns
         withBlocks { source, scratch, block in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { offsets in
-                var tile = 0
-                for image in images {
-                    for th in 0..<tileRows {
-                        for tw in 0..<tileColumns {
-                            blockOffsets(image: image, th: th, tw: tw, shape: s, into: offsets.baseAddress!)
-                            for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
-                                for n in 0..<positions {
-                                    source[n] = offsets[n] < 0 ? Vector(repeating: 0) : load(input + offsets[n] + k)
-                                }
-                                separable(T.inputTransform, n: α, k: α, source, scratch, block)
-                                for n in 0..<positions { store(block[n], to: v + (n * count + tile) * cIn + k) }
-                            }
-                            tile += 1
-                        }
+            forEachInputBlock(of: images, shape: s) { tile, offsets in
+                for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
+                    for n in 0..<positions {
+                        source[n] = offsets[n] < 0 ? Vector(repeating: 0) : load(input + offsets[n] + k)
                     }
+                    separable(T.inputTransform, n: α, k: α, source, scratch, block)
+                    for n in 0..<positions { store(block[n], to: v + (n * count + tile) * cIn + k) }
                 }
             }
         }
@@ -343,21 +346,12 @@ enum Winograd<T: WinogradTiling> {
         let cIn = s.inputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
         let count = images.count * tileRows * tileColumns
         withBlocks { source, scratch, block in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { offsets in
-                var tile = 0
-                for image in images {
-                    for th in 0..<tileRows {
-                        for tw in 0..<tileColumns {
-                            blockOffsets(image: image, th: th, tw: tw, shape: s, into: offsets.baseAddress!)
-                            for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
-                                for n in 0..<positions { source[n] = load(dV + (n * count + tile) * cIn + k) }
-                                separable(T.inputAdjoint, n: α, k: α, source, scratch, block)
-                                for n in 0..<positions where offsets[n] >= 0 {
-                                    store(load(dA + offsets[n] + k) + block[n], to: dA + offsets[n] + k)
-                                }
-                            }
-                            tile += 1
-                        }
+            forEachInputBlock(of: images, shape: s) { tile, offsets in
+                for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
+                    for n in 0..<positions { source[n] = load(dV + (n * count + tile) * cIn + k) }
+                    separable(T.inputAdjoint, n: α, k: α, source, scratch, block)
+                    for n in 0..<positions where offsets[n] >= 0 {
+                        store(load(dA + offsets[n] + k) + block[n], to: dA + offsets[n] + k)
                     }
                 }
             }
