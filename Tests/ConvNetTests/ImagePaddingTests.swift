@@ -89,8 +89,10 @@ import Testing
             }
         }
         let model = folder.appendingPathComponent("padded.h5").path
+        // --channels 1: image folders load as RGB (as Keras's image_dataset_from_directory), and a
+        // zoo model would take those 3 channels.
         let train = try CLI.run(["train", "--model", "lenet5", "--dataset", folder.appendingPathComponent("train").path,
-                                 "--pad", "3", "--epochs", "1", "--save", model, "--stream-images"])
+                                 "--channels", "1", "--pad", "3", "--epochs", "1", "--save", model, "--stream-images"])
         #expect(train.status == 0, "\(train.error)")
         #expect(train.output.contains("Padding the 22x22x1 images with 3 zero pixels on each side: 28x28x1"), "\(train.output)")
         let predict = try CLI.run(["predict", "--model", model, "--pad", "3", "--json", "--with-input", photos[0]])
