@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 ADDRESS_SUITES='HostileInputTests|HDF5Tests|CheckpointTests|NamedCheckpointTests|KerasModelFileTests|WeightsByNameTests|IDXTests|MNISTStyleTests|CIFAR10Tests|PNGCodecTests|JPEGCodecTests|ImageFolderTests|SignsTests|BadInputTests'
-THREAD_SUITES='TrainerTests|TrainingTests|PipelinePreprocessingTests|PipelineAugmentationTests|PipelineImageFolderTests|FastReferenceAgreementTests|DataParallelLibraryTests'
+THREAD_SUITES='TrainerTests|\.TrainingTests|PipelinePreprocessingTests|PipelineAugmentationTests|PipelineImageFolderTests|FastReferenceAgreementTests|DataParallelLibraryTests'
 kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(address thread)
 for kind in "${kinds[@]}"; do

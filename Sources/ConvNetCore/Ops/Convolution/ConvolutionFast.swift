@@ -86,10 +86,9 @@ public enum ConvolutionFast: ConvolutionKernels {
             return (ConvolutionWinograd.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu), nil)
         }
         let tasks = tasks(s)
-        var output: [Float] = []
-        let patches = [Float](unsafeUninitializedCapacity: keepingPatches ? s.batch * pixels * s.patchLength : 0) { kept, keptCount in
-            let kept = keepingPatches ? SendableMutablePointer(kept.baseAddress!) : nil
-            output = [Float](unsafeUninitializedCapacity: s.batch * pixels * cOut) { output, initialized in
+        /// The output, computed with the patches also written to `kept` when given.
+        func output(keepingPatchesIn kept: SendableMutablePointer<Float>?) -> [Float] {
+            [Float](unsafeUninitializedCapacity: s.batch * pixels * cOut) { output, initialized in
                 let z = SendableMutablePointer(output.baseAddress!)
                 withSendablePointers([input, kernel, bias]) { p in
                     Parallel.run(tasks: tasks.count) { task in
@@ -104,9 +103,17 @@ public enum ConvolutionFast: ConvolutionKernels {
                 }
                 initialized = output.count
             }
-            keptCount = kept == nil ? 0 : s.batch * pixels * s.patchLength
         }
-        return (output, keepingPatches ? patches : nil)
+        guard keepingPatches else { return (output(keepingPatchesIn: nil), nil) }
+        // (No zero-capacity array when the patches are not kept: `Array(unsafeUninitializedCapacity: 0)`
+        // writes its count into the runtime's shared empty-array storage, which ThreadSanitizer
+        // reports as a race when two threads do it.)
+        var result: [Float] = []
+        let patches = [Float](unsafeUninitializedCapacity: s.batch * pixels * s.patchLength) { kept, keptCount in
+            result = output(keepingPatchesIn: SendableMutablePointer(kept.baseAddress!))
+            keptCount = kept.count
+        }
+        return (result, patches)
     }
 
     /// `Z = cols · W + b` for one group of `rows` output pixels, written to `z` in NHWC order.
