@@ -21,6 +21,14 @@ let mpi: Bool = {
     }
 }()
 
+/// The CPU the kernels (`ConvNetCore`) are compiled for: `CONVNET_TARGET_CPU=native` for the building
+/// machine's instruction set (AVX2 and AVX-512 where it has them; `make` sets it), or an LLVM CPU name
+/// such as `haswell` or `znver3`. Unset, the compiler's baseline (x86-64: SSE2 only; arm64: as is),
+/// which runs on every machine of the architecture but leaves `SIMD8<Float>` as two SSE halves.
+/// A binary built with it needs that CPU. (An unsafe flag: a package that depends on ConvNet by
+/// version cannot set it; SwiftPM allows it for the root package.)
+let targetCPU: String? = ProcessInfo.processInfo.environment["CONVNET_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
+
 let package = Package(
     name: "ConvNet",
     platforms: [.macOS(.v15)],
@@ -48,7 +56,7 @@ let package = Package(
         // Error-safe wrappers around libpng/libjpeg's setjmp-based error handling.
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
         // The network itself: depends on nothing of ours and on no C library (BLAS is loaded at run time).
-        .target(name: "ConvNetCore"),
+        .target(name: "ConvNetCore", swiftSettings: targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []),
         .target(name: "ConvNetFiles", dependencies: ["ConvNetCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "ConvNetData", dependencies: ["ConvNetCore", "ConvNetFiles", "CZlibSystem", "CPNG", "CJPEG", "CImageShims",
                                                    .product(name: "Crypto", package: "swift-crypto")]),
