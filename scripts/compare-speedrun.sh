@@ -8,8 +8,12 @@
 #     SEEDS     number of runs (seeds 0..SEEDS-1), default 1
 #     RECIPE    airbench94 (default) or airbench95
 #   Environment: PYTHON (default python3; needs torch, numpy, pillow), CONVNET (default
-#   .build/release/convnet), THREADS (default 2), OUT (log folder, default speedrun-logs).
+#   .build/release/convnet), THREADS (default 2), OUT (log folder, default speedrun-logs),
+#   SIDES (default "convnet pytorch"; "pytorch" alone reruns one side and compares it with the
+#   other side's log already in OUT).
 #   Extra arguments after `--` go to both sides (e.g. -- --epochs 1 --limit 5120 --test-limit 2000).
+#   Writes OUT/convnet.log, OUT/pytorch.log, each side's mean curve per epoch (OUT/convnet.csv and
+#   OUT/pytorch.csv: last batch loss and accuracy, test accuracy) and both drawn in OUT/curves.svg.
 set -euo pipefail
 if [[ $# -lt 1 || ! -d "$1/train" || ! -d "$1/test" ]]; then
     echo "usage: $0 DATA_DIR [SEEDS] [RECIPE] [-- extra arguments]; DATA_DIR needs train/ and test/ class folders" >&2
@@ -31,16 +35,33 @@ out=${OUT:-speedrun-logs}
 "$python" -c "import torch, numpy, PIL" 2>/dev/null || { echo "$0: $python cannot import torch, numpy and PIL (pip install torch numpy pillow)" >&2; exit 1; }
 mkdir -p "$out"
 
-echo "== convnet speedrun ($recipe, $seeds seed(s), $threads threads) =="
-"$convnet" speedrun --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" --threads "$threads" \
-    -o "$out/$recipe-convnet.h5" "${extra[@]}" | tee "$out/convnet.log"
-echo "== PyTorch $("$python" -c 'import torch; print(torch.__version__)') ($recipe, $seeds seed(s), $threads threads) =="
-"$python" "$here/benchmarks/pytorch/airbench94.py" --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" \
-    --threads "$threads" "${extra[@]}" | tee "$out/pytorch.log"
+sides=${SIDES:-convnet pytorch}
+if [[ " $sides " == *" convnet "* ]]; then
+    echo "== convnet speedrun ($recipe, $seeds seed(s), $threads threads) =="
+    "$convnet" speedrun --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" --threads "$threads" \
+        -o "$out/$recipe-convnet.h5" "${extra[@]}" | tee "$out/convnet.log"
+fi
+if [[ " $sides " == *" pytorch "* ]]; then
+    echo "== PyTorch $("$python" -c 'import torch; print(torch.__version__)') ($recipe, $seeds seed(s), $threads threads) =="
+    "$python" "$here/benchmarks/pytorch/airbench94.py" --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" \
+        --threads "$threads" "${extra[@]}" | tee "$out/pytorch.log"
+fi
 
-# Both print one line per run: "...training T s (...), test accuracy A, with test-time augmentation B (...)".
+# Both print one line per run: "...training T s (...), test accuracy A, with test-time augmentation B (...)",
+# and one per epoch: "...seed S[)] epoch E: ... last batch loss L accuracy A, test accuracy T".
 python3 - "$out/convnet.log" "$out/pytorch.log" <<'PY'
-import re, statistics, sys
+import collections, os, re, statistics, sys
+def curve(log, csv):
+    pattern = re.compile(r"epoch +([0-9]+):.*last batch loss ([0-9.]+),? accuracy ([0-9.]+), test accuracy ([0-9.]+)")
+    epochs = collections.defaultdict(list)
+    for m in map(pattern.search, open(log)):
+        if m: epochs[int(m.group(1))].append(tuple(map(float, m.groups()[1:])))
+    with open(csv, "w") as f:
+        f.write("epoch,loss,accuracy,test_accuracy\n")
+        for epoch in sorted(epochs):
+            f.write(f"{epoch}," + ",".join(f"{statistics.mean(v):.4f}" for v in zip(*epochs[epoch])) + "\n")
+for log in sys.argv[1:3]:
+    curve(log, os.path.splitext(log)[0] + ".csv")
 def runs(path):
     pattern = re.compile(r"training ([0-9.]+) s .*test accuracy ([0-9.]+), with test-time augmentation ([0-9.]+)")
     return [tuple(map(float, m.groups())) for m in map(pattern.search, open(path)) if m]
@@ -58,3 +79,5 @@ for name, rows in (("convnet", ours), ("pytorch", theirs)):
 ratio = statistics.mean(r[0] for r in ours) / statistics.mean(r[0] for r in theirs)
 print(f"training time ratio convnet / pytorch: {ratio:.2f}")
 PY
+"$convnet" plot "$out/convnet.csv" "$out/pytorch.csv" --names ConvNet,PyTorch -o "$out/curves.svg" >/dev/null \
+    && echo "curves (mean over the seeds, per epoch): $out/curves.svg"
