@@ -22,7 +22,7 @@ let mpi: Bool = {
 }()
 
 /// The CPU the kernels (`ConvNetCore`) are compiled for: `CONVNET_TARGET_CPU=native` for the building
-/// machine's instruction set (AVX2 and AVX-512 where it has them; `make` sets it), or an LLVM CPU name
+/// machine's instruction set (AVX2 and AVX-512 where it has them), or an LLVM CPU name
 /// such as `haswell` or `znver3`. Unset, the compiler's baseline (x86-64: SSE2 only; arm64: as is),
 /// which runs on every machine of the architecture but leaves `SIMD8<Float>` as two SSE halves.
 /// A binary built with it needs that CPU. (An unsafe flag: a package that depends on ConvNet by
