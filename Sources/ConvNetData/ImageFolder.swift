@@ -1,6 +1,5 @@
 import ConvNetCore
 import Foundation
-import Synchronization
 
 /// Image-classification datasets stored as one folder per class, read as Keras's
 /// `image_dataset_from_directory` and torchvision's `ImageFolder` read them:
@@ -89,7 +88,7 @@ public enum ImageFolder {
                              reference: String) throws -> [Float] {
         let imageCount = shape.reduce(1, *)
         var pixels = [Float](repeating: 0, count: paths.count * imageCount)
-        let failure = Mutex<(index: Int, error: any Error)?>(nil)
+        let failure = Locked<(index: Int, error: any Error)?>(nil)
         pixels.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             let output = SendableMutablePointer(base)

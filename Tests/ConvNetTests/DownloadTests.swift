@@ -28,7 +28,7 @@ final class LoopbackServer: Sendable {
     let port: UInt16
     private let listener: Int32
     private let routes: [String: Route]
-    private let log = Mutex<[String]>([])
+    private let log = Locked<[String]>([])
     private let finished = DispatchSemaphore(value: 0)
 
     init(routes: [String: Route]) throws {

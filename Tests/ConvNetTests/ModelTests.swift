@@ -184,7 +184,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let csv = directory.appendingPathComponent("log.csv").path
-        let written = Mutex<[String]>([])
+        let written = Locked<[String]>([])
 
         var model = try Self.smallModel()
         model.compile(optimizer: SGD(learningRate: 0))  // nothing improves: early stopping must fire
@@ -243,4 +243,3 @@ import Testing
     }
 }
 
-import Synchronization

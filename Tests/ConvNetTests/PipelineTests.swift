@@ -1,7 +1,6 @@
 import ConvNet
 import Dispatch
 import Foundation
-import Synchronization
 import Testing
 
 /// `m` images `(height, width, channels)` whose pixel `(i, y, x, c)` is `1000 i + 100 c + 10 y + x`:
@@ -202,7 +201,7 @@ struct PipelineAugmentationTests {
             .augmented(with: [.horizontalFlip(), .randomCrop(padding: 2)])
             .preprocessed(.unitRange)
         let sequential = try (0..<8).map { try data.batch(at: Array(0..<16), seed: UInt64($0)).inputs }
-        let concurrent = Mutex<[Int: Tensor]>([:])
+        let concurrent = Locked<[Int: Tensor]>([:])
         DispatchQueue.concurrentPerform(iterations: 8) { seed in
             let batch = try? data.batch(at: Array(0..<16), seed: UInt64(seed)).inputs
             concurrent.withLock { $0[seed] = batch }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Where a tensor sits on a tape: which tape, and the index of the node that produced it.
 ///
 /// The reference to the tape is weak: the tape's backward closures hold the tensors of the forward
@@ -44,7 +42,7 @@ public final class GradientTape: Sendable {
         let backward: BackwardFunction?
     }
 
-    private let nodes = Mutex<[Node]>([])
+    private let nodes = Locked<[Node]>([])
 
     /// Creates an empty tape; it records nothing until ``watch(_:)`` puts a tensor on it.
     public init() {}

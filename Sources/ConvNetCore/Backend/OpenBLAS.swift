@@ -1,6 +1,5 @@
 #if !canImport(Accelerate)
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +41,7 @@ struct OpenBLAS: Sendable {
 
     /// True once loading has begun. Held while loading, so that `beforeLoading` cannot set
     /// variables while OpenBLAS's constructor reads them.
-    private static let loadStarted = Mutex<Bool>(false)
+    private static let loadStarted = Locked<Bool>(false)
 
     /// Runs `body` (which may set OpenBLAS's environment variables) if OpenBLAS has not been
     /// loaded yet, holding off loading until it returns; returns false, without running it, once

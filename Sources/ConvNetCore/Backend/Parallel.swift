@@ -98,7 +98,7 @@ final class WorkerPool: @unchecked Sendable {
     private let busy = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
     private let wakeUp = DispatchSemaphore(value: 0)
-    private let spawned = Mutex<Int>(0)
+    private let spawned = Locked<Int>(0)
 
     func run(tasks: Int, workers: Int, _ body: @Sendable (Int) -> Void) {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Reusable memory for kernels' temporary buffers (im2col columns, per-task partial sums).
 ///
 /// A fresh multi-megabyte allocation is mapped from the operating system, which zeroes every page
@@ -7,19 +5,13 @@ import Synchronization
 /// page clearing the single largest cost of training LeNet-5. Buffers handed out here are kept
 /// for reuse instead (the pool holds at most as many as were ever in use at once, typically two
 /// per thread). Their contents are undefined: callers write before they read.
-///
-/// ThreadSanitizer (Swift 6.3, Linux) reports "Swift access race" on `free` when threads contend
-/// for it. That is a false positive: `Mutex` hands a contended lock over through futex system
-/// calls, which TSan does not see as synchronization (a two-thread program appending to a
-/// `Mutex<[Int]>` gets the same report). Suppress it with `race:ScratchBuffers` in a TSan
-/// suppressions file.
 enum ScratchBuffers {
     private struct Buffer: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<Float>
         let capacity: Int
     }
 
-    private static let free = Mutex<[Buffer]>([])
+    private static let free = Locked<[Buffer]>([])
 
     /// Calls `body` with a buffer of at least `count` floats, valid only during the call.
     static func withBuffer<Result>(count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Result) rethrows -> Result {

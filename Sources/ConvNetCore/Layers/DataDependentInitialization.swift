@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Sets a layer's weights from data before training (whitening, LSUV): given the inputs the layer
 /// receives on some samples, returns new values for some of its weights.
 public protocol DataDependentInitializer: Sendable {
@@ -88,7 +86,7 @@ public struct PatchWhitening: DataDependentInitializer {
         let (m, h, w, c) = (inputs.shape[0], inputs.shape[1], inputs.shape[2], inputs.shape[3])
         let d = kh * kw * c
         let chunks = Parallel.chunks(m, costPerItem: (h - kh + 1) * (w - kw + 1) * d * d)
-        let partials = Mutex([[Double]](repeating: [], count: chunks.count))
+        let partials = Locked([[Double]](repeating: [], count: chunks.count))
         inputs.scalars.withUnsafeBufferPointer { buffer in
             let x = SendablePointer(buffer.baseAddress!)
             Parallel.run(tasks: chunks.count) { task in

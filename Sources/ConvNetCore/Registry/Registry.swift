@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A thread-safe table from names to entries, one per kind (layers, optimizers, losses, schedules,
 /// initializers): the built-in entries are registered when it is first used, users add theirs with
 /// `register`. Looking up a name it does not know throws an error naming the name and listing the
@@ -12,7 +10,7 @@ package final class Registry<Entry: Sendable>: Sendable {
 
     /// What the entries are, for messages: `layer`, `optimizer`, ...
     package let kind: String
-    private let table: Mutex<Table>
+    private let table: Locked<Table>
 
     /// A registry of `kind` holding `builtIns` (in order; a repeated name keeps its first entry).
     package init(kind: String, builtIns: [(name: String, entry: Entry)]) {
@@ -22,7 +20,7 @@ package final class Registry<Entry: Sendable>: Sendable {
             table.order.append(name)
             table.entries[name] = entry
         }
-        self.table = Mutex(table)
+        self.table = Locked(table)
     }
 
     /// Adds `entry` under each of `names`, replacing an entry registered before under the same name.

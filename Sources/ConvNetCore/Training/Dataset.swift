@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// A batch of samples: inputs `(m, n_H, n_W, n_C)` and their class labels.
 public struct Batch: Sendable {
@@ -122,7 +121,7 @@ public struct DatasetSubset: Dataset {
 
 /// Prepares a batch on a background thread while the current step computes.
 final class PrefetchedBatch: Sendable {
-    private let result = Mutex<Result<Batch, any Error>?>(nil)
+    private let result = Locked<Result<Batch, any Error>?>(nil)
     private let ready = DispatchSemaphore(value: 0)
 
     init(_ dataset: any Dataset, indices: [Int], seed: UInt64) {

@@ -136,10 +136,10 @@ private final class Transfer: NSObject, URLSessionDataDelegate, Sendable {
     }
 
     let done = DispatchSemaphore(value: 0)
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(file: sending AtomicFile.Writer, hasher: sending StreamingHasher?, progress: DownloadProgressLine) {
-        state = Mutex(State(file: file, hasher: hasher, progress: progress))
+        state = Locked(State(file: file, hasher: hasher, progress: progress))
     }
 
     /// Renames the complete download onto its target (`AtomicFile.Writer.commit`).

@@ -4,7 +4,6 @@ import ConvNetCore
 // every access happens under `HDF5Library.locked`, so reading them is safe.
 @preconcurrency import CHDF5
 import Foundation
-import Synchronization
 
 /// Process-wide gate to libhdf5.
 ///
@@ -12,7 +11,7 @@ import Synchronization
 /// through `locked`. The lock is not re-entrant: code running inside `locked` calls the internal,
 /// lock-free helpers of `HDF5File`, never its public methods.
 enum HDF5Library {
-    private static let mutex = Mutex(())
+    private static let mutex = Locked(())
 
     /// Runs `body` with exclusive access to libhdf5.
     static func locked<T: Sendable>(_ body: () throws -> T) rethrows -> T {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Data-parallel training's gradient hook: averages every step's gradients over the processes of a
 /// ``ProcessGroup`` before the optimizer uses them (PyTorch `DistributedDataParallel`, Horovod's
 /// `DistributedOptimizer`), and makes every process start from rank 0's weights and optimizer state.
@@ -143,7 +141,7 @@ enum FusionBuffer {
 
 /// Seconds spent in gradient all-reduces and how many there were (thread-safe; shared by copies).
 public final class AllReduceTimer: Sendable {
-    private let totals = Mutex<(seconds: Double, count: Int)>((0, 0))
+    private let totals = Locked<(seconds: Double, count: Int)>((0, 0))
 
     /// A timer at zero.
     public init() {}
