@@ -10,7 +10,9 @@
 #   Environment: PYTHON (default python3; needs torch, numpy, pillow), CONVNET (default
 #   .build/release/convnet), THREADS (default 2), OUT (log folder, default speedrun-logs),
 #   SIDES (default "convnet pytorch"; "pytorch" alone reruns one side and compares it with the
-#   other side's log already in OUT).
+#   other side's log already in OUT; "none" only compares the logs in OUT), FIRST_SEED (default 0:
+#   runs seeds FIRST_SEED..FIRST_SEED+SEEDS-1, so that a long comparison can be split over several
+#   sittings; concatenate the logs into one OUT and compare them with SIDES=none).
 #   Extra arguments after `--` go to both sides (e.g. -- --epochs 1 --limit 5120 --test-limit 2000).
 #   Writes OUT/convnet.log, OUT/pytorch.log, each side's mean curve per epoch (OUT/convnet.csv and
 #   OUT/pytorch.csv: last batch loss and accuracy, test accuracy) and both drawn in OUT/curves.svg.
@@ -30,6 +32,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-python3}
 convnet=${CONVNET:-$here/.build/release/convnet}
 threads=${THREADS:-2}
+first_seed=${FIRST_SEED:-0}
+[[ $first_seed =~ ^[0-9]+$ ]] || { echo "$0: FIRST_SEED must be a number, got $first_seed" >&2; exit 2; }
 out=${OUT:-speedrun-logs}
 [[ -x $convnet ]] || { echo "$0: $convnet is missing; run swift build -c release first" >&2; exit 1; }
 "$python" -c "import torch, numpy, PIL" 2>/dev/null || { echo "$0: $python cannot import torch, numpy and PIL (pip install torch numpy pillow)" >&2; exit 1; }
@@ -37,18 +41,21 @@ mkdir -p "$out"
 
 sides=${SIDES:-convnet pytorch}
 if [[ " $sides " == *" convnet "* ]]; then
-    echo "== convnet speedrun ($recipe, $seeds seed(s), $threads threads) =="
-    "$convnet" speedrun --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" --threads "$threads" \
+    echo "== convnet speedrun ($recipe, $seeds seed(s) from $first_seed, $threads threads) =="
+    "$convnet" speedrun --data "$data" --recipe "$recipe" --seed "$first_seed" --runs "$seeds" --threads "$threads" \
         -o "$out/$recipe-convnet.h5" "${extra[@]}" | tee "$out/convnet.log"
 fi
 if [[ " $sides " == *" pytorch "* ]]; then
-    echo "== PyTorch $("$python" -c 'import torch; print(torch.__version__)') ($recipe, $seeds seed(s), $threads threads) =="
-    "$python" "$here/benchmarks/pytorch/airbench94.py" --data "$data" --recipe "$recipe" --seed 0 --runs "$seeds" \
+    echo "== PyTorch $("$python" -c 'import torch; print(torch.__version__)') ($recipe, $seeds seed(s) from $first_seed, $threads threads) =="
+    "$python" "$here/benchmarks/pytorch/airbench94.py" --data "$data" --recipe "$recipe" --seed "$first_seed" --runs "$seeds" \
         --threads "$threads" "${extra[@]}" | tee "$out/pytorch.log"
 fi
 
 # Both print one line per run: "...training T s (...), test accuracy A, with test-time augmentation B (...)",
 # and one per epoch: "...seed S[)] epoch E: ... last batch loss L accuracy A, test accuracy T".
+for side in convnet pytorch; do
+    [[ -f $out/$side.log ]] || { echo "$0: no $out/$side.log to compare with yet (run SIDES=$side with OUT=$out)"; exit 0; }
+done
 python3 - "$out/convnet.log" "$out/pytorch.log" <<'PY'
 import collections, os, re, statistics, sys
 def curve(log, csv):
