@@ -138,10 +138,18 @@ public struct Model: Sendable {
         let lastUse = Self.lastUses(inbound: inbound)
         var values = [Tensor?](repeating: nil, count: layers.count)
         var intermediate: [Int: Tensor] = [:]
-        for index in layers.indices {
+        let fused = Self.fusedPairs(layers: layers, inbound: inbound, lastUse: lastUse, keeping: outputs)
+        let secondOfPair = Set(fused.values)
+        for index in layers.indices where !secondOfPair.contains(index) {
             let inputs = inbound[index].map { $0 == Self.inputNode ? input : values[$0] ?? input }
-            values[index] = try layers[index].forward(inputs, context: &context)
-            if outputs.contains(index) { intermediate[index] = values[index] }
+            var produced = index
+            if let second = fused[index], let convolution = layers[index] as? Conv2D {
+                values[second] = try convolution.forwardMaxPooled(inputs[0])  // `LayerFusion`
+                produced = second
+            } else {
+                values[index] = try layers[index].forward(inputs, context: &context)
+            }
+            if outputs.contains(produced) { intermediate[produced] = values[produced] }
             for source in inbound[index] where source != Self.inputNode && lastUse[source] == index {
                 values[source] = nil  // free activations as soon as their last consumer has run
             }

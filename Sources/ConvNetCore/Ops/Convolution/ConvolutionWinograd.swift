@@ -49,6 +49,36 @@ public enum ConvolutionWinograd {
         }
     }
 
+    /// The convolution's 2x2 max pool (stride 2, valid: `(m, ⌊n_H/2⌋, ⌊n_W/2⌋, n_C)`), with `bias`
+    /// added and, when `relu`, `max(0, ·)` applied before pooling, computed without writing the
+    /// convolution's output: each 4x4 (or 2x2) output tile holds whole pooling windows, which are
+    /// reduced as the tile leaves the output transform. `winners` says which pixel of each window
+    /// won, for `backwardMaxPooled`: 0–3 in scan order (the first of equal values, as
+    /// `PoolingReference`), 4 when a fused ReLU made the window's maximum zero (no gradient).
+    public static func forwardMaxPooled(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape,
+                                        relu: Bool = false, tile: Tile = defaultTile) -> (output: [Float], winners: [UInt8]) {
+        switch tile {
+        case .f2x2: Winograd<WinogradF2x2>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        case .f4x4: Winograd<WinogradF4x4>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        }
+    }
+
+    /// The gradients of `forwardMaxPooled` for the upstream gradient `dP` of the pooled output:
+    /// `dY` is `dP` routed to each window's winner and zero elsewhere, built tile by tile inside
+    /// the backward transform rather than as a full-size tensor.
+    public static func backwardMaxPooled(input: [Float], kernel: [Float], upstream: [Float], winners: [UInt8],
+                                         shape s: ConvolutionShape, needInput: Bool = true, tile: Tile = defaultTile)
+        -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        switch tile {
+        case .f2x2:
+            Winograd<WinogradF2x2>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: nil, winners: winners)
+        case .f4x4:
+            Winograd<WinogradF4x4>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: nil, winners: winners)
+        }
+    }
+
     /// The gradients with respect to the input (when `needInput`), the `(3, 3, n_C_prev, n_C)`
     /// kernel and the bias, for the upstream gradient `dY` (masked by `y > 0` first when
     /// `reluOutput` is the output of a forward pass with ReLU). The shape must satisfy `applies(to:)`.
@@ -73,38 +103,61 @@ enum Winograd<T: WinogradTiling> {
     private static var α: Int { T.inputSide }
 
     static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool) -> [Float] {
+        [Float](unsafeUninitializedCapacity: s.batch * s.outputPixels * s.outputChannels) { output, initialized in
+            forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu,
+                    into: SendableMutablePointer(output.baseAddress!), winners: nil)
+            initialized = output.count
+        }
+    }
+
+    static func forwardMaxPooled(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape,
+                                 relu: Bool) -> (output: [Float], winners: [UInt8]) {
+        let count = s.batch * (s.window.outputHeight / 2) * (s.window.outputWidth / 2) * s.outputChannels
+        var pooled: [Float] = []
+        let winners = [UInt8](unsafeUninitializedCapacity: count) { winners, winnersCount in
+            pooled = [Float](unsafeUninitializedCapacity: count) { output, initialized in
+                forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu,
+                        into: SendableMutablePointer(output.baseAddress!), winners: SendableMutablePointer(winners.baseAddress!))
+                initialized = count
+            }
+            winnersCount = count
+        }
+        return (pooled, winners)
+    }
+
+    /// The forward pass into `output`: the NHWC output, or its 2x2 max pool when `winners` is given.
+    private static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool,
+                                into output: SendableMutablePointer<Float>, winners: SendableMutablePointer<UInt8>?) {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
         let tilesPerImage = tiles(s).rows * tiles(s).columns
         let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
         let tasks = Parallel.chunks(s.batch, costPerItem: s.outputPixels * s.patchLength * cOut)
         let transformedKernel = transformKernel(kernel, shape: s)
-        return [Float](unsafeUninitializedCapacity: s.batch * s.outputPixels * cOut) { output, initialized in
-            let z = SendableMutablePointer(output.baseAddress!)
-            withSendablePointers([input, transformedKernel, bias]) { p in
-                Parallel.run(tasks: tasks.count) { task in
-                    let images = tasks[task]
-                    let capacity = min(groupSize, images.count) * tilesPerImage
-                    ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
-                        let (v, mBuffer) = (buffer, buffer + positions * capacity * cIn)
-                        for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
-                            let group = first..<min(first + groupSize, images.upperBound), count = group.count * tilesPerImage
-                            transformInput(p[0].pointer, images: group, into: v, shape: s)
-                            for position in 0..<positions {
-                                GEMM.multiply(m: count, n: cOut, k: cIn, a: v + position * count * cIn, lda: cIn,
-                                              b: p[1].pointer + position * cIn * cOut, ldb: cOut,
-                                              c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1)
-                            }
-                            transformOutput(mBuffer, images: group, bias: p[2].pointer, relu: relu, into: z.pointer, shape: s)
+        withSendablePointers([input, transformedKernel, bias]) { p in
+            Parallel.run(tasks: tasks.count) { task in
+                let images = tasks[task]
+                let capacity = min(groupSize, images.count) * tilesPerImage
+                ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
+                    let (v, mBuffer) = (buffer, buffer + positions * capacity * cIn)
+                    for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
+                        let group = first..<min(first + groupSize, images.upperBound), count = group.count * tilesPerImage
+                        transformInput(p[0].pointer, images: group, into: v, shape: s)
+                        for position in 0..<positions {
+                            GEMM.multiply(m: count, n: cOut, k: cIn, a: v + position * count * cIn, lda: cIn,
+                                          b: p[1].pointer + position * cIn * cOut, ldb: cOut,
+                                          c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1)
                         }
+                        transformOutput(mBuffer, images: group, bias: p[2].pointer, relu: relu, into: output.pointer,
+                                        winners: winners?.pointer, shape: s)
                     }
                 }
             }
-            initialized = output.count
         }
     }
 
+    /// With `winners` (from `forwardMaxPooled`), `upstream` is the gradient of the pooled output.
     static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape, needInput: Bool,
-                         reluOutput: [Float]?) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+                         reluOutput: [Float]?, winners: [UInt8]? = nil) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
         let tilesPerImage = tiles(s).rows * tiles(s).columns
         let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
@@ -115,8 +168,11 @@ enum Winograd<T: WinogradTiling> {
         let sums = ScratchBuffers.withBuffer(count: tasks.count * partialLength) { partials in
             let partials = SendableMutablePointer(partials)
             withSendablePointers([input, transformedKernel, upstream, reluOutput ?? upstream]) { p in
+              (winners ?? []).withUnsafeBufferPointer { winnersBuffer in
+                let winnersPointer = winners == nil ? nil : winnersBuffer.baseAddress.map { SendablePointer($0) }
                 dInput.withUnsafeMutableBufferPointer { dA in
-                    let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil, masked = reluOutput != nil
+                    let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil
+                    let masked = reluOutput != nil
                     Parallel.run(tasks: tasks.count) { task in
                         let images = tasks[task], threaded = tasks.count == 1
                         let dU = partials.pointer + task * partialLength, db = dU + positions * cIn * cOut
@@ -128,7 +184,8 @@ enum Winograd<T: WinogradTiling> {
                                 let group = first..<min(first + groupSize, images.upperBound)
                                 let count = group.count * tilesPerImage
                                 transformInput(p[0].pointer, images: group, into: v, shape: s)
-                                transformUpstream(p[2].pointer, reluOutput: masked ? p[3].pointer : nil, images: group,
+                                transformUpstream(p[2].pointer, reluOutput: masked ? p[3].pointer : nil,
+                                                  winners: winnersPointer?.pointer, images: group,
                                                   into: dM, biasGradient: db, shape: s)
                                 for position in 0..<positions {
                                     GEMM.multiply(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
@@ -148,6 +205,7 @@ enum Winograd<T: WinogradTiling> {
                         }
                     }
                 }
+              }
             }
             // The tasks' partial sums, added in task order.
             return [Float](unsafeUninitializedCapacity: partialLength) { total, initialized in
@@ -272,9 +330,11 @@ enum Winograd<T: WinogradTiling> {
     }
 
     /// `Y = Aᵀ M A` for every tile of `images` and filter, plus the bias (and ReLU), written to the
-    /// NHWC output; the parts of edge tiles beyond the output are dropped.
+    /// NHWC output; the parts of edge tiles beyond the output are dropped. With `winners`, the
+    /// tile's 2x2 pooling windows are reduced instead (`maxPool`) and only their maxima written.
     private static func transformOutput(_ mBuffer: UnsafePointer<Float>, images: Range<Int>, bias: UnsafePointer<Float>,
-                                        relu: Bool, into output: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+                                        relu: Bool, into output: UnsafeMutablePointer<Float>,
+                                        winners: UnsafeMutablePointer<UInt8>?, shape s: ConvolutionShape) {
         let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
         let count = images.count * tileRows * tileColumns
         withBlocks { source, scratch, block in
@@ -286,6 +346,11 @@ enum Winograd<T: WinogradTiling> {
                             for n in 0..<positions { source[n] = load(mBuffer + (n * count + tile) * cOut + c) }
                             separable(T.outputTransform, n: α, k: m, source, scratch, block)
                             let b = load(bias + c)
+                            if let winners {
+                                maxPool(block, bias: b, relu: relu, image: image, tile: (th, tw), channel: c,
+                                        into: output, winners: winners, shape: s)
+                                continue
+                            }
                             for n in 0..<(m * m) {
                                 let (y, x) = (m * th + n / m, m * tw + n % m)
                                 guard y < g.outputHeight, x < g.outputWidth else { continue }
@@ -301,13 +366,47 @@ enum Winograd<T: WinogradTiling> {
         }
     }
 
+    /// The 2x2 max pools (stride 2) of one output tile's `m × m` block of channels `c..<c+8` (bias
+    /// `b` added, then `max(0, ·)` when `relu`), and which pixel of each window won: the first
+    /// of equal values in scan order (0–3), or 4 when `relu` zeroed the window (no gradient).
+    /// Windows beyond `⌊n_H/2⌋ × ⌊n_W/2⌋` are dropped, as valid pooling drops an odd last row.
+    @inline(__always) private static func maxPool(
+        _ block: UnsafePointer<Vector>, bias b: Vector, relu: Bool, image: Int, tile: (row: Int, column: Int), channel c: Int,
+        into output: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<UInt8>, shape s: ConvolutionShape
+    ) {
+        let (pooledHeight, pooledWidth, cOut, half) = (s.window.outputHeight / 2, s.window.outputWidth / 2, s.outputChannels, m / 2)
+        for py in 0..<half {
+            for px in 0..<half {
+                let (y, x) = (half * tile.row + py, half * tile.column + px)
+                guard y < pooledHeight, x < pooledWidth else { continue }
+                let corner = block + 2 * py * m + 2 * px
+                var best = corner[0] + b, winner = SIMD8<Int32>(repeating: 0)
+                for (index, offset) in [(1, 1), (2, m), (3, m + 1)] as [(Int32, Int)] {
+                    let value = corner[offset] + b
+                    winner.replace(with: index, where: value .> best)
+                    best.replace(with: value, where: value .> best)
+                }
+                if relu {
+                    winner.replace(with: 4, where: .!(best .> 0))
+                    best.replace(with: 0, where: .!(best .> 0))
+                }
+                let offset = ((image * pooledHeight + y) * pooledWidth + x) * cOut + c
+                store(best, to: output + offset)
+                UnsafeMutableRawPointer(winners + offset).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: winner), as: SIMD8<UInt8>.self)
+            }
+        }
+    }
+
     /// `dM = A dY Aᵀ` for every tile of `images` and filter, into the `α²` matrices
     /// `dM_ξ (tiles × n_C)`. Outputs beyond the edge count as zero; with `reluOutput`, `dY` is
-    /// first masked by `y > 0`. Adds `Σ dY` over the group's pixels to `biasGradient`.
+    /// first masked by `y > 0`. With `winners` (`maxPool`'s), `upstream` is the gradient of the
+    /// pooled output and `dY` is it routed to each window's winner, zero elsewhere. Adds `Σ dY`
+    /// over the group's pixels to `biasGradient`.
     private static func transformUpstream(_ upstream: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
-                                          images: Range<Int>, into dM: UnsafeMutablePointer<Float>,
+                                          winners: UnsafePointer<UInt8>?, images: Range<Int>, into dM: UnsafeMutablePointer<Float>,
                                           biasGradient db: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
         let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
+        let (pooledHeight, pooledWidth) = (g.outputHeight / 2, g.outputWidth / 2)
         let count = images.count * tileRows * tileColumns
         withBlocks { source, scratch, block in
             var tile = 0
@@ -318,13 +417,20 @@ enum Winograd<T: WinogradTiling> {
                             var sum = load(db + c)
                             for n in 0..<(m * m) {
                                 let (y, x) = (m * th + n / m, m * tw + n % m)
-                                guard y < g.outputHeight, x < g.outputWidth else {
-                                    source[n] = Vector(repeating: 0)
-                                    continue
+                                var value = Vector(repeating: 0)  // beyond the edge (or not a window's winner)
+                                if let winners {
+                                    if y / 2 < pooledHeight, x / 2 < pooledWidth {
+                                        let offset = ((image * pooledHeight + y / 2) * pooledWidth + x / 2) * cOut + c
+                                        let winner = SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(winners + offset)
+                                            .loadUnaligned(as: SIMD8<UInt8>.self))
+                                        value = load(upstream + offset)
+                                        value.replace(with: 0, where: winner .!= Int32(2 * (y % 2) + x % 2))
+                                    }
+                                } else if y < g.outputHeight, x < g.outputWidth {
+                                    let offset = ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c
+                                    value = load(upstream + offset)
+                                    if let reluOutput { value.replace(with: 0, where: load(reluOutput + offset) .<= 0) }
                                 }
-                                let offset = ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c
-                                var value = load(upstream + offset)
-                                if let reluOutput { value.replace(with: 0, where: load(reluOutput + offset) .<= 0) }
                                 source[n] = value
                                 sum += value
                             }
