@@ -5,8 +5,8 @@
 /// which is `maxPool2d(conv2d(input, ...), size: (2, 2))` (the definition, and the reference
 /// implementation). The fast implementation never writes `Z`: when Winograd applies
 /// (`ConvolutionWinograd.applies(to:)`), every output tile holds whole pooling windows, which are
-/// reduced as the tile leaves the output transform, keeping one byte per pooled value to say which
-/// pixel won; the backward pass routes `dP` to the winners inside the backward transform. At
+/// reduced as the tile leaves the output transform, keeping one number per pooled value to say
+/// which pixel won; the backward pass routes `dP` to the winners inside the backward transform. At
 /// airbench94's batch of 1024 that skips writing and re-reading a 252 MB tensor (and its gradient)
 /// twice per step. Other shapes run the two fast ops one after the other.
 ///

@@ -54,9 +54,12 @@ public enum ConvolutionWinograd {
     /// convolution's output: each 4x4 (or 2x2) output tile holds whole pooling windows, which are
     /// reduced as the tile leaves the output transform. `winners` says which pixel of each window
     /// won, for `backwardMaxPooled`: 0–3 in scan order (the first of equal values, as
-    /// `PoolingReference`), 4 when a fused ReLU made the window's maximum zero (no gradient).
+    /// `PoolingReference`), 4 when a fused ReLU made the window's maximum zero (no gradient). They
+    /// are floats, in the pooled output's layout: Swift's integer SIMD compares and conversions
+    /// run lane by lane on x86-64 (the backward transform took 15% of a speedrun step with byte
+    /// winners, 6.5% with these), float compares are one instruction each.
     public static func forwardMaxPooled(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape,
-                                        relu: Bool = false, tile: Tile = defaultTile) -> (output: [Float], winners: [UInt8]) {
+                                        relu: Bool = false, tile: Tile = defaultTile) -> (output: [Float], winners: [Float]) {
         switch tile {
         case .f2x2: Winograd<WinogradF2x2>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
         case .f4x4: Winograd<WinogradF4x4>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
@@ -66,7 +69,7 @@ public enum ConvolutionWinograd {
     /// The gradients of `forwardMaxPooled` for the upstream gradient `dP` of the pooled output:
     /// `dY` is `dP` routed to each window's winner and zero elsewhere, built tile by tile inside
     /// the backward transform rather than as a full-size tensor.
-    public static func backwardMaxPooled(input: [Float], kernel: [Float], upstream: [Float], winners: [UInt8],
+    public static func backwardMaxPooled(input: [Float], kernel: [Float], upstream: [Float], winners: [Float],
                                          shape s: ConvolutionShape, needInput: Bool = true, tile: Tile = defaultTile)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
         switch tile {
@@ -111,10 +114,10 @@ enum Winograd<T: WinogradTiling> {
     }
 
     static func forwardMaxPooled(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape,
-                                 relu: Bool) -> (output: [Float], winners: [UInt8]) {
+                                 relu: Bool) -> (output: [Float], winners: [Float]) {
         let count = s.batch * (s.window.outputHeight / 2) * (s.window.outputWidth / 2) * s.outputChannels
         var pooled: [Float] = []
-        let winners = [UInt8](unsafeUninitializedCapacity: count) { winners, winnersCount in
+        let winners = [Float](unsafeUninitializedCapacity: count) { winners, winnersCount in
             pooled = [Float](unsafeUninitializedCapacity: count) { output, initialized in
                 forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu,
                         into: SendableMutablePointer(output.baseAddress!), winners: SendableMutablePointer(winners.baseAddress!))
@@ -127,7 +130,7 @@ enum Winograd<T: WinogradTiling> {
 
     /// The forward pass into `output`: the NHWC output, or its 2x2 max pool when `winners` is given.
     private static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool,
-                                into output: SendableMutablePointer<Float>, winners: SendableMutablePointer<UInt8>?) {
+                                into output: SendableMutablePointer<Float>, winners: SendableMutablePointer<Float>?) {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
         let tilesPerImage = tiles(s).rows * tiles(s).columns
         let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
@@ -157,7 +160,7 @@ enum Winograd<T: WinogradTiling> {
 
     /// With `winners` (from `forwardMaxPooled`), `upstream` is the gradient of the pooled output.
     static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape, needInput: Bool,
-                         reluOutput: [Float]?, winners: [UInt8]? = nil) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+                         reluOutput: [Float]?, winners: [Float]? = nil) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
         let tilesPerImage = tiles(s).rows * tiles(s).columns
         let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
@@ -334,7 +337,7 @@ enum Winograd<T: WinogradTiling> {
     /// tile's 2x2 pooling windows are reduced instead (`maxPool`) and only their maxima written.
     private static func transformOutput(_ mBuffer: UnsafePointer<Float>, images: Range<Int>, bias: UnsafePointer<Float>,
                                         relu: Bool, into output: UnsafeMutablePointer<Float>,
-                                        winners: UnsafeMutablePointer<UInt8>?, shape s: ConvolutionShape) {
+                                        winners: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape) {
         let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
         let count = images.count * tileRows * tileColumns
         withBlocks { source, scratch, block in
@@ -372,7 +375,7 @@ enum Winograd<T: WinogradTiling> {
     /// Windows beyond `⌊n_H/2⌋ × ⌊n_W/2⌋` are dropped, as valid pooling drops an odd last row.
     @inline(__always) private static func maxPool(
         _ block: UnsafePointer<Vector>, bias b: Vector, relu: Bool, image: Int, tile: (row: Int, column: Int), channel c: Int,
-        into output: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<UInt8>, shape s: ConvolutionShape
+        into output: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Float>, shape s: ConvolutionShape
     ) {
         let (pooledHeight, pooledWidth, cOut, half) = (s.window.outputHeight / 2, s.window.outputWidth / 2, s.outputChannels, m / 2)
         for py in 0..<half {
@@ -380,8 +383,8 @@ enum Winograd<T: WinogradTiling> {
                 let (y, x) = (half * tile.row + py, half * tile.column + px)
                 guard y < pooledHeight, x < pooledWidth else { continue }
                 let corner = block + 2 * py * m + 2 * px
-                var best = corner[0] + b, winner = SIMD8<Int32>(repeating: 0)
-                for (index, offset) in [(1, 1), (2, m), (3, m + 1)] as [(Int32, Int)] {
+                var best = corner[0] + b, winner = Vector(repeating: 0)
+                for (index, offset) in [(1, 1), (2, m), (3, m + 1)] as [(Float, Int)] {
                     let value = corner[offset] + b
                     winner.replace(with: index, where: value .> best)
                     best.replace(with: value, where: value .> best)
@@ -392,7 +395,7 @@ enum Winograd<T: WinogradTiling> {
                 }
                 let offset = ((image * pooledHeight + y) * pooledWidth + x) * cOut + c
                 store(best, to: output + offset)
-                UnsafeMutableRawPointer(winners + offset).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: winner), as: SIMD8<UInt8>.self)
+                store(winner, to: winners + offset)
             }
         }
     }
@@ -403,7 +406,7 @@ enum Winograd<T: WinogradTiling> {
     /// pooled output and `dY` is it routed to each window's winner, zero elsewhere. Adds `Σ dY`
     /// over the group's pixels to `biasGradient`.
     private static func transformUpstream(_ upstream: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
-                                          winners: UnsafePointer<UInt8>?, images: Range<Int>, into dM: UnsafeMutablePointer<Float>,
+                                          winners: UnsafePointer<Float>?, images: Range<Int>, into dM: UnsafeMutablePointer<Float>,
                                           biasGradient db: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
         let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
         let (pooledHeight, pooledWidth) = (g.outputHeight / 2, g.outputWidth / 2)
@@ -421,10 +424,8 @@ enum Winograd<T: WinogradTiling> {
                                 if let winners {
                                     if y / 2 < pooledHeight, x / 2 < pooledWidth {
                                         let offset = ((image * pooledHeight + y / 2) * pooledWidth + x / 2) * cOut + c
-                                        let winner = SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(winners + offset)
-                                            .loadUnaligned(as: SIMD8<UInt8>.self))
                                         value = load(upstream + offset)
-                                        value.replace(with: 0, where: winner .!= Int32(2 * (y % 2) + x % 2))
+                                        value.replace(with: 0, where: load(winners + offset) .!= Float(2 * (y % 2) + x % 2))
                                     }
                                 } else if y < g.outputHeight, x < g.outputWidth {
                                     let offset = ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c
