@@ -171,44 +171,44 @@ enum Winograd<T: WinogradTiling> {
         let sums = ScratchBuffers.withBuffer(count: tasks.count * partialLength) { partials in
             let partials = SendableMutablePointer(partials)
             withSendablePointers([input, transformedKernel, upstream, reluOutput ?? upstream]) { p in
-              (winners ?? []).withUnsafeBufferPointer { winnersBuffer in
-                let winnersPointer = winners == nil ? nil : winnersBuffer.baseAddress.map { SendablePointer($0) }
-                dInput.withUnsafeMutableBufferPointer { dA in
-                    let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil
-                    let masked = reluOutput != nil
-                    Parallel.run(tasks: tasks.count) { task in
-                        let images = tasks[task], threaded = tasks.count == 1
-                        let dU = partials.pointer + task * partialLength, db = dU + positions * cIn * cOut
-                        db.update(repeating: 0, count: cOut)
-                        let capacity = min(groupSize, images.count) * tilesPerImage
-                        ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
-                            let (v, dM) = (buffer, buffer + positions * capacity * cIn)
-                            for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
-                                let group = first..<min(first + groupSize, images.upperBound)
-                                let count = group.count * tilesPerImage
-                                transformInput(p[0].pointer, images: group, into: v, shape: s)
-                                transformUpstream(p[2].pointer, reluOutput: masked ? p[3].pointer : nil,
-                                                  winners: winnersPointer?.pointer, images: group,
-                                                  into: dM, biasGradient: db, shape: s)
-                                for position in 0..<positions {
-                                    GEMM.multiply(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
-                                                  lda: cIn, b: dM + position * count * cOut, ldb: cOut,
-                                                  beta: first == images.lowerBound ? 0 : 1, c: dU + position * cIn * cOut,
-                                                  ldc: cOut, threaded: threaded)
+                (winners ?? []).withUnsafeBufferPointer { winnersBuffer in
+                    let winnersPointer = winners == nil ? nil : winnersBuffer.baseAddress.map { SendablePointer($0) }
+                    dInput.withUnsafeMutableBufferPointer { dA in
+                        let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil
+                        let masked = reluOutput != nil
+                        Parallel.run(tasks: tasks.count) { task in
+                            let images = tasks[task], threaded = tasks.count == 1
+                            let dU = partials.pointer + task * partialLength, db = dU + positions * cIn * cOut
+                            db.update(repeating: 0, count: cOut)
+                            let capacity = min(groupSize, images.count) * tilesPerImage
+                            ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
+                                let (v, dM) = (buffer, buffer + positions * capacity * cIn)
+                                for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
+                                    let group = first..<min(first + groupSize, images.upperBound)
+                                    let count = group.count * tilesPerImage
+                                    transformInput(p[0].pointer, images: group, into: v, shape: s)
+                                    transformUpstream(p[2].pointer, reluOutput: masked ? p[3].pointer : nil,
+                                                      winners: winnersPointer?.pointer, images: group,
+                                                      into: dM, biasGradient: db, shape: s)
+                                    for position in 0..<positions {
+                                        GEMM.multiply(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
+                                                      lda: cIn, b: dM + position * count * cOut, ldb: cOut,
+                                                      beta: first == images.lowerBound ? 0 : 1, c: dU + position * cIn * cOut,
+                                                      ldc: cOut, threaded: threaded)
+                                    }
+                                    guard let dA else { continue }
+                                    // dV_ξ = dM_ξ · U_ξᵀ, into V's buffer (V is no longer needed).
+                                    for position in 0..<positions {
+                                        GEMM.multiply(transposeB: true, m: count, n: cIn, k: cOut, a: dM + position * count * cOut,
+                                                      lda: cOut, b: p[1].pointer + position * cIn * cOut, ldb: cOut,
+                                                      c: v + position * count * cIn, ldc: cIn, threaded: threaded)
+                                    }
+                                    addInputGradient(v, images: group, into: dA.pointer, shape: s)
                                 }
-                                guard let dA else { continue }
-                                // dV_ξ = dM_ξ · U_ξᵀ, into V's buffer (V is no longer needed).
-                                for position in 0..<positions {
-                                    GEMM.multiply(transposeB: true, m: count, n: cIn, k: cOut, a: dM + position * count * cOut,
-                                                  lda: cOut, b: p[1].pointer + position * cIn * cOut, ldb: cOut,
-                                                  c: v + position * count * cIn, ldc: cIn, threaded: threaded)
-                                }
-                                addInputGradient(v, images: group, into: dA.pointer, shape: s)
                             }
                         }
                     }
                 }
-              }
             }
             // The tasks' partial sums, added in task order.
             return [Float](unsafeUninitializedCapacity: partialLength) { total, initialized in
