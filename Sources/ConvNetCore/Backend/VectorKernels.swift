@@ -11,8 +11,7 @@ enum VectorKernels {
     static func relu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         let vectorEnd = count / 8 * 8
         for i in stride(from: 0, to: vectorEnd, by: 8) {
-            let vector = load(x + i)
-            store(vector.replacing(with: 0, where: vector .< 0), to: y + i)
+            store(ReLUActivation.apply(load(x + i)), to: y + i)
         }
         for i in vectorEnd..<count { y[i] = max(x[i], 0) }
     }
@@ -22,7 +21,7 @@ enum VectorKernels {
                              count: Int) {
         let vectorEnd = count / 8 * 8
         for i in stride(from: 0, to: vectorEnd, by: 8) {
-            store(load(dy + i).replacing(with: 0, where: .!(load(y + i) .> 0)), to: dx + i)
+            store(ReLUActivation.gradient(load(dy + i), at: load(y + i)), to: dx + i)
         }
         for i in vectorEnd..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
     }

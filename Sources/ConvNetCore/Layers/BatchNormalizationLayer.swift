@@ -76,6 +76,11 @@ public struct BatchNormalization: Layer {
 
     /// The forward pass on `inputs` (batch axis first).
     public mutating func forward(_ inputs: [Tensor], context: inout ForwardContext) throws -> Tensor {
+        try forward(inputs, activation: .linear, context: &context)
+    }
+
+    /// The forward pass followed by `activation`, applied in the same loop when it is fusible (`LayerFusion`).
+    mutating func forward(_ inputs: [Tensor], activation: ActivationFunction, context: inout ForwardContext) throws -> Tensor {
         guard let movingMean, let movingVariance else {
             throw ConvNetError.argument("BatchNormalization '\(name)' is used before it was built")
         }
@@ -83,9 +88,9 @@ public struct BatchNormalization: Layer {
         let beta = self.beta ?? Tensor(shape: movingMean.shape, repeating: 0)
         guard context.training, trainable else {  // a frozen layer keeps its statistics (Keras 3)
             return try batchNormInference(inputs[0], gamma: gamma, beta: beta, mean: movingMean, variance: movingVariance,
-                                          epsilon: epsilon)
+                                          epsilon: epsilon, activation: activation)
         }
-        let (output, statistics) = try batchNormTraining(inputs[0], gamma: gamma, beta: beta, epsilon: epsilon,
+        let (output, statistics) = try batchNormTraining(inputs[0], gamma: gamma, beta: beta, epsilon: epsilon, activation: activation,
                                                          synchronizedOver: context.batchNormalizationGroup)
         let keep = momentum
         self.movingMean = Tensor(validShape: movingMean.shape, scalars: zip(movingMean.scalars, statistics.mean).map { keep * $0 + (1 - keep) * $1 })

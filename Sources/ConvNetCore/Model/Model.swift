@@ -143,8 +143,9 @@ public struct Model: Sendable {
         for index in layers.indices where !secondOfPair.contains(index) {
             let inputs = inbound[index].map { $0 == Self.inputNode ? input : values[$0] ?? input }
             var produced = index
-            if let second = fused[index], let convolution = layers[index] as? Conv2D {
-                values[second] = try convolution.forwardMaxPooled(inputs[0])  // `LayerFusion`
+            if let second = fused[index], var first = layers[index] as? any FusingLayer {
+                values[second] = try first.forward(inputs, fusedWith: layers[second], context: &context)  // `LayerFusion`
+                layers[index] = first
                 produced = second
             } else {
                 values[index] = try layers[index].forward(inputs, context: &context)

@@ -22,20 +22,32 @@ public struct BatchStatistics: Sendable {
 /// `Σ dy` and `Σ dy · x̂`), while `dγ` and `dβ` stay this rank's sums, since the gradient
 /// all-reduce averages them.
 ///
+/// With `activation` (`.relu` or `.gelu`; see `ActivationFunction.isFusible`) the op returns
+/// `z = g(y)` and applies `g` in the same loop that writes `y`, so `y` is never stored: the backward
+/// pass recomputes it from `x` to take `dy = dz · g'(y)` inside the loop that sums `Σ dy` and
+/// `Σ dy · x̂`. That is two passes over memory fewer each way than the two ops, and one activation
+/// less kept for the backward pass, with the same values to the last bit. Other activations run
+/// after the op.
+///
 /// - Returns: the output and the batch statistics, for the caller's moving averages.
 public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-3,
-                              implementation: Implementation = .fast,
+                              activation: ActivationFunction = .linear, implementation: Implementation = .fast,
                               synchronizedOver group: (any ProcessGroup)? = nil) throws -> (output: Tensor, statistics: BatchStatistics) {
+    guard activation.isFusible else {
+        let (output, statistics) = try batchNormTraining(x, gamma: gamma, beta: beta, epsilon: epsilon,
+                                                         implementation: implementation, synchronizedOver: group)
+        return (activate(output, activation), statistics)
+    }
     let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon)
     let kernels = implementation.batchNormKernels
     let local = kernels.statistics(x.scalars, view)
     let statistics = try group.map { try BatchStatistics.combined(local, rows: view.rows, over: $0) } ?? local
     let affine = view.affine(mean: statistics.mean, variance: statistics.variance)
-    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift)
+    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift, activation: activation)
     let result = record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta]) { upstream, _ in
         let kernels = implementation.batchNormKernels
         let sums = kernels.gradientSums(x.scalars, upstream: upstream.scalars, view, mean: statistics.mean,
-                                        variance: statistics.variance)
+                                        variance: statistics.variance, scale: affine.scale, shift: affine.shift, activation: activation)
         var (sumDy, sumDyXHat, count) = (sums.sumDy, sums.sumDyXHat, Float(view.rows))
         if let group, group.size > 1 {
             var totals = (sumDy + sumDyXHat).map(Double.init) + [Double(view.rows)]
@@ -44,7 +56,7 @@ public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon:
             sumDyXHat = totals[view.channels..<2 * view.channels].map { Float($0) }
             count = Float(totals[2 * view.channels])
         }
-        let dx = kernels.trainingInputGradient(x.scalars, upstream: upstream.scalars, view, mean: statistics.mean,
+        let dx = kernels.trainingInputGradient(x.scalars, upstream: sums.dy, view, mean: statistics.mean,
                                                variance: statistics.variance, sumDy: sumDy, sumDyXHat: sumDyXHat, count: count)
         return [Tensor(validShape: x.shape, scalars: dx), Tensor(validShape: [view.channels], scalars: sums.sumDyXHat),
                 Tensor(validShape: [view.channels], scalars: sums.sumDy)]
@@ -78,21 +90,30 @@ extension BatchStatistics {
 
 /// Batch normalization in inference mode, with fixed (moving) statistics:
 /// `y = γ · (x − μ) / √(σ² + ε) + β`, an affine map per channel, whose backward pass is
-/// `dx = γ / √(σ² + ε) · dy`, `dγ = Σ dy · x̂`, `dβ = Σ dy`.
+/// `dx = γ / √(σ² + ε) · dy`, `dγ = Σ dy · x̂`, `dβ = Σ dy`. With `activation`, as
+/// `batchNormTraining`: `g(y)` in the same loop.
 public func batchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor,
-                               epsilon: Float = 1e-3, implementation: Implementation = .fast) throws -> Tensor {
+                               epsilon: Float = 1e-3, activation: ActivationFunction = .linear,
+                               implementation: Implementation = .fast) throws -> Tensor {
+    guard activation.isFusible else {
+        return activate(try batchNormInference(x, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon,
+                                               implementation: implementation), activation)
+    }
     let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon)
     guard mean.shape == [view.channels], variance.shape == [view.channels] else {
         throw ConvNetError.shape(op: "batchNormalization", message: "moving mean \(describe(shape: mean.shape)) and variance \(describe(shape: variance.shape)) must be (\(view.channels),)")
     }
     let kernels = implementation.batchNormKernels
     let affine = view.affine(mean: mean.scalars, variance: variance.scalars)
-    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift)
+    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift, activation: activation)
     return record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta]) { upstream, _ in
-        let g = implementation.batchNormKernels.inferenceBackward(x.scalars, upstream: upstream.scalars, view, mean: mean.scalars,
-                                          variance: variance.scalars, scale: affine.scale)
-        return [Tensor(validShape: x.shape, scalars: g.input), Tensor(validShape: [view.channels], scalars: g.gamma),
-                Tensor(validShape: [view.channels], scalars: g.beta)]
+        let kernels = implementation.batchNormKernels
+        let sums = kernels.gradientSums(x.scalars, upstream: upstream.scalars, view, mean: mean.scalars, variance: variance.scalars,
+                                        scale: affine.scale, shift: affine.shift, activation: activation)
+        let dx = kernels.affine(sums.dy, view, scale: affine.scale, shift: [Float](repeating: 0, count: view.channels),
+                                activation: .linear)
+        return [Tensor(validShape: x.shape, scalars: dx), Tensor(validShape: [view.channels], scalars: sums.sumDyXHat),
+                Tensor(validShape: [view.channels], scalars: sums.sumDy)]
     }
 }
 
@@ -130,20 +151,20 @@ struct BatchNormView: Sendable {
 
 /// The loops behind the batch-normalization ops, as `BatchNormalizationReference` (plain loops, the
 /// oracle) and `BatchNormalizationFast` (vectorised over channels, spread over the cores) write them.
+/// `activation` is the fused epilogue `g` (linear, ReLU or GELU; see `ActivationFunction.isFusible`).
 protocol BatchNormKernels {
     /// The batch's mean and biased variance per channel.
     static func statistics(_ x: [Float], _ v: BatchNormView) -> BatchStatistics
-    /// `y = scale[c] · x + shift[c]`.
-    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float]) -> [Float]
-    /// Training mode's per-channel sums `Σ dy` (= `dβ`) and `Σ dy · x̂` (= `dγ`) over these rows.
-    static func gradientSums(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
-        -> (sumDy: [Float], sumDyXHat: [Float])
+    /// `z = g(scale[c] · x + shift[c])`.
+    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], activation: ActivationFunction) -> [Float]
+    /// Back through the activation, `dy = dz · g'(scale · x + shift)` (`dz` itself when `g` is
+    /// linear), and the per-channel sums `Σ dy` (= `dβ`) and `Σ dy · x̂` (= `dγ`), `x̂ = (x − μ) / √(σ² + ε)`.
+    static func gradientSums(_ x: [Float], upstream dz: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+                             scale: [Float], shift: [Float], activation: ActivationFunction)
+        -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float])
     /// Training mode's `dx = γ σ⁻¹ / n · (n · dy − Σ dy − x̂ · Σ dy x̂)` (the batch statistics depend
     /// on `x`), with the sums and the count `n` of the rows they were taken over given: this
     /// process's rows, or every process's for synchronised batch normalization.
-    static func trainingInputGradient(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+    static func trainingInputGradient(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
                                       sumDy: [Float], sumDyXHat: [Float], count: Float) -> [Float]
-    /// Gradients of inference mode (fixed statistics).
-    static func inferenceBackward(_ x: [Float], upstream: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
-                                  scale: [Float]) -> (input: [Float], gamma: [Float], beta: [Float])
 }

@@ -34,25 +34,23 @@ enum BatchNormalizationFast: BatchNormKernels {
         return BatchStatistics(mean: mean, variance: variance.map { Float($0 / n) })
     }
 
-    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float]) -> [Float] {
-        let C = v.channels
-        return [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
-            let y = SendableMutablePointer(y.baseAddress!)
-            withSendablePointers([x, scale, shift]) { p in
-                Parallel.forEachChunk(v.rows, costPerItem: C) { rows in
-                    for r in rows {
-                        let (row, out) = (p[0].pointer + r * C, y.pointer + r * C)
-                        for c in 0..<C { out[c] = p[1].pointer[c] * row[c] + p[2].pointer[c] }
-                    }
-                }
-            }
-            initialized = x.count
+    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], activation: ActivationFunction) -> [Float] {
+        switch activation {
+        case .relu: affine(x, v, scale: scale, shift: shift, ReLUActivation.self)
+        case .gelu: affine(x, v, scale: scale, shift: shift, GELUFast.self)
+        default: affine(x, v, scale: scale, shift: shift, LinearActivation.self)
         }
     }
 
-    static func gradientSums(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
-        -> (sumDy: [Float], sumDyXHat: [Float]) {
-        gradientSums(x, dy, v, mean: mean, inverseStd: v.inverseStandardDeviation(variance))
+    static func gradientSums(_ x: [Float], upstream dz: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+                             scale: [Float], shift: [Float], activation: ActivationFunction)
+        -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float]) {
+        let inverseStd = v.inverseStandardDeviation(variance)
+        switch activation {
+        case .relu: return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, ReLUActivation.self)
+        case .gelu: return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, GELUFast.self)
+        default: return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, LinearActivation.self)
+        }
     }
 
     /// `dx = γ σ⁻¹ / n · (n · dy − Σ dy − x̂ · Σ dy x̂)`, regrouped per channel as
@@ -78,28 +76,78 @@ enum BatchNormalizationFast: BatchNormKernels {
         }
     }
 
-    static func inferenceBackward(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
-                                  scale: [Float]) -> (input: [Float], gamma: [Float], beta: [Float]) {
-        let (sumDy, sumDyXHat) = gradientSums(x, dy, v, mean: mean, inverseStd: v.inverseStandardDeviation(variance))
-        return (affine(dy, v, scale: scale, shift: [Float](repeating: 0, count: v.channels)), sumDyXHat, sumDy)
+    /// `z = G(scale · x + shift)`, eight channels of a row at a time.
+    @inline(__always) private static func affine<G: FusedActivation>(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float],
+                                                   _: G.Type) -> [Float] {
+        let C = v.channels
+        return [Float](unsafeUninitializedCapacity: x.count) { z, initialized in
+            let z = SendableMutablePointer(z.baseAddress!)
+            withSendablePointers([x, scale, shift]) { p in
+                Parallel.forEachChunk(v.rows, costPerItem: 4 * C) { rows in
+                    for r in rows {
+                        let (row, out) = (p[0].pointer + r * C, z.pointer + r * C)
+                        forEachChannelGroup(C) { c, n in
+                            store(G.apply(lanes(p[1].pointer + c, n) * lanes(row + c, n) + lanes(p[2].pointer + c, n)), to: out + c, n)
+                        }
+                    }
+                }
+            }
+            initialized = x.count
+        }
     }
 
-    /// `Σ dy` and `Σ dy · x̂` per channel, `x̂ = (x − μ) σ⁻¹`.
-    private static func gradientSums(_ x: [Float], _ dy: [Float], _ v: BatchNormView, mean: [Float], inverseStd: [Float])
-        -> (sumDy: [Float], sumDyXHat: [Float]) {
-        let C = v.channels
-        let sums = withSendablePointers([x, dy, mean, inverseStd]) { p in
-            channelSums(v, terms: 2) { rows, sums in
-                for r in rows {
-                    let (xr, dyr) = (p[0].pointer + r * C, p[1].pointer + r * C)
-                    for c in 0..<C {
-                        sums[c] += dyr[c]
-                        sums[C + c] += dyr[c] * ((xr[c] - p[2].pointer[c]) * p[3].pointer[c])
+    /// `dy = dz · G'(scale · x + shift)` (kept unless `G` is linear, when `dy` is `dz`), `Σ dy` and
+    /// `Σ dy · x̂` per channel, `x̂ = (x − μ) σ⁻¹`, in one pass over `x` and `dz`.
+    @inline(__always) private static func gradientSums<G: FusedActivation>(_ x: [Float], _ dz: [Float], _ v: BatchNormView, mean: [Float],
+                                                         inverseStd: [Float], scale: [Float], shift: [Float], _: G.Type)
+        -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float]) {
+        let C = v.channels, keepsDy = G.self != LinearActivation.self
+        var dy = keepsDy ? [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count } : []  // every value written below
+        let sums = dy.withUnsafeMutableBufferPointer { buffer in
+            let out = keepsDy ? buffer.baseAddress.map { SendableMutablePointer($0) } : nil
+            return withSendablePointers([x, dz, mean, inverseStd, scale, shift]) { p in
+                channelSums(v, terms: 2) { rows, sums in
+                    let (mu, inverseStd, scale, shift) = (p[2].pointer, p[3].pointer, p[4].pointer, p[5].pointer)
+                    for r in rows {
+                        let (xr, dzr) = (p[0].pointer + r * C, p[1].pointer + r * C)
+                        forEachChannelGroup(C) { c, n in
+                            let xv = lanes(xr + c, n)
+                            let g = G.gradient(lanes(dzr + c, n), at: lanes(scale + c, n) * xv + lanes(shift + c, n))
+                            if let out { store(g, to: out.pointer + r * C + c, n) }
+                            store(lanes(sums + c, n) + g, to: sums + c, n)
+                            store(lanes(sums + C + c, n) + g * ((xv - lanes(mu + c, n)) * lanes(inverseStd + c, n)), to: sums + C + c, n)
+                        }
                     }
                 }
             }
         }
-        return (sums[0..<C].map { Float($0) }, sums[C...].map { Float($0) })
+        return (keepsDy ? dy : dz, sums[0..<C].map { Float($0) }, sums[C...].map { Float($0) })
+    }
+
+    /// `body(c, n)` for each group of `n` channels from `c`: eight at a time, then the last `C % 8`
+    /// (a separate call, so that the eight-lane loop has no partial loads in it).
+    @inline(__always) private static func forEachChannelGroup(_ C: Int, _ body: (Int, Int) -> Void) {
+        let vectorEnd = C / 8 * 8
+        for c in stride(from: 0, to: vectorEnd, by: 8) { body(c, 8) }
+        if vectorEnd < C { body(vectorEnd, C - vectorEnd) }
+    }
+
+    /// The `n ≤ 8` values at `p` in the first lanes (zeros after them).
+    @inline(__always) private static func lanes(_ p: UnsafePointer<Float>, _ n: Int) -> SIMD8<Float> {
+        if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+        var vector = SIMD8<Float>()
+        for i in 0..<n { vector[i] = p[i] }
+        return vector
+    }
+
+    @inline(__always) private static func lanes(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> SIMD8<Float> {
+        lanes(UnsafePointer(p), n)
+    }
+
+    /// Writes the first `n ≤ 8` lanes of `vector` to `p`.
+    @inline(__always) private static func store(_ vector: SIMD8<Float>, to p: UnsafeMutablePointer<Float>, _ n: Int) {
+        if n == 8 { return UnsafeMutableRawPointer(p).storeBytes(of: vector, as: SIMD8<Float>.self) }
+        for i in 0..<n { p[i] = vector[i] }
     }
 
     /// `terms` per-channel sums over all rows (`terms × n_C` values): `accumulate(rows, sums)` adds

@@ -13,19 +13,40 @@ enum BatchNormalizationReference: BatchNormKernels {
         return BatchStatistics(mean: mean.map { Float($0) }, variance: variance.map { Float($0 / n) })
     }
 
-    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float]) -> [Float] {
-        x.indices.map { i in scale[i % v.channels] * x[i] + shift[i % v.channels] }
+    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], activation: ActivationFunction) -> [Float] {
+        let y = x.indices.map { i in scale[i % v.channels] * x[i] + shift[i % v.channels] }
+        switch activation {
+        case .relu: return y.map { max($0, 0) }
+        case .gelu:
+            return [Float](unsafeUninitializedCapacity: y.count) { z, initialized in
+                GELUReference.forward(y, into: z.baseAddress!, count: y.count)
+                initialized = y.count
+            }
+        default: return y
+        }
     }
 
-    static func gradientSums(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float])
-        -> (sumDy: [Float], sumDyXHat: [Float]) {
+    static func gradientSums(_ x: [Float], upstream dz: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
+                             scale: [Float], shift: [Float], activation: ActivationFunction)
+        -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float]) {
         let C = v.channels, inverseStd = v.inverseStandardDeviation(variance)
+        let y = affine(x, v, scale: scale, shift: shift, activation: .linear)
+        let dy: [Float]
+        switch activation {
+        case .relu: dy = x.indices.map { y[$0] > 0 ? dz[$0] : 0 }
+        case .gelu:
+            dy = [Float](unsafeUninitializedCapacity: y.count) { dy, initialized in
+                GELUReference.backward(y, upstream: dz, into: dy.baseAddress!, count: y.count)
+                initialized = y.count
+            }
+        default: dy = dz
+        }
         var sumDy = [Double](repeating: 0, count: C), sumDyXHat = sumDy
         for i in x.indices {
             sumDy[i % C] += Double(dy[i])
             sumDyXHat[i % C] += Double(dy[i] * ((x[i] - mean[i % C]) * inverseStd[i % C]))
         }
-        return (sumDy.map { Float($0) }, sumDyXHat.map { Float($0) })
+        return (dy, sumDy.map { Float($0) }, sumDyXHat.map { Float($0) })
     }
 
     static func trainingInputGradient(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
@@ -36,16 +57,5 @@ enum BatchNormalizationReference: BatchNormKernels {
             let xHat = (x[i] - mean[c]) * inverseStd[c]
             return v.gamma[c] * inverseStd[c] / n * (n * dy[i] - sumDy[c] - xHat * sumDyXHat[c])
         }
-    }
-
-    static func inferenceBackward(_ x: [Float], upstream dy: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
-                                  scale: [Float]) -> (input: [Float], gamma: [Float], beta: [Float]) {
-        let C = v.channels, inverseStd = v.inverseStandardDeviation(variance)
-        var dGamma = [Double](repeating: 0, count: C), dBeta = dGamma
-        for i in x.indices {
-            dGamma[i % C] += Double(dy[i] * (x[i] - mean[i % C]) * inverseStd[i % C])
-            dBeta[i % C] += Double(dy[i])
-        }
-        return (x.indices.map { dy[$0] * scale[$0 % C] }, dGamma.map { Float($0) }, dBeta.map { Float($0) })
     }
 }
