@@ -181,6 +181,36 @@ import Testing
         }
     }
 
+    /// The hdf5 fuzz target's finding of 2026-12-02: libhdf5 1.10 follows a local heap's free list
+    /// (a group's link names) without noticing a cycle, allocating a node per step until memory
+    /// runs out (22 GB in `convnet predict` on a 29 KB file). Every local heap of the LeNet-5 file
+    /// gets a free block that names itself as the next one (lengths and offsets of 8 bytes, as the
+    /// superblock says: `HEAP`, version 0, 3 reserved bytes, segment size, free-list head,
+    /// segment address).
+    @Test func aLocalHeapFreeListInACircleIsRefused() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var bytes = try [UInt8](Data(contentsOf: Fixtures.url("keras/lenet5.h5")))
+        func integer(at offset: Int) -> Int { (0..<8).reversed().reduce(0) { $0 << 8 | Int(bytes[offset + $1]) } }
+        func write(_ value: Int, at offset: Int) { for i in 0..<8 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
+        var heaps = 0
+        for start in 0..<(bytes.count - 32) where Array(bytes[start..<start + 4]) == Array("HEAP".utf8) && bytes[start + 4] == 0 {
+            let (size, segment) = (integer(at: start + 8), integer(at: start + 24))
+            guard size >= 16, segment + size <= bytes.count else { continue }
+            let block = (size - 16) / 8 * 8  // the segment's last 16 bytes: next = itself, size 16
+            write(block, at: start + 16)
+            write(block, at: segment + block)
+            write(16, at: segment + block + 8)
+            heaps += 1
+        }
+        #expect(heaps > 0, "the fixture has local heaps")
+        let path = folder.appendingPathComponent("circle.h5").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let result = try CommandLineTests.run(["summary", "--model", path])
+        #expect(result.status == 1, "\(result.status): \(result.error)")
+        #expect(result.error.contains(path) && result.error.contains("free list of the local heap"), "\(result.error)")
+    }
+
     @Test func datasetsDeclaringMoreThanMemoryAreRefused() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -37,6 +37,7 @@ extension HDF5File {
             self.addressSize = addressSize
             self.baseAddress = baseAddress
             heapObjects = try GlobalHeapCheck.validate(path: path, lengthSize: lengthSize)
+            try LocalHeapCheck.validate(path: path, lengthSize: lengthSize, addressSize: addressSize, baseAddress: baseAddress)
         }
     }
 
