@@ -1,5 +1,4 @@
 import ConvNetCore
-import Foundation
 
 /// A check of an HDF5 file's global heap collections before libhdf5 reads them, and the index of
 /// their objects that `HDF5File` checks variable-length strings against.
@@ -27,32 +26,23 @@ enum GlobalHeapCheck {
         }
     }
 
-    /// Walks every global heap collection of the file at `path`, whose lengths are `lengthSize`
-    /// bytes (the superblock's "size of lengths", from libhdf5), and returns their objects.
+    /// Walks every global heap collection in `bytes`, the file at `path`, whose lengths are
+    /// `lengthSize` bytes (the superblock's "size of lengths", from libhdf5), and returns their objects.
     /// - Throws: `ConvNetError.file` naming `path` when a collection is damaged.
-    static func validate(path: String, lengthSize: Int) throws -> Objects {
-        guard [2, 4, 8].contains(lengthSize),
-              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return Objects() }
+    static func validate(_ bytes: UnsafeRawBufferPointer, path: String, lengthSize: Int) throws -> Objects {
+        guard [2, 4, 8].contains(lengthSize) else { return Objects() }
         var objects = Objects()
-        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            guard let base = bytes.baseAddress, bytes.count >= 16 else { return }
-            var offset = 0
-            let signature: [UInt8] = Array("GCOL".utf8)
-            while offset + 16 <= bytes.count, let found = memchr(base + offset, Int32(signature[0]), bytes.count - offset) {
-                let start = base.distance(to: UnsafeRawPointer(found))
-                offset = start + 1
-                guard start + 16 <= bytes.count, memcmp(found, signature, 4) == 0 else { continue }
-                // Version 1 is the only one; anything else is data that happens to spell GCOL.
-                guard bytes[start + 4] == 1, start + 8 + lengthSize <= bytes.count else { continue }
-                let size = integer(bytes, at: start + 8, length: lengthSize)
-                let headerSize = 8 + lengthSize
-                // libhdf5 makes collections of at least 4096 bytes (H5HG_MINSIZE). Bytes that spell
-                // GCOL by chance (in weights) with an implausible size are not a collection; a real
-                // one whose size field is damaged makes libhdf5 fail to read it, cleanly.
-                guard size >= 4096, size <= UInt64(bytes.count - start) else { continue }
-                objects.collections[start] = try validateObjects(bytes, collection: start, size: Int(size), headerSize: headerSize,
-                                                                 lengthSize: lengthSize, path: path)
-            }
+        let headerSize = 8 + lengthSize
+        try RawFileScan.forEachOccurrence(of: "GCOL", in: bytes, minimumLength: max(16, headerSize)) { start in
+            // Version 1 is the only one; anything else is data that happens to spell GCOL.
+            guard bytes[start + 4] == 1 else { return }
+            let size = RawFileScan.integer(bytes, at: start + 8, length: lengthSize)
+            // libhdf5 makes collections of at least 4096 bytes (H5HG_MINSIZE). Bytes that spell
+            // GCOL by chance (in weights) with an implausible size are not a collection; a real
+            // one whose size field is damaged makes libhdf5 fail to read it, cleanly.
+            guard size >= 4096, size <= UInt64(bytes.count - start) else { return }
+            objects.collections[start] = try validateObjects(bytes, collection: start, size: Int(size), headerSize: headerSize,
+                                                             lengthSize: lengthSize, path: path)
         }
         return objects
     }
@@ -66,7 +56,7 @@ enum GlobalHeapCheck {
         var sizes: [Int: UInt64] = [:]
         while position + objectHeader <= end {
             let index = Int(bytes[position]) | Int(bytes[position + 1]) << 8
-            let objectSize = integer(bytes, at: position + 8, length: lengthSize)
+            let objectSize = RawFileScan.integer(bytes, at: position + 8, length: lengthSize)
             let available = UInt64(end - position - objectHeader)
             if index == 0 {
                 // Free space: its size counts its own header (libhdf5 steps by it; 0 would loop forever).
@@ -83,11 +73,6 @@ enum GlobalHeapCheck {
             position += objectHeader + (Int(objectSize) + 7) / 8 * 8
         }
         return sizes
-    }
-
-    /// A little-endian unsigned integer of `length` bytes.
-    static func integer(_ bytes: UnsafeRawBufferPointer, at offset: Int, length: Int) -> UInt64 {
-        (0..<length).reversed().reduce(0) { $0 << 8 | UInt64(bytes[offset + $1]) }
     }
 
     private static func damaged(_ path: String, _ offset: Int, _ detail: String) -> ConvNetError {

@@ -36,8 +36,12 @@ extension HDF5File {
             }
             self.addressSize = addressSize
             self.baseAddress = baseAddress
-            heapObjects = try GlobalHeapCheck.validate(path: path, lengthSize: lengthSize)
-            try LocalHeapCheck.validate(path: path, lengthSize: lengthSize, addressSize: addressSize, baseAddress: baseAddress)
+            // The file is read once for both heap checks.
+            heapObjects = try RawFileScan.withMappedBytes(path: path) { bytes in
+                let objects = try GlobalHeapCheck.validate(bytes, path: path, lengthSize: lengthSize)
+                try LocalHeapCheck.validate(bytes, path: path, lengthSize: lengthSize, addressSize: addressSize, baseAddress: baseAddress)
+                return objects
+            } ?? GlobalHeapCheck.Objects()
         }
     }
 
@@ -67,9 +71,9 @@ extension HDF5File {
         try raw.withUnsafeBytes { bytes in
             for element in 0..<count {
                 let start = element * elementSize
-                let length = GlobalHeapCheck.integer(bytes, at: start, length: 4)
-                let address = GlobalHeapCheck.integer(bytes, at: start + 4, length: layout.addressSize)
-                let index = GlobalHeapCheck.integer(bytes, at: start + 4 + layout.addressSize, length: 4)
+                let length = RawFileScan.integer(bytes, at: start, length: 4)
+                let address = RawFileScan.integer(bytes, at: start + 4, length: layout.addressSize)
+                let index = RawFileScan.integer(bytes, at: start + 4 + layout.addressSize, length: 4)
                 guard address != 0 else { continue }  // a null string: nothing is read or allocated
                 guard let offset = Int(exactly: address), case (let collection, false) = layout.baseAddress.addingReportingOverflow(offset),
                       let stored = layout.heapObjects.size(collectionAt: collection, index: Int(index)) else {

@@ -1,5 +1,4 @@
 import ConvNetCore
-import Foundation
 
 /// A check of an HDF5 file's local heaps before libhdf5 reads them.
 ///
@@ -16,30 +15,23 @@ enum LocalHeapCheck {
     /// `H5HL_FREE_NULL`: the offset that ends a free list.
     private static let endOfList: UInt64 = 1
 
-    /// Walks the free list of every local heap in the file at `path`, whose lengths and addresses
-    /// are `lengthSize` and `addressSize` bytes and whose address 0 is at byte `baseAddress`.
+    /// Walks the free list of every local heap in `bytes`, the file at `path`, whose lengths and
+    /// addresses are `lengthSize` and `addressSize` bytes and whose address 0 is at byte `baseAddress`.
     /// - Throws: `ConvNetError.file` naming `path` when a free list runs in a circle.
-    static func validate(path: String, lengthSize: Int, addressSize: Int, baseAddress: Int) throws {
-        guard [2, 4, 8].contains(lengthSize), [2, 4, 8].contains(addressSize),
-              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return }
-        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            guard let base = bytes.baseAddress else { return }
-            let headerSize = 8 + 2 * lengthSize + addressSize
-            var offset = 0
-            while offset + headerSize <= bytes.count, let found = memchr(base + offset, Int32(UInt8(ascii: "H")), bytes.count - offset) {
-                let start = base.distance(to: UnsafeRawPointer(found))
-                offset = start + 1
-                // Version 0 is the only one; anything else is data that happens to spell HEAP.
-                guard start + headerSize <= bytes.count, memcmp(found, "HEAP", 4) == 0, bytes[start + 4] == 0 else { continue }
-                let size = GlobalHeapCheck.integer(bytes, at: start + 8, length: lengthSize)
-                let head = GlobalHeapCheck.integer(bytes, at: start + 8 + lengthSize, length: lengthSize)
-                let address = GlobalHeapCheck.integer(bytes, at: start + 8 + 2 * lengthSize, length: addressSize)
-                // A data segment outside the file is not one libhdf5 can read (it fails cleanly).
-                guard size > 0, address <= UInt64(bytes.count), size <= UInt64(bytes.count) - address,
-                      Int(address) + baseAddress + Int(size) <= bytes.count else { continue }
-                try walkFreeList(bytes, segment: Int(address) + baseAddress, size: size, head: head, lengthSize: lengthSize,
-                                 heapAt: start, path: path)
-            }
+    static func validate(_ bytes: UnsafeRawBufferPointer, path: String, lengthSize: Int, addressSize: Int, baseAddress: Int) throws {
+        guard [2, 4, 8].contains(lengthSize), [2, 4, 8].contains(addressSize) else { return }
+        let headerSize = 8 + 2 * lengthSize + addressSize
+        try RawFileScan.forEachOccurrence(of: "HEAP", in: bytes, minimumLength: headerSize) { start in
+            // Version 0 is the only one; anything else is data that happens to spell HEAP.
+            guard bytes[start + 4] == 0 else { return }
+            let size = RawFileScan.integer(bytes, at: start + 8, length: lengthSize)
+            let head = RawFileScan.integer(bytes, at: start + 8 + lengthSize, length: lengthSize)
+            let address = RawFileScan.integer(bytes, at: start + 8 + 2 * lengthSize, length: addressSize)
+            // A data segment outside the file is not one libhdf5 can read (it fails cleanly).
+            guard size > 0, address <= UInt64(bytes.count), size <= UInt64(bytes.count) - address,
+                  Int(address) + baseAddress + Int(size) <= bytes.count else { return }
+            try walkFreeList(bytes, segment: Int(address) + baseAddress, size: size, head: head, lengthSize: lengthSize,
+                             heapAt: start, path: path)
         }
     }
 
@@ -54,7 +46,7 @@ enum LocalHeapCheck {
             guard visited.insert(block).inserted else {
                 throw ConvNetError.file(path: path, message: "damaged HDF5 file: the free list of the local heap at byte \(start) runs in a circle (block \(block) comes back)")
             }
-            block = GlobalHeapCheck.integer(bytes, at: segment + Int(block), length: lengthSize)
+            block = RawFileScan.integer(bytes, at: segment + Int(block), length: lengthSize)
             guard block != 0 else { return }
         }
     }
