@@ -9,7 +9,7 @@
 ///     input gradient:   dV_ξ (tiles × n_C_prev) = dM_ξ · U_ξᵀ,   dd = B dV Bᵀ, added over the overlapping blocks
 ///
 /// `ConvolutionWinograd.Tile` chooses the tiling (F(4x4, 3x3) by default). As in `ConvolutionFast`, each thread takes
-/// a run of images and works through them in groups whose transformed data fit `bufferElements`;
+/// a run of images and works through their tiles in groups whose transformed data fit `groupElements` (about L2);
 /// the backward pass sums each thread's `dU` separately and adds the partial sums in thread order
 /// (deterministic for a given thread count). The transforms go eight channels at a time (SIMD),
 /// so the channel counts must be multiples of 8 (`applies(to:)`).
@@ -26,9 +26,21 @@ public enum ConvolutionWinograd {
     /// The tile `ConvolutionFast` uses.
     public static let defaultTile = Tile.f4x4
 
-    /// Size of each thread's transformed-data buffers together, in floats (16 MiB: large enough that
-    /// the 36 GEMMs per group amortise OpenBLAS's packing; 4 MiB cost about 3% more CPU time).
-    static let bufferElements = 1 << 22
+    /// Transformed data (`V` and `M`, or `V` and `dM`) each thread works on at once, in floats:
+    /// 512 KiB, half of a core's L2 cache on the CPUs measured (AMD Zen 4: 1 MiB), so a group's
+    /// input transform, its α² GEMMs and its output transform run out of L2 instead of memory.
+    /// Against groups of 16 MiB, layers of 16–128 channels ran their forward pass 1.1–2.4x and
+    /// their backward pass 1.1–2.2x faster; 256 channels and more, whose groups `groupElements`
+    /// makes larger, the same (`docs/PERFORMANCE.md`, "Winograd in L2-sized groups").
+    static let cacheElements = 1 << 17
+
+    /// Floats of transformed data per group: `cacheElements`, or more when the transformed kernel
+    /// (`α² · n_C_prev · n_C` floats, which every group reads again) is larger. A group then holds
+    /// at least as much data as kernel (twice as much in the backward pass, which also reads and
+    /// writes its `dU` sums), so that kernel traffic stays at most about the data's.
+    static func groupElements(_ s: ConvolutionShape, positions: Int, backward: Bool) -> Int {
+        max(cacheElements, (backward ? 2 : 1) * positions * s.inputChannels * s.outputChannels)
+    }
 
     /// Whether the shape suits Winograd: 3x3 kernels, stride 1, no dilation, and channel counts
     /// that are multiples of 8.
@@ -133,24 +145,24 @@ enum Winograd<T: WinogradTiling> {
                                 into output: SendableMutablePointer<Float>, winners: SendableMutablePointer<Float>?) {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
         let tilesPerImage = tiles(s).rows * tiles(s).columns
-        let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
+        let groupSize = max(1, ConvolutionWinograd.groupElements(s, positions: positions, backward: false) / (positions * (cIn + cOut)))
         let tasks = Parallel.chunks(s.batch, costPerItem: s.outputPixels * s.patchLength * cOut)
         let transformedKernel = transformKernel(kernel, shape: s)
         withSendablePointers([input, transformedKernel, bias]) { p in
             Parallel.run(tasks: tasks.count) { task in
-                let images = tasks[task]
-                let capacity = min(groupSize, images.count) * tilesPerImage
+                let taskTiles = tasks[task].lowerBound * tilesPerImage..<tasks[task].upperBound * tilesPerImage
+                let capacity = min(groupSize, taskTiles.count)
                 ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
                     let (v, mBuffer) = (buffer, buffer + positions * capacity * cIn)
-                    for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
-                        let group = first..<min(first + groupSize, images.upperBound), count = group.count * tilesPerImage
-                        transformInput(p[0].pointer, images: group, into: v, shape: s)
+                    for first in stride(from: taskTiles.lowerBound, to: taskTiles.upperBound, by: groupSize) {
+                        let group = first..<min(first + groupSize, taskTiles.upperBound), count = group.count
+                        transformInput(p[0].pointer, tiles: group, into: v, shape: s)
                         for position in 0..<positions {
                             GEMM.multiply(m: count, n: cOut, k: cIn, a: v + position * count * cIn, lda: cIn,
                                           b: p[1].pointer + position * cIn * cOut, ldb: cOut,
                                           c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1)
                         }
-                        transformOutput(mBuffer, images: group, bias: p[2].pointer, relu: relu, into: output.pointer,
+                        transformOutput(mBuffer, tiles: group, bias: p[2].pointer, relu: relu, into: output.pointer,
                                         winners: winners?.pointer, shape: s)
                     }
                 }
@@ -163,7 +175,7 @@ enum Winograd<T: WinogradTiling> {
                          reluOutput: [Float]?, winners: [Float]? = nil) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
         let tilesPerImage = tiles(s).rows * tiles(s).columns
-        let groupSize = max(1, ConvolutionWinograd.bufferElements / (positions * tilesPerImage * (cIn + cOut)))
+        let groupSize = max(1, ConvolutionWinograd.groupElements(s, positions: positions, backward: true) / (positions * (cIn + cOut)))
         let tasks = Parallel.chunks(s.batch, costPerItem: s.outputPixels * s.patchLength * cOut)
         let transformedKernel = needInput ? transformKernel(kernel, shape: s) : kernel  // (unused without dA)
         let partialLength = positions * cIn * cOut + cOut  // each task's dU (α² matrices n_C_prev × n_C), then its db
@@ -177,23 +189,23 @@ enum Winograd<T: WinogradTiling> {
                         let dA = needInput ? SendableMutablePointer(dA.baseAddress!) : nil
                         let masked = reluOutput != nil
                         Parallel.run(tasks: tasks.count) { task in
-                            let images = tasks[task], threaded = tasks.count == 1
+                            let threaded = tasks.count == 1
+                            let taskTiles = tasks[task].lowerBound * tilesPerImage..<tasks[task].upperBound * tilesPerImage
                             let dU = partials.pointer + task * partialLength, db = dU + positions * cIn * cOut
                             db.update(repeating: 0, count: cOut)
-                            let capacity = min(groupSize, images.count) * tilesPerImage
+                            let capacity = min(groupSize, taskTiles.count)
                             ScratchBuffers.withBuffer(count: positions * capacity * (cIn + cOut)) { buffer in
                                 let (v, dM) = (buffer, buffer + positions * capacity * cIn)
-                                for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
-                                    let group = first..<min(first + groupSize, images.upperBound)
-                                    let count = group.count * tilesPerImage
-                                    transformInput(p[0].pointer, images: group, into: v, shape: s)
+                                for first in stride(from: taskTiles.lowerBound, to: taskTiles.upperBound, by: groupSize) {
+                                    let group = first..<min(first + groupSize, taskTiles.upperBound), count = group.count
+                                    transformInput(p[0].pointer, tiles: group, into: v, shape: s)
                                     transformUpstream(p[2].pointer, reluOutput: masked ? p[3].pointer : nil,
-                                                      winners: winnersPointer?.pointer, images: group,
+                                                      winners: winnersPointer?.pointer, tiles: group,
                                                       into: dM, biasGradient: db, shape: s)
                                     for position in 0..<positions {
                                         GEMM.multiply(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
                                                       lda: cIn, b: dM + position * count * cOut, ldb: cOut,
-                                                      beta: first == images.lowerBound ? 0 : 1, c: dU + position * cIn * cOut,
+                                                      beta: first == taskTiles.lowerBound ? 0 : 1, c: dU + position * cIn * cOut,
                                                       ldc: cOut, threaded: threaded)
                                     }
                                     guard let dA else { continue }
@@ -203,7 +215,7 @@ enum Winograd<T: WinogradTiling> {
                                                       lda: cOut, b: p[1].pointer + position * cIn * cOut, ldb: cOut,
                                                       c: v + position * count * cIn, ldc: cIn, threaded: threaded)
                                     }
-                                    addInputGradient(v, images: group, into: dA.pointer, shape: s)
+                                    addInputGradient(v, tiles: group, into: dA.pointer, shape: s)
                                 }
                             }
                         }
@@ -248,26 +260,33 @@ enum Winograd<T: WinogradTiling> {
         }
     }
 
-    /// Calls `body(tile, offsets)` for every tile of `images` in order (`tile` counting from 0),
+    /// Calls `body(tile, image, row, column)` for every tile of `group`, the batch's tiles numbered
+    /// image by image and in each image row by row: `tile` counts from 0 within the group, `row`
+    /// and `column` place the tile in its image.
+    @inline(__always) private static func forEachTile(of group: Range<Int>, shape s: ConvolutionShape,
+                                                      _ body: (_ tile: Int, _ image: Int, _ row: Int, _ column: Int) -> Void) {
+        let (tileRows, tileColumns) = tiles(s)
+        for t in group {
+            let (image, inImage) = t.quotientAndRemainder(dividingBy: tileRows * tileColumns)
+            let (row, column) = inImage.quotientAndRemainder(dividingBy: tileColumns)
+            body(t - group.lowerBound, image, row, column)
+        }
+    }
+
+    /// Calls `body(tile, offsets)` for every tile of `group` in order (`tile` counting from 0),
     /// with where its `α × α` input block lies: offsets into the NHWC input, −1 in the padding.
-    @inline(__always) private static func forEachInputBlock(of images: Range<Int>, shape s: ConvolutionShape,
+    @inline(__always) private static func forEachInputBlock(of group: Range<Int>, shape s: ConvolutionShape,
                                                             _ body: (Int, UnsafePointer<Int>) -> Void) {
-        let g = s.window, (tileRows, tileColumns) = tiles(s)
+        let g = s.window
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { buffer in
             let offsets = buffer.baseAddress!
-            var tile = 0
-            for image in images {
-                for th in 0..<tileRows {
-                    for tw in 0..<tileColumns {
-                        for n in 0..<(α * α) {
-                            let y = m * th - g.padTop + n / α, x = m * tw - g.padLeft + n % α
-                            let inside = y >= 0 && y < g.inputHeight && x >= 0 && x < g.inputWidth
-                            offsets[n] = inside ? ((image * g.inputHeight + y) * g.inputWidth + x) * s.inputChannels : -1
-                        }
-                        body(tile, offsets)
-                        tile += 1
-                    }
-                }
+            forEachTile(of: group, shape: s) { tile, image, th, tw in
+        for n in 0..<(α * α) {
+            let y = m * th - g.padTop + n / α, x = m * tw - g.padLeft + n % α
+            let inside = y >= 0 && y < g.inputHeight && x >= 0 && x < g.inputWidth
+            offsets[n] = inside ? ((image * g.inputHeight + y) * g.inputWidth + x) * s.inputChannels : -1
+        }
+        body(tile, offsets)
             }
         }
     }
@@ -313,14 +332,13 @@ enum Winograd<T: WinogradTiling> {
         }
     }
 
-    /// `V = Bᵀ d B` for every tile of `images` and every input channel, into the `α²` matrices
+    /// `V = Bᵀ d B` for every tile of `group` and every input channel, into the `α²` matrices
     /// `V_ξ (tiles × n_C_prev)`; input outside the image (padding) reads as zero.
-    private static func transformInput(_ input: UnsafePointer<Float>, images: Range<Int>, into v: UnsafeMutablePointer<Float>,
+    private static func transformInput(_ input: UnsafePointer<Float>, tiles group: Range<Int>, into v: UnsafeMutablePointer<Float>,
                                        shape s: ConvolutionShape) {
-        let cIn = s.inputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
-        let count = images.count * tileRows * tileColumns
+        let cIn = s.inputChannels, positions = α * α, count = group.count
         withBlocks { source, scratch, block in
-            forEachInputBlock(of: images, shape: s) { tile, offsets in
+            forEachInputBlock(of: group, shape: s) { tile, offsets in
                 for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
                     for n in 0..<positions {
                         source[n] = offsets[n] < 0 ? Vector(repeating: 0) : load(input + offsets[n] + k)
@@ -332,37 +350,30 @@ enum Winograd<T: WinogradTiling> {
         }
     }
 
-    /// `Y = Aᵀ M A` for every tile of `images` and filter, plus the bias (and ReLU), written to the
+    /// `Y = Aᵀ M A` for every tile of `group` and filter, plus the bias (and ReLU), written to the
     /// NHWC output; the parts of edge tiles beyond the output are dropped. With `winners`, the
     /// tile's 2x2 pooling windows are reduced instead (`maxPool`) and only their maxima written.
-    private static func transformOutput(_ mBuffer: UnsafePointer<Float>, images: Range<Int>, bias: UnsafePointer<Float>,
+    private static func transformOutput(_ mBuffer: UnsafePointer<Float>, tiles group: Range<Int>, bias: UnsafePointer<Float>,
                                         relu: Bool, into output: UnsafeMutablePointer<Float>,
                                         winners: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape) {
-        let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
-        let count = images.count * tileRows * tileColumns
+        let g = s.window, cOut = s.outputChannels, positions = α * α, count = group.count
         withBlocks { source, scratch, block in
-            var tile = 0
-            for image in images {
-                for th in 0..<tileRows {
-                    for tw in 0..<tileColumns {
-                        for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
-                            for n in 0..<positions { source[n] = load(mBuffer + (n * count + tile) * cOut + c) }
-                            separable(T.outputTransform, n: α, k: m, source, scratch, block)
-                            let b = load(bias + c)
-                            if let winners {
-                                maxPool(block, bias: b, relu: relu, image: image, tile: (th, tw), channel: c,
-                                        into: output, winners: winners, shape: s)
-                                continue
-                            }
-                            for n in 0..<(m * m) {
-                                let (y, x) = (m * th + n / m, m * tw + n % m)
-                                guard y < g.outputHeight, x < g.outputWidth else { continue }
-                                var value = block[n] + b
-                                if relu { value.replace(with: 0, where: value .< 0) }
-                                store(value, to: output + ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c)
-                            }
-                        }
-                        tile += 1
+            forEachTile(of: group, shape: s) { tile, image, th, tw in
+                for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
+                    for n in 0..<positions { source[n] = load(mBuffer + (n * count + tile) * cOut + c) }
+                    separable(T.outputTransform, n: α, k: m, source, scratch, block)
+                    let b = load(bias + c)
+                    if let winners {
+                        maxPool(block, bias: b, relu: relu, image: image, tile: (th, tw), channel: c,
+                                into: output, winners: winners, shape: s)
+                        continue
+                    }
+                    for n in 0..<(m * m) {
+                        let (y, x) = (m * th + n / m, m * tw + n % m)
+                        guard y < g.outputHeight, x < g.outputWidth else { continue }
+                        var value = block[n] + b
+                        if relu { value.replace(with: 0, where: value .< 0) }
+                        store(value, to: output + ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c)
                     }
                 }
             }
@@ -400,61 +411,53 @@ enum Winograd<T: WinogradTiling> {
         }
     }
 
-    /// `dM = A dY Aᵀ` for every tile of `images` and filter, into the `α²` matrices
+    /// `dM = A dY Aᵀ` for every tile of `group` and filter, into the `α²` matrices
     /// `dM_ξ (tiles × n_C)`. Outputs beyond the edge count as zero; with `reluOutput`, `dY` is
     /// first masked by `y > 0`. With `winners` (`maxPool`'s), `upstream` is the gradient of the
     /// pooled output and `dY` is it routed to each window's winner, zero elsewhere. Adds `Σ dY`
     /// over the group's pixels to `biasGradient`.
     private static func transformUpstream(_ upstream: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
-                                          winners: UnsafePointer<Float>?, images: Range<Int>, into dM: UnsafeMutablePointer<Float>,
+                                          winners: UnsafePointer<Float>?, tiles group: Range<Int>, into dM: UnsafeMutablePointer<Float>,
                                           biasGradient db: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
-        let g = s.window, cOut = s.outputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
+        let g = s.window, cOut = s.outputChannels, positions = α * α, count = group.count
         let (pooledHeight, pooledWidth) = (g.outputHeight / 2, g.outputWidth / 2)
-        let count = images.count * tileRows * tileColumns
         withBlocks { source, scratch, block in
-            var tile = 0
-            for image in images {
-                for th in 0..<tileRows {
-                    for tw in 0..<tileColumns {
-                        for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
-                            var sum = load(db + c)
-                            for n in 0..<(m * m) {
-                                let (y, x) = (m * th + n / m, m * tw + n % m)
-                                var value = Vector(repeating: 0)  // beyond the edge (or not a window's winner)
-                                if let winners {
-                                    if y / 2 < pooledHeight, x / 2 < pooledWidth {
-                                        let offset = ((image * pooledHeight + y / 2) * pooledWidth + x / 2) * cOut + c
-                                        value = load(upstream + offset)
-                                        value.replace(with: 0, where: load(winners + offset) .!= Float(2 * (y % 2) + x % 2))
-                                    }
-                                } else if y < g.outputHeight, x < g.outputWidth {
-                                    let offset = ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c
-                                    value = load(upstream + offset)
-                                    if let reluOutput { value.replace(with: 0, where: load(reluOutput + offset) .<= 0) }
-                                }
-                                source[n] = value
-                                sum += value
+            forEachTile(of: group, shape: s) { tile, image, th, tw in
+                for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
+                    var sum = load(db + c)
+                    for n in 0..<(m * m) {
+                        let (y, x) = (m * th + n / m, m * tw + n % m)
+                        var value = Vector(repeating: 0)  // beyond the edge (or not a window's winner)
+                        if let winners {
+                            if y / 2 < pooledHeight, x / 2 < pooledWidth {
+                                let offset = ((image * pooledHeight + y / 2) * pooledWidth + x / 2) * cOut + c
+                                value = load(upstream + offset)
+                                value.replace(with: 0, where: load(winners + offset) .!= Float(2 * (y % 2) + x % 2))
                             }
-                            store(sum, to: db + c)
-                            separable(T.outputAdjoint, n: m, k: α, source, scratch, block)
-                            for n in 0..<positions { store(block[n], to: dM + (n * count + tile) * cOut + c) }
+                        } else if y < g.outputHeight, x < g.outputWidth {
+                            let offset = ((image * g.outputHeight + y) * g.outputWidth + x) * cOut + c
+                            value = load(upstream + offset)
+                            if let reluOutput { value.replace(with: 0, where: load(reluOutput + offset) .<= 0) }
                         }
-                        tile += 1
+                        source[n] = value
+                        sum += value
                     }
+                    store(sum, to: db + c)
+                    separable(T.outputAdjoint, n: m, k: α, source, scratch, block)
+                    for n in 0..<positions { store(block[n], to: dM + (n * count + tile) * cOut + c) }
                 }
             }
         }
     }
 
-    /// `dd = B dV Bᵀ` for every tile of `images` and input channel, added onto the `α × α` input
+    /// `dd = B dV Bᵀ` for every tile of `group` and input channel, added onto the `α × α` input
     /// block under the tile (neighbouring blocks overlap by two pixels); positions in the padding
     /// are dropped.
-    private static func addInputGradient(_ dV: UnsafePointer<Float>, images: Range<Int>,
+    private static func addInputGradient(_ dV: UnsafePointer<Float>, tiles group: Range<Int>,
                                          into dA: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
-        let cIn = s.inputChannels, (tileRows, tileColumns) = tiles(s), positions = α * α
-        let count = images.count * tileRows * tileColumns
+        let cIn = s.inputChannels, positions = α * α, count = group.count
         withBlocks { source, scratch, block in
-            forEachInputBlock(of: images, shape: s) { tile, offsets in
+            forEachInputBlock(of: group, shape: s) { tile, offsets in
                 for k in stride(from: 0, to: cIn, by: Vector.scalarCount) {
                     for n in 0..<positions { source[n] = load(dV + (n * count + tile) * cIn + k) }
                     separable(T.inputAdjoint, n: α, k: α, source, scratch, block)
