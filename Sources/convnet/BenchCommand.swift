@@ -2,7 +2,26 @@ import ArgumentParser
 import ConvNet
 import Foundation
 
-/// `convnet bench --model M`: training and inference throughput of a zoo model, measured exactly as
+/// `convnet bench`: the measurements, one subcommand each; `bench --model M` runs `bench model`.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure training and inference throughput of a zoo model (`bench model`, the default), SGEMM (`bench gemm`) or one convolution layer (`bench conv`).",
+        discussion: """
+        Examples:
+          convnet bench --model lenet5 --batch-size 64 --threads 2
+          convnet bench --model cifar --min-seconds 2 --repeats 5 --json
+          convnet bench --model lenet5 --steps 600 --min-seconds 0 --repeats 3
+          convnet bench gemm --size 1024
+          convnet bench conv --input 128x32x32x16 --filters 16
+        """,
+        // Each measurement is its own subcommand with its own options: options declared on this
+        // command as well would be taken by it, not by the subcommand (`bench gemm --json` was).
+        subcommands: [ModelBenchCommand.self, GEMMBenchCommand.self, ConvolutionBenchCommand.self, AllReduceBenchCommand.self],
+        defaultSubcommand: ModelBenchCommand.self)
+}
+
+/// `convnet bench [model] --model M`: training and inference throughput of a zoo model, measured exactly as
 /// `benchmarks/pytorch/throughput.py` measures PyTorch, so the two can be compared side by side.
 ///
 /// The work per training step is the script's: one batch of random inputs of the model's shape
@@ -15,18 +34,11 @@ import Foundation
 /// times in the process, and reported as the median with the spread (min–max). The step counts
 /// used are printed, so that PyTorch can be given the same ones (`scripts/compare-pytorch.sh`
 /// does). The JSON fields match the script's, plus the model's FLOP rate against SGEMM's.
-struct BenchCommand: ParsableCommand {
+struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Measure training and inference throughput of a zoo model (or SGEMM: `bench gemm`).",
-        discussion: """
-        Examples:
-          convnet bench --model lenet5 --batch-size 64 --threads 2
-          convnet bench --model cifar --min-seconds 2 --repeats 5 --json
-          convnet bench --model lenet5 --steps 600 --min-seconds 0 --repeats 3
-          convnet bench gemm --size 1024
-        """,
-        subcommands: [GEMMBenchCommand.self, AllReduceBenchCommand.self])
+        commandName: "model",
+        abstract: "Measure training and inference throughput of a zoo model (the default of `convnet bench`).",
+        discussion: "Example: convnet bench --model cifar --min-seconds 2 --repeats 5 --json")
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var batchSizeOption: BatchSizeOption
@@ -157,6 +169,22 @@ struct ModelFLOPs {
     }
 }
 
+/// Timing of one call, for the micro-benchmarks (`bench gemm`, `bench conv`).
+enum CallTiming {
+    /// Median and best seconds of `repeats` timed calls of `body` after one warm-up call.
+    static func measure(repeats: Int, _ body: () -> Void) -> (median: Double, best: Double) {
+        body()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        return (times[times.count / 2], times[0])
+    }
+}
+
 /// Square SGEMM `C = A·B` through ConvNet's one GEMM entry point: the machine-limit reference.
 enum SGEMMTiming {
     /// Median and best GFLOP/s over `repeats` timed calls after one warm-up call.
@@ -175,16 +203,9 @@ enum SGEMMTiming {
                 }
             }
         }
-        multiply()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            multiply()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        times.sort()
+        let seconds = CallTiming.measure(repeats: repeats, multiply)
         let flops = 2 * pow(Double(size), 3)
-        return (flops / times[times.count / 2] / 1e9, flops / times[0] / 1e9)
+        return (flops / seconds.median / 1e9, flops / seconds.best / 1e9)
     }
 }
 

@@ -153,6 +153,22 @@ import Testing
         try tool.expectFailure(["plot", "log.csv", "-o", missing + ".svg"], status: 2, mentions: ["--output", "/nonexistent-folder"])
     }
 
+    /// `bench conv` times one layer through the kernel a model would use, and says which; a shape
+    /// that cannot be a convolution is a usage error naming the flag.
+    @Test func benchConvTimesOneLayer() throws {
+        for (arguments, algorithm) in [(["--input", "2x8x8x8", "--filters", "8"], "winograd"),
+                                       (["--input", "2x9x9x3", "--filters", "4", "--kernel-size", "5", "--padding", "valid"], "im2col")] {
+            let run = try CommandLineTests.run(["bench", "conv"] + arguments + ["--repeats", "2", "--threads", "1", "--json"])
+            #expect(run.status == 0, "\(run.error)")
+            #expect(run.output.contains("\"algorithm\":\"\(algorithm)\"") && run.output.contains("\"forward_ms\":"), "\(run.output)")
+        }
+        let tool = CommandLineTests()
+        try tool.expectFailure(["bench", "conv", "--input", "2x8x8", "--filters", "8"], status: 2, mentions: ["--input", "2x8x8"])
+        try tool.expectFailure(["bench", "conv", "--input", "2x4x4x3", "--filters", "8", "--kernel-size", "7", "--padding", "valid"],
+                               status: 2, mentions: ["--kernel-size 7"])
+        try tool.expectFailure(["bench", "conv", "--input", "2x8x8x3", "--filters", "8", "--padding", "full"], status: 2, mentions: ["--padding"])
+    }
+
     /// Every subcommand spells a shared option the same way: `--batch-size`, never `--batch`.
     @Test func sharedFlagsHaveOneName() throws {
         try CommandLineTests().expectFailure(["bench", "--model", "lenet5", "--batch", "8"], status: 2, mentions: ["--batch"])
@@ -160,8 +176,8 @@ import Testing
                                               "--steps", "1", "--warmup", "0", "--min-seconds", "0", "--repeats", "1", "--json"])
         #expect(bench.status == 0, "\(bench.error)")
         #expect(bench.output.contains("\"batch\": 4") && bench.output.contains("\"threads\": 1"), "\(bench.output)")
-        for command in ["train", "evaluate", "visualize", "sweep", "bench"] {
-            let help = try CommandLineTests.run([command, "--help"])
+        for command in [["train"], ["evaluate"], ["visualize"], ["sweep"], ["bench", "model"]] {
+            let help = try CommandLineTests.run(command + ["--help"])
             #expect(help.output.contains("--batch-size") && help.output.contains("--threads"), "\(command) --help")
         }
         for command in ["train", "evaluate", "visualize", "sweep"] {
