@@ -29,9 +29,9 @@ public enum ConvolutionWinograd {
     /// Transformed data (`V` and `M`, or `V` and `dM`) each thread works on at once, in floats:
     /// 512 KiB, half of a core's L2 cache on the CPUs measured (AMD Zen 4: 1 MiB), so a group's
     /// input transform, its α² GEMMs and its output transform run out of L2 instead of memory.
-    /// Against groups of 16 MiB, layers of 16–128 channels ran their forward pass 1.1–2.4x and
-    /// their backward pass 1.1–2.2x faster; 256 channels and more, whose groups `groupElements`
-    /// makes larger, the same (`docs/PERFORMANCE.md`, "Winograd in L2-sized groups").
+    /// Against groups of 16 MiB, layers of 16–128 channels ran their forward pass 1.1–1.6x and
+    /// their backward pass 1.0–1.7x faster (`convnet bench conv`); 256 channels and more, whose
+    /// groups `groupElements` makes larger, the same (`docs/PERFORMANCE.md`, "Winograd in L2-sized groups").
     static let cacheElements = 1 << 17
 
     /// Floats of transformed data per group: `cacheElements`, or more when the transformed kernel
