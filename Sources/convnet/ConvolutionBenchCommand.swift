@@ -54,10 +54,13 @@ struct ConvolutionBenchCommand: ParsableCommand {
         do {
             shape = try ConvolutionShape(input: inputShape, kernel: [kernelSize, kernelSize, inputShape[3], filters], bias: [filters],
                                          strides: (stride, stride), padding: padding == "same" ? .same : .valid, dilation: (1, 1))
-            // The tensors the passes read and write must be allocatable (one line, not a crash).
-            for (tensor, sizes) in [("input", shape.inputShape), ("kernel", shape.kernelShape), ("output", shape.outputShape)] {
-                _ = try AllocationLimit.elementCount(sizes, elementSize: MemoryLayout<Float>.size, "the layer's \(tensor)")
-            }
+            // The tensors the passes hold at once must fit in memory (one line, not a crash): the
+            // input and its gradient, the output and the upstream gradient, the kernel and its gradient.
+            let input = try AllocationLimit.elementCount(shape.inputShape, elementSize: MemoryLayout<Float>.size, "the layer's input")
+            let output = try AllocationLimit.elementCount(shape.outputShape, elementSize: MemoryLayout<Float>.size, "the layer's output")
+            let kernel = try AllocationLimit.elementCount(shape.kernelShape, elementSize: MemoryLayout<Float>.size, "the layer's kernel")
+            _ = try AllocationLimit.elementCount([2, input + output + kernel], elementSize: MemoryLayout<Float>.size,
+                                                 "the layer's tensors and gradients together")
         } catch {
             throw ValidationError("--input \(input) with --filters \(filters) --kernel-size \(kernelSize) --stride \(stride) --padding \(padding) is not a convolution this machine can run: \(error)")
         }
