@@ -13,7 +13,7 @@ import Testing
 
     /// airbench94's layer shapes (odd and even outputs: 31 → 15, 15 → 7, 7 → 3, with a dropped last
     /// row and column), a valid-padded and an asymmetric layer, one image (one task, threaded
-    /// GEMMs), and a batch large enough for several image groups per thread.
+    /// GEMMs), a batch large enough for several image groups per thread, and a 7x7 layer.
     static let cases: [Case] = [
         Case(input: [2, 31, 31, 24], kernel: [3, 3, 24, 64], padding: .same),
         Case(input: [3, 15, 15, 64], kernel: [3, 3, 64, 256], padding: .same),
@@ -22,6 +22,8 @@ import Testing
         Case(input: [3, 8, 12, 16], kernel: [3, 3, 16, 8], padding: .explicit(top: 2, bottom: 0, left: 1, right: 1)),
         Case(input: [1, 12, 12, 16], kernel: [3, 3, 16, 16], padding: .same),
         Case(input: [40, 31, 31, 64], kernel: [3, 3, 64, 64], padding: .same),
+        // F(2x2, 7x7): each 2x2 output tile is one pooling window.
+        Case(input: [2, 16, 15, 8], kernel: [7, 7, 8, 16], padding: .valid),
     ]
 
     static func random(_ shape: [Int], seed: UInt64) -> Tensor {

@@ -95,7 +95,9 @@ import Testing
             let dz = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator)
             let fast = ConvolutionFast.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
             let reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
-            #expect(allClose(fast, reference, absolute: 1e-4, relative: 1e-4), "\(maxDifference(fast, reference))")
+            // 1e-3: outputs reach about 50 here, and the 7x7 layer runs Winograd F(2x2, 7x7), within
+            // about 1e-5 of the largest output (`WinogradAccuracyTests`).
+            #expect(allClose(fast, reference, absolute: 1e-3, relative: 1e-4), "\(maxDifference(fast, reference))")
             let fastBack = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
             let refBack = ConvolutionReference.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape)
             #expect(allClose(fastBack.input ?? [], refBack.input, absolute: 1e-3, relative: 1e-4))

@@ -3,7 +3,7 @@ import Dispatch
 import Testing
 
 /// The fast paths added for speed, against the reference implementations: the fused convolution
-/// and ReLU, the single-channel (`colsᵀ`) convolution layout, Winograd's 3x3 convolution, images
+/// and ReLU, the single-channel (`colsᵀ`) convolution layout, Winograd's 3x3 and 7x7 convolutions, images
 /// split into several groups per thread, GEMM split over threads, concurrent and nested parallel regions, max pooling's routing
 /// with ties, in-place optimizer updates and gradient accumulation, and bit-identical training.
 /// No timing here: `convnet bench` measures speed.
@@ -34,6 +34,12 @@ import Testing
         // Winograd's backward pass: one image (a single task with threaded GEMMs), and two groups per thread.
         ConvCase(input: [1, 11, 9, 16], kernel: [3, 3, 16, 8], strides: (1, 1), padding: .same, dilation: (1, 1)),
         ConvCase(input: [8, 31, 31, 64], kernel: [3, 3, 64, 64], strides: (1, 1), padding: .valid, dilation: (1, 1)),
+        // Winograd F(2x2, 7x7): odd output sizes with every padding, one image, several groups per thread.
+        ConvCase(input: [3, 13, 11, 8], kernel: [7, 7, 8, 16], strides: (1, 1), padding: .same, dilation: (1, 1)),
+        ConvCase(input: [1, 9, 10, 16], kernel: [7, 7, 16, 8], strides: (1, 1), padding: .valid, dilation: (1, 1)),
+        ConvCase(input: [4, 8, 9, 8], kernel: [7, 7, 8, 8], strides: (1, 1), padding: .explicit(top: 3, bottom: 0, left: 1, right: 2),
+                 dilation: (1, 1)),
+        ConvCase(input: [24, 22, 22, 32], kernel: [7, 7, 32, 64], strides: (1, 1), padding: .valid, dilation: (1, 1)),
     ]
 
     static func random(_ shape: [Int], seed: UInt64) -> Tensor {

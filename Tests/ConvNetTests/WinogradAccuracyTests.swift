@@ -10,7 +10,8 @@ import Testing
 @Suite struct WinogradAccuracyTests {
     struct Layer: CustomTestStringConvertible, Sendable {
         let batch: Int, side: Int, inputChannels: Int, outputChannels: Int, padding: Padding
-        var testDescription: String { "\(batch)x\(side)x\(side)x\(inputChannels) → \(outputChannels) \(padding)" }
+        var kernel = 3
+        var testDescription: String { "\(batch)x\(side)x\(side)x\(inputChannels) → \(outputChannels) \(kernel)x\(kernel) \(padding)" }
     }
 
     static let layers = [
@@ -20,7 +21,15 @@ import Testing
         Layer(batch: 2, side: 15, inputChannels: 256, outputChannels: 256, padding: .same),
         Layer(batch: 4, side: 7, inputChannels: 256, outputChannels: 256, padding: .same),
         Layer(batch: 2, side: 32, inputChannels: 16, outputChannels: 16, padding: .valid),
+        // conv4x7's 7x7 layers, and a padded one.
+        Layer(batch: 2, side: 22, inputChannels: 32, outputChannels: 64, padding: .valid, kernel: 7),
+        Layer(batch: 2, side: 16, inputChannels: 64, outputChannels: 128, padding: .valid, kernel: 7),
+        Layer(batch: 2, side: 10, inputChannels: 128, outputChannels: 256, padding: .valid, kernel: 7),
+        Layer(batch: 2, side: 13, inputChannels: 16, outputChannels: 24, padding: .same, kernel: 7),
     ]
+
+    /// The tiles for each kernel side and their error bounds.
+    static let bounds: [ConvolutionWinograd.Tile: Float] = [.f2x2: 1e-5, .f4x4: 4e-5, .f2x2For7x7: 4e-5]
 
     /// `max |fast − reference| / max |reference|`.
     static func relativeError(_ fast: [Float], _ reference: [Float]) -> Float {
@@ -28,21 +37,24 @@ import Testing
     }
 
     @Test(arguments: layers)
-    func bothTilesMatchTheReference(_ layer: Layer) throws {
+    func everyTileMatchesTheReference(_ layer: Layer) throws {
         let (cIn, cOut) = (layer.inputChannels, layer.outputChannels)
-        let shape = try ConvolutionShape(input: [layer.batch, layer.side, layer.side, cIn], kernel: [3, 3, cIn, cOut],
+        let shape = try ConvolutionShape(input: [layer.batch, layer.side, layer.side, cIn], kernel: [layer.kernel, layer.kernel, cIn, cOut],
                                          bias: [cOut], strides: (1, 1), padding: layer.padding,
                                          dilation: (1, 1))
         #expect(ConvolutionWinograd.applies(to: shape))
         var generator = RandomGenerator(seed: 42)
         let x = Tensor.randomUniform(shape: shape.inputShape, low: -1, high: 1, generator: &generator).scalars
-        let limit = (6 / Float(9 * cIn)).squareRoot()
+        let limit = (6 / Float(layer.kernel * layer.kernel * cIn)).squareRoot()
         let w = Tensor.randomUniform(shape: shape.kernelShape, low: -limit, high: limit, generator: &generator).scalars
         let b = Tensor.randomUniform(shape: [cOut], low: -0.1, high: 0.1, generator: &generator).scalars
         let dy = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator).scalars
         let z = ConvolutionReference.forward(input: x, kernel: w, bias: b, shape: shape)
         let g = ConvolutionReference.backward(input: x, kernel: w, upstream: dy, shape: shape)
-        for (tile, bound) in [(ConvolutionWinograd.Tile.f2x2, Float(1e-5)), (.f4x4, 4e-5)] {
+        let tiles = ConvolutionWinograd.Tile.allCases.filter { $0.kernelSide == layer.kernel }
+        #expect(!tiles.isEmpty && tiles.contains(ConvolutionWinograd.defaultTile(for: shape)))
+        for tile in tiles {
+            let bound = try #require(Self.bounds[tile])
             let y = ConvolutionWinograd.forward(input: x, kernel: w, bias: b, shape: shape, tile: tile)
             let fast = ConvolutionWinograd.backward(input: x, kernel: w, upstream: dy, shape: shape, tile: tile)
             let errors = [Self.relativeError(y, z), Self.relativeError(fast.input ?? [], g.input),

@@ -1,4 +1,4 @@
-/// 3x3 convolution with stride 1 by Winograd's minimal filtering (`WinogradTiling`): each tile of
+/// 3x3 and 7x7 convolution with stride 1 by Winograd's minimal filtering (`WinogradTiling`): each tile of
 /// `m × m` output pixels of one filter comes from the `α × α` block of input under it. Summed over
 /// the input channels, the element-wise product becomes `α²` independent GEMMs, one per position
 /// ξ of the block:
@@ -8,23 +8,48 @@
 ///     kernel gradient:  dM = A dY Aᵀ,  dU_ξ (n_C_prev × n_C) = Σ_groups V_ξᵀ · dM_ξ,         dg = Gᵀ dU G
 ///     input gradient:   dV_ξ (tiles × n_C_prev) = dM_ξ · U_ξᵀ,   dd = B dV Bᵀ, added over the overlapping blocks
 ///
-/// `ConvolutionWinograd.Tile` chooses the tiling (F(4x4, 3x3) by default). As in `ConvolutionFast`, each thread takes
-/// a run of images and works through their tiles in groups whose transformed data fit `groupElements` (about L2);
-/// the backward pass sums each thread's `dU` separately and adds the partial sums in thread order
-/// (deterministic for a given thread count). The transforms go eight channels at a time (SIMD),
+/// `ConvolutionWinograd.Tile` chooses the tiling (F(4x4, 3x3) for 3x3 kernels, F(2x2, 7x7) for 7x7).
+/// As in `ConvolutionFast`, each thread takes a run of images and works through their tiles in
+/// groups whose transformed data fit `groupElements` (about L2); the backward pass sums each
+/// thread's `dU` separately and adds the partial sums in thread order (deterministic for a given
+/// thread count). The transforms go eight channels at a time (SIMD),
 /// so the channel counts must be multiples of 8 (`applies(to:)`).
 public enum ConvolutionWinograd {
-    /// Which F(m×m, 3×3) a Winograd convolution uses.
+    /// Which F(m×m, r×r) a Winograd convolution uses.
     public enum Tile: Sendable, CaseIterable {
         /// F(2x2, 3x3) (`WinogradF2x2`): 2.25x fewer multiplications than im2col, the smallest rounding error.
         case f2x2
         /// F(4x4, 3x3) (`WinogradF4x4`): 4x fewer multiplications, about 5x the rounding error
         /// of F(2x2, 3x3) (both within about 1e-5 of the largest output: `WinogradAccuracyTests`).
         case f4x4
+        /// F(2x2, 7x7) (`WinogradF2x2For7x7`): 3.1x fewer multiplications than im2col.
+        case f2x2For7x7
+
+        var tiling: any WinogradTiling.Type {
+            switch self {
+            case .f2x2: WinogradF2x2.self
+            case .f4x4: WinogradF4x4.self
+            case .f2x2For7x7: WinogradF2x2For7x7.self
+            }
+        }
+
+        /// The side of the kernels the tile convolves with.
+        public var kernelSide: Int { tiling.kernelSide }
     }
 
-    /// The tile `ConvolutionFast` uses.
-    public static let defaultTile = Tile.f4x4
+    /// The tile `ConvolutionFast` uses for `s` (which `applies(to:)`): F(4x4, 3x3) for 3x3 kernels,
+    /// F(2x2, 7x7) for 7x7 ones.
+    public static func defaultTile(for s: ConvolutionShape) -> Tile {
+        s.window.kernelHeight == 7 ? .f2x2For7x7 : .f4x4
+    }
+
+    /// The tiling of `tile`, or of the default tile for `s`, checked against the kernel.
+    private static func tiling(_ tile: Tile?, for s: ConvolutionShape) -> any WinogradTiling.Type {
+        let tile = tile ?? defaultTile(for: s)
+        precondition(tile.kernelSide == s.window.kernelHeight && tile.kernelSide == s.window.kernelWidth,
+                     "Winograd \(tile) is for \(tile.kernelSide)x\(tile.kernelSide) kernels")
+        return tile.tiling
+    }
 
     /// Transformed data (`V` and `M`, or `V` and `dM`) each thread works on at once, in floats:
     /// 512 KiB, half of a core's L2 cache on the CPUs measured (AMD Zen 4: 1 MiB), so a group's
@@ -42,11 +67,12 @@ public enum ConvolutionWinograd {
         max(cacheElements, (backward ? 2 : 1) * positions * s.inputChannels * s.outputChannels)
     }
 
-    /// Whether the shape suits Winograd: 3x3 kernels, stride 1, no dilation, and channel counts
-    /// that are multiples of 8.
+    /// Whether the shape suits Winograd: 3x3 or 7x7 kernels, stride 1, no dilation, and channel
+    /// counts that are multiples of 8.
     public static func applies(to s: ConvolutionShape) -> Bool {
         let g = s.window
-        return g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
+        return (g.kernelHeight == 3 || g.kernelHeight == 7) && g.kernelWidth == g.kernelHeight
+            && g.strideHeight == 1 && g.strideWidth == 1
             && g.dilationHeight == 1 && g.dilationWidth == 1
             && s.inputChannels % WinogradVector.scalarCount == 0 && s.outputChannels % WinogradVector.scalarCount == 0
     }
@@ -54,11 +80,11 @@ public enum ConvolutionWinograd {
     /// The convolution's output `(m, n_H, n_W, n_C)`, with `bias` added and, when `relu`,
     /// `max(0, ·)` applied. The shape must satisfy `applies(to:)`.
     public static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool = false,
-                               tile: Tile = defaultTile) -> [Float] {
-        switch tile {
-        case .f2x2: Winograd<WinogradF2x2>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
-        case .f4x4: Winograd<WinogradF4x4>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+                               tile: Tile? = nil) -> [Float] {
+        func run<T: WinogradTiling>(_: T.Type) -> [Float] {
+            Winograd<T>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
         }
+        return run(tiling(tile, for: s))
     }
 
     /// The convolution's 2x2 max pool (stride 2, valid: `(m, ⌊n_H/2⌋, ⌊n_W/2⌋, n_C)`), with `bias`
@@ -71,43 +97,37 @@ public enum ConvolutionWinograd {
     /// run lane by lane on x86-64 (the backward transform took 15% of a speedrun step with byte
     /// winners, 6.5% with these), float compares are one instruction each.
     public static func forwardMaxPooled(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape,
-                                        relu: Bool = false, tile: Tile = defaultTile) -> (output: [Float], winners: [Float]) {
-        switch tile {
-        case .f2x2: Winograd<WinogradF2x2>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
-        case .f4x4: Winograd<WinogradF4x4>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+                                        relu: Bool = false, tile: Tile? = nil) -> (output: [Float], winners: [Float]) {
+        func run<T: WinogradTiling>(_: T.Type) -> (output: [Float], winners: [Float]) {
+            Winograd<T>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
         }
+        return run(tiling(tile, for: s))
     }
 
     /// The gradients of `forwardMaxPooled` for the upstream gradient `dP` of the pooled output:
     /// `dY` is `dP` routed to each window's winner and zero elsewhere, built tile by tile inside
     /// the backward transform rather than as a full-size tensor.
     public static func backwardMaxPooled(input: [Float], kernel: [Float], upstream: [Float], winners: [Float],
-                                         shape s: ConvolutionShape, needInput: Bool = true, tile: Tile = defaultTile)
+                                         shape s: ConvolutionShape, needInput: Bool = true, tile: Tile? = nil)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
-        switch tile {
-        case .f2x2:
-            Winograd<WinogradF2x2>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
-                                            reluOutput: nil, winners: winners)
-        case .f4x4:
-            Winograd<WinogradF4x4>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
-                                            reluOutput: nil, winners: winners)
+        func run<T: WinogradTiling>(_: T.Type) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+            Winograd<T>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                 reluOutput: nil, winners: winners)
         }
+        return run(tiling(tile, for: s))
     }
 
-    /// The gradients with respect to the input (when `needInput`), the `(3, 3, n_C_prev, n_C)`
+    /// The gradients with respect to the input (when `needInput`), the `(r, r, n_C_prev, n_C)`
     /// kernel and the bias, for the upstream gradient `dY` (masked by `y > 0` first when
     /// `reluOutput` is the output of a forward pass with ReLU). The shape must satisfy `applies(to:)`.
     public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
-                                needInput: Bool = true, reluOutput: [Float]? = nil, tile: Tile = defaultTile)
+                                needInput: Bool = true, reluOutput: [Float]? = nil, tile: Tile? = nil)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
-        switch tile {
-        case .f2x2:
-            Winograd<WinogradF2x2>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
-                                            reluOutput: reluOutput)
-        case .f4x4:
-            Winograd<WinogradF4x4>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
-                                            reluOutput: reluOutput)
+        func run<T: WinogradTiling>(_: T.Type) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+            Winograd<T>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                 reluOutput: reluOutput)
         }
+        return run(tiling(tile, for: s))
     }
 }
 
@@ -116,6 +136,7 @@ enum Winograd<T: WinogradTiling> {
     private typealias Vector = WinogradVector
     private static var m: Int { T.outputSide }
     private static var α: Int { T.inputSide }
+    private static var r: Int { T.kernelSide }
 
     static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool) -> [Float] {
         [Float](unsafeUninitializedCapacity: s.batch * s.outputPixels * s.outputChannels) { output, initialized in
@@ -254,9 +275,9 @@ enum Winograd<T: WinogradTiling> {
     @inline(__always) private static func withBlocks<R>(
         _ body: (UnsafeMutablePointer<Vector>, UnsafeMutablePointer<Vector>, UnsafeMutablePointer<Vector>) -> R
     ) -> R {
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 3 * 36) { blocks in
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 3 * α * α) { blocks in
             let base = blocks.baseAddress!
-            return body(base, base + 36, base + 72)
+            return body(base, base + α * α, base + 2 * α * α)
         }
     }
 
@@ -278,7 +299,7 @@ enum Winograd<T: WinogradTiling> {
     @inline(__always) private static func forEachInputBlock(of group: Range<Int>, shape s: ConvolutionShape,
                                                             _ body: (Int, UnsafePointer<Int>) -> Void) {
         let g = s.window
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { buffer in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: α * α) { buffer in
             let offsets = buffer.baseAddress!
             forEachTile(of: group, shape: s) { tile, image, th, tw in
         for n in 0..<(α * α) {
@@ -291,7 +312,7 @@ enum Winograd<T: WinogradTiling> {
         }
     }
 
-    /// `U = G g Gᵀ` for every (input channel, filter) pair of the `(3, 3, n_C_prev, n_C)` kernel,
+    /// `U = G g Gᵀ` for every (input channel, filter) pair of the `(r, r, n_C_prev, n_C)` kernel,
     /// stored as `α²` matrices `U_ξ (n_C_prev × n_C)`.
     private static func transformKernel(_ kernel: [Float], shape s: ConvolutionShape) -> [Float] {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
@@ -302,8 +323,8 @@ enum Winograd<T: WinogradTiling> {
                     withBlocks { source, scratch, block in
                         for k in channels {
                             for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
-                                for n in 0..<9 { source[n] = load(p[0].pointer + (n * cIn + k) * cOut + c) }
-                                separable(T.kernelTransform, n: 3, k: α, source, scratch, block)
+                                for n in 0..<(r * r) { source[n] = load(p[0].pointer + (n * cIn + k) * cOut + c) }
+                                separable(T.kernelTransform, n: r, k: α, source, scratch, block)
                                 for n in 0..<positions { store(block[n], to: target.pointer + (n * cIn + k) * cOut + c) }
                             }
                         }
@@ -315,20 +336,20 @@ enum Winograd<T: WinogradTiling> {
     }
 
     /// `dg = Gᵀ dU G` for every (input channel, filter) pair: the `α²` matrices `dU_ξ` at the
-    /// start of `dU` become the `(3, 3, n_C_prev, n_C)` kernel gradient.
+    /// start of `dU` become the `(r, r, n_C_prev, n_C)` kernel gradient.
     private static func kernelGradientFromTransformed(_ dU: UnsafePointer<Float>, shape s: ConvolutionShape) -> [Float] {
         let (cIn, cOut, positions) = (s.inputChannels, s.outputChannels, α * α)
-        return [Float](unsafeUninitializedCapacity: 9 * cIn * cOut) { dW, initialized in
+        return [Float](unsafeUninitializedCapacity: r * r * cIn * cOut) { dW, initialized in
             withBlocks { source, scratch, block in
                 for k in 0..<cIn {
                     for c in stride(from: 0, to: cOut, by: Vector.scalarCount) {
                         for n in 0..<positions { source[n] = load(dU + (n * cIn + k) * cOut + c) }
-                        separable(T.kernelAdjoint, n: α, k: 3, source, scratch, block)
-                        for n in 0..<9 { store(block[n], to: dW.baseAddress! + (n * cIn + k) * cOut + c) }
+                        separable(T.kernelAdjoint, n: α, k: r, source, scratch, block)
+                        for n in 0..<(r * r) { store(block[n], to: dW.baseAddress! + (n * cIn + k) * cOut + c) }
                     }
                 }
             }
-            initialized = 9 * cIn * cOut
+            initialized = r * r * cIn * cOut
         }
     }
 
@@ -451,7 +472,7 @@ enum Winograd<T: WinogradTiling> {
     }
 
     /// `dd = B dV Bᵀ` for every tile of `group` and input channel, added onto the `α × α` input
-    /// block under the tile (neighbouring blocks overlap by two pixels); positions in the padding
+    /// block under the tile (neighbouring blocks overlap by `r − 1` pixels); positions in the padding
     /// are dropped.
     private static func addInputGradient(_ dV: UnsafePointer<Float>, tiles group: Range<Int>,
                                          into dA: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
