@@ -79,8 +79,10 @@ public struct BatchNormalization: Layer {
         try forward(inputs, activation: .linear, context: &context)
     }
 
-    /// The forward pass followed by `activation`, applied in the same loop when it is fusible (`LayerFusion`).
-    mutating func forward(_ inputs: [Tensor], activation: ActivationFunction, context: inout ForwardContext) throws -> Tensor {
+    /// The forward pass, plus `residual` when given, followed by `activation`, in the same loop when
+    /// it is fusible (`LayerFusion`).
+    mutating func forward(_ inputs: [Tensor], activation: ActivationFunction, adding residual: Tensor? = nil,
+                          context: inout ForwardContext) throws -> Tensor {
         guard let movingMean, let movingVariance else {
             throw ConvNetError.argument("BatchNormalization '\(name)' is used before it was built")
         }
@@ -88,10 +90,10 @@ public struct BatchNormalization: Layer {
         let beta = self.beta ?? Tensor(shape: movingMean.shape, repeating: 0)
         guard context.training, trainable else {  // a frozen layer keeps its statistics (Keras 3)
             return try batchNormInference(inputs[0], gamma: gamma, beta: beta, mean: movingMean, variance: movingVariance,
-                                          epsilon: epsilon, activation: activation)
+                                          epsilon: epsilon, activation: activation, adding: residual)
         }
         let (output, statistics) = try batchNormTraining(inputs[0], gamma: gamma, beta: beta, epsilon: epsilon, activation: activation,
-                                                         synchronizedOver: context.batchNormalizationGroup)
+                                                         adding: residual, synchronizedOver: context.batchNormalizationGroup)
         let keep = momentum
         self.movingMean = Tensor(validShape: movingMean.shape, scalars: zip(movingMean.scalars, statistics.mean).map { keep * $0 + (1 - keep) * $1 })
         self.movingVariance = Tensor(validShape: movingVariance.shape, scalars: zip(movingVariance.scalars, statistics.variance).map { keep * $0 + (1 - keep) * $1 })

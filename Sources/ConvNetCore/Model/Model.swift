@@ -138,21 +138,25 @@ public struct Model: Sendable {
         let lastUse = Self.lastUses(inbound: inbound)
         var values = [Tensor?](repeating: nil, count: layers.count)
         var intermediate: [Int: Tensor] = [:]
-        let fused = Self.fusedPairs(layers: layers, inbound: inbound, lastUse: lastUse, keeping: outputs)
-        let secondOfPair = Set(fused.values)
-        for index in layers.indices where !secondOfPair.contains(index) {
-            let inputs = inbound[index].map { $0 == Self.inputNode ? input : values[$0] ?? input }
+        let fused = Self.fusedRuns(layers: layers, inbound: inbound, lastUse: lastUse, keeping: outputs)
+        let insideRuns = Set(fused.flatMap { first, last in (first + 1)...last })
+        let value = { (node: Int) in node == Self.inputNode ? input : values[node] ?? input }
+        for index in layers.indices where !insideRuns.contains(index) {
             var produced = index
-            if let second = fused[index], var first = layers[index] as? any FusingLayer {
-                values[second] = try first.forward(inputs, fusedWith: layers[second], context: &context)  // `LayerFusion`
+            if let last = fused[index], var first = layers[index] as? any FusingLayer {
+                let otherInputs = ((index + 1)...last).flatMap { later in inbound[later].filter { $0 != later - 1 }.map(value) }
+                values[last] = try first.forward(inbound[index].map(value), fusedWith: layers[(index + 1)...last],
+                                                 otherInputs: otherInputs, context: &context)  // `LayerFusion`
                 layers[index] = first
-                produced = second
+                produced = last
             } else {
-                values[index] = try layers[index].forward(inputs, context: &context)
+                values[index] = try layers[index].forward(inbound[index].map(value), context: &context)
             }
             if outputs.contains(produced) { intermediate[produced] = values[produced] }
-            for source in inbound[index] where source != Self.inputNode && lastUse[source] == index {
-                values[source] = nil  // free activations as soon as their last consumer has run
+            for consumer in index...produced {
+                for source in inbound[consumer] where source != Self.inputNode && lastUse[source] == consumer {
+                    values[source] = nil  // free activations as soon as their last consumer has run
+                }
             }
         }
         guard let output = values[layers.count - 1] else {

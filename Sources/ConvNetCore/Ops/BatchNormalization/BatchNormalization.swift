@@ -29,25 +29,33 @@ public struct BatchStatistics: Sendable {
 /// less kept for the backward pass, with the same values to the last bit. Other activations run
 /// after the op.
 ///
+/// With `residual` (a tensor of `x`'s shape: a residual block's shortcut) the op returns
+/// `z = g(y + residual)`, the block's `BatchNormalization` → `Add` → `Activation` as one loop, and
+/// the residual's gradient is `dz · g'(y + residual)`, the same `dy` batch normalization's own
+/// backward pass starts from.
+///
 /// - Returns: the output and the batch statistics, for the caller's moving averages.
 public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-3,
-                              activation: ActivationFunction = .linear, implementation: Implementation = .fast,
+                              activation: ActivationFunction = .linear, adding residual: Tensor? = nil,
+                              implementation: Implementation = .fast,
                               synchronizedOver group: (any ProcessGroup)? = nil) throws -> (output: Tensor, statistics: BatchStatistics) {
     guard activation.isFusible else {
-        let (output, statistics) = try batchNormTraining(x, gamma: gamma, beta: beta, epsilon: epsilon,
+        let (output, statistics) = try batchNormTraining(x, gamma: gamma, beta: beta, epsilon: epsilon, adding: residual,
                                                          implementation: implementation, synchronizedOver: group)
         return (activate(output, activation), statistics)
     }
-    let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon)
+    let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon, residual: residual)
     let kernels = implementation.batchNormKernels
     let local = kernels.statistics(x.scalars, view)
     let statistics = try group.map { try BatchStatistics.combined(local, rows: view.rows, over: $0) } ?? local
     let affine = view.affine(mean: statistics.mean, variance: statistics.variance)
-    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift, activation: activation)
-    let result = record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta]) { upstream, _ in
+    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift, residual: residual?.scalars,
+                                activation: activation)
+    let result = record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta, residual]) { upstream, _ in
         let kernels = implementation.batchNormKernels
         let sums = kernels.gradientSums(x.scalars, upstream: upstream.scalars, view, mean: statistics.mean,
-                                        variance: statistics.variance, scale: affine.scale, shift: affine.shift, activation: activation)
+                                        variance: statistics.variance, scale: affine.scale, shift: affine.shift,
+                                        residual: residual?.scalars, activation: activation)
         var (sumDy, sumDyXHat, count) = (sums.sumDy, sums.sumDyXHat, Float(view.rows))
         if let group, group.size > 1 {
             var totals = (sumDy + sumDyXHat).map(Double.init) + [Double(view.rows)]
@@ -59,7 +67,8 @@ public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon:
         let dx = kernels.trainingInputGradient(x.scalars, upstream: sums.dy, view, mean: statistics.mean,
                                                variance: statistics.variance, sumDy: sumDy, sumDyXHat: sumDyXHat, count: count)
         return [Tensor(validShape: x.shape, scalars: dx), Tensor(validShape: [view.channels], scalars: sums.sumDyXHat),
-                Tensor(validShape: [view.channels], scalars: sums.sumDy)]
+                Tensor(validShape: [view.channels], scalars: sums.sumDy),
+                residual.map { _ in Tensor(validShape: x.shape, scalars: sums.dy) }]
     }
     return (result, statistics)
 }
@@ -90,35 +99,38 @@ extension BatchStatistics {
 
 /// Batch normalization in inference mode, with fixed (moving) statistics:
 /// `y = γ · (x − μ) / √(σ² + ε) + β`, an affine map per channel, whose backward pass is
-/// `dx = γ / √(σ² + ε) · dy`, `dγ = Σ dy · x̂`, `dβ = Σ dy`. With `activation`, as
-/// `batchNormTraining`: `g(y)` in the same loop.
+/// `dx = γ / √(σ² + ε) · dy`, `dγ = Σ dy · x̂`, `dβ = Σ dy`. With `activation` and `residual`, as
+/// `batchNormTraining`: `g(y + residual)` in the same loop.
 public func batchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor,
-                               epsilon: Float = 1e-3, activation: ActivationFunction = .linear,
+                               epsilon: Float = 1e-3, activation: ActivationFunction = .linear, adding residual: Tensor? = nil,
                                implementation: Implementation = .fast) throws -> Tensor {
     guard activation.isFusible else {
         return activate(try batchNormInference(x, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon,
-                                               implementation: implementation), activation)
+                                               adding: residual, implementation: implementation), activation)
     }
-    let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon)
+    let view = try BatchNormView(x, gamma: gamma, beta: beta, epsilon: epsilon, residual: residual)
     guard mean.shape == [view.channels], variance.shape == [view.channels] else {
         throw ConvNetError.shape(op: "batchNormalization", message: "moving mean \(describe(shape: mean.shape)) and variance \(describe(shape: variance.shape)) must be (\(view.channels),)")
     }
     let kernels = implementation.batchNormKernels
     let affine = view.affine(mean: mean.scalars, variance: variance.scalars)
-    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift, activation: activation)
-    return record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta]) { upstream, _ in
+    let output = kernels.affine(x.scalars, view, scale: affine.scale, shift: affine.shift, residual: residual?.scalars,
+                                activation: activation)
+    return record(Tensor(validShape: x.shape, scalars: output), inputs: [x, gamma, beta, residual]) { upstream, _ in
         let kernels = implementation.batchNormKernels
         let sums = kernels.gradientSums(x.scalars, upstream: upstream.scalars, view, mean: mean.scalars, variance: variance.scalars,
-                                        scale: affine.scale, shift: affine.shift, activation: activation)
+                                        scale: affine.scale, shift: affine.shift, residual: residual?.scalars, activation: activation)
         let dx = kernels.affine(sums.dy, view, scale: affine.scale, shift: [Float](repeating: 0, count: view.channels),
-                                activation: .linear)
+                                residual: nil, activation: .linear)
         return [Tensor(validShape: x.shape, scalars: dx), Tensor(validShape: [view.channels], scalars: sums.sumDyXHat),
-                Tensor(validShape: [view.channels], scalars: sums.sumDy)]
+                Tensor(validShape: [view.channels], scalars: sums.sumDy),
+                residual.map { _ in Tensor(validShape: x.shape, scalars: sums.dy) }]
     }
 }
 
 /// An input of batch normalization seen as `rows × channels` (NHWC: every pixel of every image is
-/// a row of `n_C` contiguous values), with the layer's `γ`, `β` and `ε`.
+/// a row of `n_C` contiguous values), with the layer's `γ`, `β` and `ε`, and the shape of the
+/// residual added after it, if any, checked.
 struct BatchNormView: Sendable {
     let rows: Int
     let channels: Int
@@ -126,12 +138,15 @@ struct BatchNormView: Sendable {
     let beta: [Float]
     let epsilon: Float
 
-    init(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float) throws {
+    init(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float, residual: Tensor? = nil) throws {
         guard let channels = x.shape.last, x.rank >= 2, !x.shape.contains(0) else {
             throw ConvNetError.shape(op: "batchNormalization", message: "expected a non-empty input of rank ≥ 2, got \(describe(shape: x.shape))")
         }
         guard gamma.shape == [channels], beta.shape == [channels] else {
             throw ConvNetError.shape(op: "batchNormalization", message: "gamma \(describe(shape: gamma.shape)) and beta \(describe(shape: beta.shape)) must be (\(channels),) for input \(describe(shape: x.shape))")
+        }
+        if let residual, residual.shape != x.shape {
+            throw ConvNetError.shape(op: "batchNormalization", message: "the residual \(describe(shape: residual.shape)) must have the input's shape \(describe(shape: x.shape))")
         }
         (self.rows, self.channels) = (x.count / channels, channels)
         (self.gamma, self.beta, self.epsilon) = (gamma.scalars, beta.scalars, epsilon)
@@ -151,16 +166,18 @@ struct BatchNormView: Sendable {
 
 /// The loops behind the batch-normalization ops, as `BatchNormalizationReference` (plain loops, the
 /// oracle) and `BatchNormalizationFast` (vectorised over channels, spread over the cores) write them.
-/// `activation` is the fused epilogue `g` (linear, ReLU or GELU; see `ActivationFunction.isFusible`).
+/// `activation` is the fused epilogue `g` (linear, ReLU or GELU; see `ActivationFunction.isFusible`),
+/// `residual` a tensor added before it (a residual block's shortcut), or `nil`.
 protocol BatchNormKernels {
     /// The batch's mean and biased variance per channel.
     static func statistics(_ x: [Float], _ v: BatchNormView) -> BatchStatistics
-    /// `z = g(scale[c] · x + shift[c])`.
-    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], activation: ActivationFunction) -> [Float]
-    /// Back through the activation, `dy = dz · g'(scale · x + shift)` (`dz` itself when `g` is
-    /// linear), and the per-channel sums `Σ dy` (= `dβ`) and `Σ dy · x̂` (= `dγ`), `x̂ = (x − μ) / √(σ² + ε)`.
+    /// `z = g(scale[c] · x + shift[c] + residual)`.
+    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], residual: [Float]?,
+                       activation: ActivationFunction) -> [Float]
+    /// Back through the activation, `dy = dz · g'(scale · x + shift + residual)` (`dz` itself when
+    /// `g` is linear), and the per-channel sums `Σ dy` (= `dβ`) and `Σ dy · x̂` (= `dγ`), `x̂ = (x − μ) / √(σ² + ε)`.
     static func gradientSums(_ x: [Float], upstream dz: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
-                             scale: [Float], shift: [Float], activation: ActivationFunction)
+                             scale: [Float], shift: [Float], residual: [Float]?, activation: ActivationFunction)
         -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float])
     /// Training mode's `dx = γ σ⁻¹ / n · (n · dy − Σ dy − x̂ · Σ dy x̂)` (the batch statistics depend
     /// on `x`), with the sums and the count `n` of the rows they were taken over given: this

@@ -34,22 +34,27 @@ enum BatchNormalizationFast: BatchNormKernels {
         return BatchStatistics(mean: mean, variance: variance.map { Float($0 / n) })
     }
 
-    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], activation: ActivationFunction) -> [Float] {
+    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], residual: [Float]?,
+                       activation: ActivationFunction) -> [Float] {
         switch activation {
-        case .relu: affine(x, v, scale: scale, shift: shift, ReLUActivation.self)
-        case .gelu: affine(x, v, scale: scale, shift: shift, GELUFast.self)
-        default: affine(x, v, scale: scale, shift: shift, LinearActivation.self)
+        case .relu: affine(x, v, scale: scale, shift: shift, residual: residual, ReLUActivation.self)
+        case .gelu: affine(x, v, scale: scale, shift: shift, residual: residual, GELUFast.self)
+        default: affine(x, v, scale: scale, shift: shift, residual: residual, LinearActivation.self)
         }
     }
 
     static func gradientSums(_ x: [Float], upstream dz: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
-                             scale: [Float], shift: [Float], activation: ActivationFunction)
+                             scale: [Float], shift: [Float], residual: [Float]?, activation: ActivationFunction)
         -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float]) {
         let inverseStd = v.inverseStandardDeviation(variance)
         switch activation {
-        case .relu: return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, ReLUActivation.self)
-        case .gelu: return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, GELUFast.self)
-        default: return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, LinearActivation.self)
+        case .relu:
+            return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, residual: residual, ReLUActivation.self)
+        case .gelu:
+            return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, residual: residual, GELUFast.self)
+        default:
+            return gradientSums(x, dz, v, mean: mean, inverseStd: inverseStd, scale: scale, shift: shift, residual: residual,
+                                LinearActivation.self)
         }
     }
 
@@ -76,18 +81,20 @@ enum BatchNormalizationFast: BatchNormKernels {
         }
     }
 
-    /// `z = G(scale · x + shift)`, eight channels of a row at a time.
+    /// `z = G(scale · x + shift + residual)`, eight channels of a row at a time.
     @inline(__always) private static func affine<G: FusedActivation>(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float],
-                                                   _: G.Type) -> [Float] {
-        let C = v.channels
+                                                   residual: [Float]?, _: G.Type) -> [Float] {
+        let C = v.channels, adding = residual != nil
         return [Float](unsafeUninitializedCapacity: x.count) { z, initialized in
             let z = SendableMutablePointer(z.baseAddress!)
-            withSendablePointers([x, scale, shift]) { p in
+            withSendablePointers([x, scale, shift, residual ?? x]) { p in  // (`x` stands in for no residual: not read)
                 Parallel.forEachChunk(v.rows, costPerItem: 4 * C) { rows in
                     for r in rows {
                         let (row, out) = (p[0].pointer + r * C, z.pointer + r * C)
                         forEachChannelGroup(C) { c, n in
-                            store(G.apply(lanes(p[1].pointer + c, n) * lanes(row + c, n) + lanes(p[2].pointer + c, n)), to: out + c, n)
+                            var y = lanes(p[1].pointer + c, n) * lanes(row + c, n) + lanes(p[2].pointer + c, n)
+                            if adding { y += lanes(p[3].pointer + r * C + c, n) }
+                            store(G.apply(y), to: out + c, n)
                         }
                     }
                 }
@@ -96,23 +103,26 @@ enum BatchNormalizationFast: BatchNormKernels {
         }
     }
 
-    /// `dy = dz · G'(scale · x + shift)` (kept unless `G` is linear, when `dy` is `dz`), `Σ dy` and
-    /// `Σ dy · x̂` per channel, `x̂ = (x − μ) σ⁻¹`, in one pass over `x` and `dz`.
+    /// `dy = dz · G'(scale · x + shift + residual)` (kept unless `G` is linear, when `dy` is `dz`),
+    /// `Σ dy` and `Σ dy · x̂` per channel, `x̂ = (x − μ) σ⁻¹`, in one pass over `x` and `dz`.
     @inline(__always) private static func gradientSums<G: FusedActivation>(_ x: [Float], _ dz: [Float], _ v: BatchNormView, mean: [Float],
-                                                         inverseStd: [Float], scale: [Float], shift: [Float], _: G.Type)
+                                                         inverseStd: [Float], scale: [Float], shift: [Float], residual: [Float]?,
+                                                         _: G.Type)
         -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float]) {
-        let C = v.channels, keepsDy = G.self != LinearActivation.self
+        let C = v.channels, keepsDy = G.self != LinearActivation.self, adding = residual != nil
         var dy = keepsDy ? [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count } : []  // every value written below
         let sums = dy.withUnsafeMutableBufferPointer { buffer in
             let out = keepsDy ? buffer.baseAddress.map { SendableMutablePointer($0) } : nil
-            return withSendablePointers([x, dz, mean, inverseStd, scale, shift]) { p in
+            return withSendablePointers([x, dz, mean, inverseStd, scale, shift, residual ?? x]) { p in
                 channelSums(v, terms: 2) { rows, sums in
                     let (mu, inverseStd, scale, shift) = (p[2].pointer, p[3].pointer, p[4].pointer, p[5].pointer)
                     for r in rows {
                         let (xr, dzr) = (p[0].pointer + r * C, p[1].pointer + r * C)
                         forEachChannelGroup(C) { c, n in
                             let xv = lanes(xr + c, n)
-                            let g = G.gradient(lanes(dzr + c, n), at: lanes(scale + c, n) * xv + lanes(shift + c, n))
+                            var y = lanes(scale + c, n) * xv + lanes(shift + c, n)
+                            if adding { y += lanes(p[6].pointer + r * C + c, n) }
+                            let g = G.gradient(lanes(dzr + c, n), at: y)
                             if let out { store(g, to: out.pointer + r * C + c, n) }
                             store(lanes(sums + c, n) + g, to: sums + c, n)
                             store(lanes(sums + C + c, n) + g * ((xv - lanes(mu + c, n)) * lanes(inverseStd + c, n)), to: sums + C + c, n)

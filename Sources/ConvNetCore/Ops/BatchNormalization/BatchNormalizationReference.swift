@@ -13,8 +13,12 @@ enum BatchNormalizationReference: BatchNormKernels {
         return BatchStatistics(mean: mean.map { Float($0) }, variance: variance.map { Float($0 / n) })
     }
 
-    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], activation: ActivationFunction) -> [Float] {
-        let y = x.indices.map { i in scale[i % v.channels] * x[i] + shift[i % v.channels] }
+    static func affine(_ x: [Float], _ v: BatchNormView, scale: [Float], shift: [Float], residual: [Float]?,
+                       activation: ActivationFunction) -> [Float] {
+        let y = x.indices.map { i in
+            let normalized = scale[i % v.channels] * x[i] + shift[i % v.channels]
+            return residual.map { normalized + $0[i] } ?? normalized
+        }
         switch activation {
         case .relu: return y.map { max($0, 0) }
         case .gelu:
@@ -27,10 +31,10 @@ enum BatchNormalizationReference: BatchNormKernels {
     }
 
     static func gradientSums(_ x: [Float], upstream dz: [Float], _ v: BatchNormView, mean: [Float], variance: [Float],
-                             scale: [Float], shift: [Float], activation: ActivationFunction)
+                             scale: [Float], shift: [Float], residual: [Float]?, activation: ActivationFunction)
         -> (dy: [Float], sumDy: [Float], sumDyXHat: [Float]) {
         let C = v.channels, inverseStd = v.inverseStandardDeviation(variance)
-        let y = affine(x, v, scale: scale, shift: shift, activation: .linear)
+        let y = affine(x, v, scale: scale, shift: shift, residual: residual, activation: .linear)
         let dy: [Float]
         switch activation {
         case .relu: dy = x.indices.map { y[$0] > 0 ? dz[$0] : 0 }
