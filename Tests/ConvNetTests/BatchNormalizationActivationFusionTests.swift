@@ -104,20 +104,13 @@ import Testing
             Dense(3)
         }
         let x = Self.random([5, 12, 11, 8], seed: 31)
-        func run(training: Bool, outputs: Set<Int>) throws -> [[Float]] {
-            var copy = model, context = ForwardContext(training: training)
-            let tape = GradientTape()
-            let watched = tape.watch(x)
-            let y = try copy.forward(watched, context: &context, outputs: outputs).output
-            let dx = try tape.gradient(of: (y * y).sum(), withRespectTo: [watched])[0]
-            return [y.scalars, dx.scalars] + copy.layers.flatMap(\.nonTrainableWeights).map(\.scalars)
-        }
         for training in [true, false] {
-            let fused = try run(training: training, outputs: []), separate = try run(training: training, outputs: [2, 5])
+            let fused = try forwardAndBackward(model, x, training: training, outputs: [])
+            let separate = try forwardAndBackward(model, x, training: training, outputs: [2, 5])
             #expect(fused.count == 6)
             #expect(fused == separate, "training \(training)")
         }
-        #expect(try run(training: true, outputs: [])[2] != model.layers[2].nonTrainableWeights[0].scalars,
+        #expect(try forwardAndBackward(model, x, training: true, outputs: [])[2] != model.layers[2].nonTrainableWeights[0].scalars,
                 "training moved the moving mean")
     }
 }

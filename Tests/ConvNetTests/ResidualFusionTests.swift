@@ -108,16 +108,9 @@ import Testing
         let normalizations = Set(model.layers.indices.filter { model.layers[$0] is BatchNormalization })
         #expect(normalizations.count == model.layers.filter { $0 is Conv2D }.count)  // one after each convolution
         let x = Self.random([4, 32, 32, 3], seed: 31)
-        func run(training: Bool, outputs: Set<Int>) throws -> [[Float]] {
-            var copy = model, context = ForwardContext(training: training)
-            let tape = GradientTape()
-            let watched = tape.watch(x)
-            let y = try copy.forward(watched, context: &context, outputs: outputs).output
-            let dx = try tape.gradient(of: (y * y).sum(), withRespectTo: [watched])[0]
-            return [y.scalars, dx.scalars] + copy.layers.flatMap(\.nonTrainableWeights).map(\.scalars)
-        }
         for training in [true, false] {
-            let fused = try run(training: training, outputs: []), separate = try run(training: training, outputs: normalizations)
+            let fused = try forwardAndBackward(model, x, training: training, outputs: [])
+            let separate = try forwardAndBackward(model, x, training: training, outputs: normalizations)
             #expect(fused.count == 2 + 2 * normalizations.count)
             #expect(fused == separate, "training \(training)")
         }
