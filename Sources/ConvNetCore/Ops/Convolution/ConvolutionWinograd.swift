@@ -25,16 +25,8 @@ public enum ConvolutionWinograd {
         /// F(2x2, 7x7) (`WinogradF2x2For7x7`): 3.1x fewer multiplications than im2col.
         case f2x2For7x7
 
-        var tiling: any WinogradTiling.Type {
-            switch self {
-            case .f2x2: WinogradF2x2.self
-            case .f4x4: WinogradF4x4.self
-            case .f2x2For7x7: WinogradF2x2For7x7.self
-            }
-        }
-
         /// The side of the kernels the tile convolves with.
-        public var kernelSide: Int { tiling.kernelSide }
+        public var kernelSide: Int { self == .f2x2For7x7 ? WinogradF2x2For7x7.kernelSide : WinogradF4x4.kernelSide }
     }
 
     /// The tile `ConvolutionFast` uses for `s` (which `applies(to:)`): F(4x4, 3x3) for 3x3 kernels,
@@ -43,12 +35,14 @@ public enum ConvolutionWinograd {
         s.window.kernelHeight == 7 ? .f2x2For7x7 : .f4x4
     }
 
-    /// The tiling of `tile`, or of the default tile for `s`, checked against the kernel.
-    private static func tiling(_ tile: Tile?, for s: ConvolutionShape) -> any WinogradTiling.Type {
+    /// `tile`, or the default tile for `s`, checked against the kernel. The passes then switch over
+    /// it to call `Winograd<T>` with a concrete tiling, which the compiler specialises (inlining the
+    /// transforms); calling through an `any WinogradTiling.Type` made the 3x3 layers 1.5x slower.
+    private static func resolved(_ tile: Tile?, for s: ConvolutionShape) -> Tile {
         let tile = tile ?? defaultTile(for: s)
         precondition(tile.kernelSide == s.window.kernelHeight && tile.kernelSide == s.window.kernelWidth,
                      "Winograd \(tile) is for \(tile.kernelSide)x\(tile.kernelSide) kernels")
-        return tile.tiling
+        return tile
     }
 
     /// Transformed data (`V` and `M`, or `V` and `dM`) each thread works on at once, in floats:
@@ -81,10 +75,11 @@ public enum ConvolutionWinograd {
     /// `max(0, ·)` applied. The shape must satisfy `applies(to:)`.
     public static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool = false,
                                tile: Tile? = nil) -> [Float] {
-        func run<T: WinogradTiling>(_: T.Type) -> [Float] {
-            Winograd<T>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        switch resolved(tile, for: s) {
+        case .f2x2: Winograd<WinogradF2x2>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        case .f4x4: Winograd<WinogradF4x4>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        case .f2x2For7x7: Winograd<WinogradF2x2For7x7>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
         }
-        return run(tiling(tile, for: s))
     }
 
     /// The convolution's 2x2 max pool (stride 2, valid: `(m, ⌊n_H/2⌋, ⌊n_W/2⌋, n_C)`), with `bias`
@@ -98,10 +93,11 @@ public enum ConvolutionWinograd {
     /// winners, 6.5% with these), float compares are one instruction each.
     public static func forwardMaxPooled(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape,
                                         relu: Bool = false, tile: Tile? = nil) -> (output: [Float], winners: [Float]) {
-        func run<T: WinogradTiling>(_: T.Type) -> (output: [Float], winners: [Float]) {
-            Winograd<T>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        switch resolved(tile, for: s) {
+        case .f2x2: Winograd<WinogradF2x2>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        case .f4x4: Winograd<WinogradF4x4>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+        case .f2x2For7x7: Winograd<WinogradF2x2For7x7>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
         }
-        return run(tiling(tile, for: s))
     }
 
     /// The gradients of `forwardMaxPooled` for the upstream gradient `dP` of the pooled output:
@@ -110,11 +106,17 @@ public enum ConvolutionWinograd {
     public static func backwardMaxPooled(input: [Float], kernel: [Float], upstream: [Float], winners: [Float],
                                          shape s: ConvolutionShape, needInput: Bool = true, tile: Tile? = nil)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
-        func run<T: WinogradTiling>(_: T.Type) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
-            Winograd<T>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
-                                 reluOutput: nil, winners: winners)
+        switch resolved(tile, for: s) {
+        case .f2x2:
+            Winograd<WinogradF2x2>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: nil, winners: winners)
+        case .f4x4:
+            Winograd<WinogradF4x4>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: nil, winners: winners)
+        case .f2x2For7x7:
+            Winograd<WinogradF2x2For7x7>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                                  reluOutput: nil, winners: winners)
         }
-        return run(tiling(tile, for: s))
     }
 
     /// The gradients with respect to the input (when `needInput`), the `(r, r, n_C_prev, n_C)`
@@ -123,11 +125,17 @@ public enum ConvolutionWinograd {
     public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
                                 needInput: Bool = true, reluOutput: [Float]? = nil, tile: Tile? = nil)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
-        func run<T: WinogradTiling>(_: T.Type) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
-            Winograd<T>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
-                                 reluOutput: reluOutput)
+        switch resolved(tile, for: s) {
+        case .f2x2:
+            Winograd<WinogradF2x2>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: reluOutput)
+        case .f4x4:
+            Winograd<WinogradF4x4>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                            reluOutput: reluOutput)
+        case .f2x2For7x7:
+            Winograd<WinogradF2x2For7x7>.backward(input: input, kernel: kernel, upstream: upstream, shape: s, needInput: needInput,
+                                                  reluOutput: reluOutput)
         }
-        return run(tiling(tile, for: s))
     }
 }
 
@@ -137,6 +145,7 @@ enum Winograd<T: WinogradTiling> {
     private static var m: Int { T.outputSide }
     private static var α: Int { T.inputSide }
     private static var r: Int { T.kernelSide }
+    // (The scratch blocks below hold 64 positions: α ≤ 8 for every tiling.)
 
     static func forward(input: [Float], kernel: [Float], bias: [Float], shape s: ConvolutionShape, relu: Bool) -> [Float] {
         [Float](unsafeUninitializedCapacity: s.batch * s.outputPixels * s.outputChannels) { output, initialized in
@@ -275,9 +284,9 @@ enum Winograd<T: WinogradTiling> {
     @inline(__always) private static func withBlocks<R>(
         _ body: (UnsafeMutablePointer<Vector>, UnsafeMutablePointer<Vector>, UnsafeMutablePointer<Vector>) -> R
     ) -> R {
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 3 * α * α) { blocks in
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 3 * 64) { blocks in
             let base = blocks.baseAddress!
-            return body(base, base + α * α, base + 2 * α * α)
+            return body(base, base + 64, base + 128)
         }
     }
 
@@ -299,7 +308,7 @@ enum Winograd<T: WinogradTiling> {
     @inline(__always) private static func forEachInputBlock(of group: Range<Int>, shape s: ConvolutionShape,
                                                             _ body: (Int, UnsafePointer<Int>) -> Void) {
         let g = s.window
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: α * α) { buffer in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 64) { buffer in
             let offsets = buffer.baseAddress!
             forEachTile(of: group, shape: s) { tile, image, th, tw in
         for n in 0..<(α * α) {
