@@ -26,7 +26,13 @@ public enum ConvolutionWinograd {
         case f2x2For7x7
 
         /// The side of the kernels the tile convolves with.
-        public var kernelSide: Int { self == .f2x2For7x7 ? WinogradF2x2For7x7.kernelSide : WinogradF4x4.kernelSide }
+        public var kernelSide: Int {
+            switch self {
+            case .f2x2: WinogradF2x2.kernelSide
+            case .f4x4: WinogradF4x4.kernelSide
+            case .f2x2For7x7: WinogradF2x2For7x7.kernelSide
+            }
+        }
     }
 
     /// The tile `ConvolutionFast` uses for `s` (which `applies(to:)`): F(4x4, 3x3) for 3x3 kernels,
