@@ -3,7 +3,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-APT_PACKAGES := libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev pkg-config dataset-fashion-mnist libopenmpi-dev openmpi-bin
+APT_PACKAGES := libopenblas-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev pkg-config dataset-fashion-mnist libopenmpi-dev openmpi-bin libdnnl2
 
 .PHONY: setup build install uninstall run test test-core-only bench-gemm clean
 

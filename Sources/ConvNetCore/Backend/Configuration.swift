@@ -25,6 +25,9 @@ public struct RuntimeOptions: Sendable, Equatable {
     public var openBLASCoreType: OpenBLASCoreType
     /// Whether to retune glibc's `malloc` for training's large, short-lived arrays. Default: true.
     public var tuneAllocator: Bool
+    /// The process's GEMM precision (`ComputePrecision.setDefault`), or nil to keep it (float32
+    /// unless set). Default: nil.
+    public var precision: ComputePrecision?
 
     /// Options for ``ConvNetRuntime/configure(_:)``; each default is the `convnet` tool's choice.
     ///
@@ -32,10 +35,13 @@ public struct RuntimeOptions: Sendable, Equatable {
     ///   - threads: Threads for ConvNet's kernels, or nil to keep the current count.
     ///   - openBLASCoreType: The kernel OpenBLAS should load.
     ///   - tuneAllocator: Whether to retune glibc's `malloc` for training's large, short-lived arrays.
-    public init(threads: Int? = nil, openBLASCoreType: OpenBLASCoreType = .automatic, tuneAllocator: Bool = true) {
+    ///   - precision: The process's GEMM precision, or nil to keep it.
+    public init(threads: Int? = nil, openBLASCoreType: OpenBLASCoreType = .automatic, tuneAllocator: Bool = true,
+                precision: ComputePrecision? = nil) {
         self.threads = threads
         self.openBLASCoreType = openBLASCoreType
         self.tuneAllocator = tuneAllocator
+        self.precision = precision
     }
 }
 
@@ -78,11 +84,13 @@ public enum ConvNetRuntime {
     ///   and faulted in again. Freed memory then stays with the process (peak RSS grows a little:
     ///   0–7% in `convnet bench` at batch 512–1024). Applies to the whole process.
     /// - ConvNet's thread count (`Parallel.setThreads`), when `options.threads` is set.
+    /// - ConvNet's GEMM precision (`ComputePrecision.setDefault`), when `options.precision` is set.
     ///
     /// Nothing else; repeating the call is harmless.
     @discardableResult
     public static func configure(_ options: RuntimeOptions = RuntimeOptions()) -> RuntimeConfiguration {
         if let threads = options.threads { Parallel.setThreads(threads) }
+        if let precision = options.precision { ComputePrecision.setDefault(precision) }
         let allocatorTuned = options.tuneAllocator && AllocatorTuning.apply()
         var environment: [String: String] = [:]
         var alreadyLoaded = false

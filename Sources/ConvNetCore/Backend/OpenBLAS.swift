@@ -88,16 +88,8 @@ struct OpenBLAS: Sendable {
         case .automatic:
             if let explicit = ProcessInfo.processInfo.environment["CONVNET_OPENBLAS_CORETYPE"], !explicit.isEmpty { return explicit }
             let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
-            return cpuFlags().isSuperset(of: avx512) ? "SkylakeX" : nil
+            return CPUFeatures.flags.isSuperset(of: avx512) ? "SkylakeX" : nil
         }
-    }
-
-    /// The feature flags the Linux kernel reports (and has enabled) for this CPU.
-    static func cpuFlags() -> Set<String> {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 }
 #endif

@@ -55,7 +55,13 @@ public enum Parallel {
             for task in 0..<tasks { body(task) }
             return
         }
-        WorkerPool.shared.run(tasks: tasks, workers: threads - 1, body)
+        // A scoped precision (`ComputePrecision.with`) is the caller's: the workers run under it too.
+        guard let precision = ComputePrecision.scoped else {
+            return WorkerPool.shared.run(tasks: tasks, workers: threads - 1, body)
+        }
+        WorkerPool.shared.run(tasks: tasks, workers: threads - 1) { task in
+            ComputePrecision.$scoped.withValue(precision) { body(task) }
+        }
     }
 
     /// Runs `body(range)` over `0..<count` split by `chunks(count, costPerItem:)`, in parallel.

@@ -14,6 +14,12 @@
 /// thread's `dU` separately and adds the partial sums in thread order (deterministic for a given
 /// thread count). The transforms go eight channels at a time (SIMD),
 /// so the channel counts must be multiples of 8 (`applies(to:)`).
+///
+/// Its GEMMs stay float32 in `ComputePrecision.bfloat16`: they are many small products (one per
+/// position and group of tiles), for which rounding both operands to bfloat16 and oneDNN's packing
+/// on every call cost more than the faster multiply saves (conv4x7 trained at 316–397 images/s
+/// against 453–478 in float32, with these GEMMs in bfloat16), and the transforms would magnify
+/// bfloat16's rounding error. The layers that go through im2col, and dense layers, use bfloat16.
 public enum ConvolutionWinograd {
     /// Which F(m×m, r×r) a Winograd convolution uses.
     public enum Tile: Sendable, CaseIterable {
@@ -196,7 +202,7 @@ enum Winograd<T: WinogradTiling> {
                         for position in 0..<positions {
                             GEMM.multiply(m: count, n: cOut, k: cIn, a: v + position * count * cIn, lda: cIn,
                                           b: p[1].pointer + position * cIn * cOut, ldb: cOut,
-                                          c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1)
+                                          c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1, precision: .float32)
                         }
                         transformOutput(mBuffer, tiles: group, bias: p[2].pointer, relu: relu, into: output.pointer,
                                         winners: winners?.pointer, shape: s)
@@ -242,14 +248,14 @@ enum Winograd<T: WinogradTiling> {
                                         GEMM.multiply(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
                                                       lda: cIn, b: dM + position * count * cOut, ldb: cOut,
                                                       beta: first == taskTiles.lowerBound ? 0 : 1, c: dU + position * cIn * cOut,
-                                                      ldc: cOut, threaded: threaded)
+                                                      ldc: cOut, threaded: threaded, precision: .float32)
                                     }
                                     guard let dA else { continue }
                                     // dV_ξ = dM_ξ · U_ξᵀ, into V's buffer (V is no longer needed).
                                     for position in 0..<positions {
                                         GEMM.multiply(transposeB: true, m: count, n: cIn, k: cOut, a: dM + position * count * cOut,
                                                       lda: cOut, b: p[1].pointer + position * cIn * cOut, ldb: cOut,
-                                                      c: v + position * count * cIn, ldc: cIn, threaded: threaded)
+                                                      c: v + position * count * cIn, ldc: cIn, threaded: threaded, precision: .float32)
                                     }
                                     addInputGradient(v, tiles: group, into: dA.pointer, shape: s)
                                 }
