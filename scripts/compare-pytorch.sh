@@ -19,7 +19,8 @@
 #
 # Environment: TORCH_VENV (default /tmp/torchenv; created with `pip install torch numpy` when
 # absent, about 2.5 GB), BATCH (64), THREADS (2), MIN_SECONDS (2), REPEATS (5), WARMUP (5),
-# OUT (/tmp/compare-pytorch.jsonl), CONVNET (a convnet binary to use instead of building one).
+# OUT (/tmp/compare-pytorch.jsonl), CONVNET (a convnet binary to use instead of building one),
+# PRECISION (fp32, or bf16: `convnet bench --precision bf16` against PyTorch's bfloat16 autocast).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +28,7 @@ rounds=${1:-3}
 shift || true
 models=("$@")
 batch=${BATCH:-64} threads=${THREADS:-2} min_seconds=${MIN_SECONDS:-2} repeats=${REPEATS:-5} warmup=${WARMUP:-5}
+precision=${PRECISION:-fp32}
 [ ${#models[@]} -gt 0 ] || models=(lenet5 conv4x7 cifar resnet20:128)
 venv=${TORCH_VENV:-/tmp/torchenv}
 out=${OUT:-/tmp/compare-pytorch.jsonl}
@@ -47,8 +49,8 @@ field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2
 for entry in "${models[@]}"; do
     model=${entry%%:*} b=$batch
     [ "$entry" = "$model" ] || b=${entry#*:}
-    run_convnet() { "$convnet" bench --model "$model" --batch-size "$b" --threads "$threads" --warmup "$warmup" --json "$@"; }
-    run_torch() { "$venv/bin/python" "$reference" "$model" --batch-size "$b" --threads "$threads" --warmup "$warmup" "$@"; }
+    run_convnet() { "$convnet" bench --model "$model" --batch-size "$b" --threads "$threads" --warmup "$warmup" --precision "$precision" --json "$@"; }
+    run_torch() { "$venv/bin/python" "$reference" "$model" --batch-size "$b" --threads "$threads" --warmup "$warmup" --precision "$precision" "$@"; }
     calibrate=(--steps 1 --min-seconds "$min_seconds" --repeats 1)
     c=$(run_convnet "${calibrate[@]}") p=$(run_torch "${calibrate[@]}")
     train_steps=$(( $(field "$c" train_steps) > $(field "$p" train_steps) ? $(field "$c" train_steps) : $(field "$p" train_steps) ))
@@ -80,7 +82,7 @@ convnet = [r for r in runs if r["framework"] == "convnet"]
 torch = next(r for r in runs if r["framework"] == "pytorch")
 peak = statistics.median(r["sgemm_peak_gflops"] for r in convnet)
 print(f"{datetime.date.today()}; CPU: {cpu}; ConvNet SGEMM peak {peak:.0f} GFLOP/s via {convnet[0]['gemm']}; "
-      f"PyTorch {torch['version']}; {convnet[0]['threads']} threads; each figure: median of {convnet[0]['repeats']} "
+      f"PyTorch {torch['version']}; precision {convnet[0].get('precision', 'fp32')} (PyTorch: {torch.get('precision', 'fp32')}); {convnet[0]['threads']} threads; each figure: median of {convnet[0]['repeats']} "
       f"timed runs per process, median over the rounds, (min–max) over every timed run")
 print()
 print("| model | batch | ConvNet train img/s | PyTorch train img/s | train ratio | ConvNet infer img/s | PyTorch infer img/s | infer ratio | ConvNet peak RSS MB | PyTorch peak RSS MB | ConvNet train GFLOP/s (of SGEMM peak) |")

@@ -42,7 +42,7 @@ struct ModelBenchCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var batchSizeOption: BatchSizeOption
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Option(help: "Timed training steps per repeat (at least; --min-seconds may raise it).") var steps = 60
     @Option(help: "Timed inference steps per repeat (default: --steps; --min-seconds may raise it).") var inferSteps: Int?
     @Option(help: "Untimed steps before each measurement.") var warmup = 10
@@ -61,7 +61,7 @@ struct ModelBenchCommand: ParsableCommand {
     func run() throws {
         let model = try modelOptions.required("a zoo model such as lenet5, conv4x7 or cifar (or a subcommand: `convnet bench gemm`)")
         let batch = batchSizeOption.value(default: 64)
-        threadOptions.apply()
+        computeOptions.apply()
         var network = try ModelZoo.model(named: model, seed: 0)
         let sampleShape = try network.inputShape.map { size -> Int in
             guard let size else { throw ValidationError("model \(model) has an open input size; benchmark a fixed-size model") }
@@ -86,6 +86,7 @@ struct ModelBenchCommand: ParsableCommand {
         if json {
             let fields: [(String, String)] = [
                 ("framework", "\"convnet\""), ("gemm", "\"\(GEMM.backendDescription)\""), ("model", "\"\(model)\""),
+                ("precision", "\"\(ComputePrecision.effective.rawValue)\""),
                 ("batch", "\(batch)"), ("threads", "\(Parallel.threads)"), ("parameters", "\(network.parameterCounts.trainable)"),
                 ("train_images_per_s", format(trainRate)), ("infer_images_per_s", format(inferRate)),
                 ("train_images_per_s_min", format(train.rates.min)), ("train_images_per_s_max", format(train.rates.max)),
@@ -97,7 +98,7 @@ struct ModelBenchCommand: ParsableCommand {
             ]
             print("{" + fields.map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}")
         } else {
-            print("\(model), batch \(batch), \(Parallel.threads) threads, GEMM: \(GEMM.backendDescription)")
+            print("\(model), batch \(batch), \(Parallel.threads) threads, \(ComputePrecision.effective.rawValue), GEMM: \(GEMM.backendDescription)")
             print("median of \(repeats) repeats (spread min–max); \(train.steps) training, \(infer.steps) inference steps each")
             print(String(format: "training:  %9.1f images/s (%.1f–%.1f)  %6.1f GFLOP/s (%.0f%% of SGEMM's %.0f)", trainRate,
                          train.rates.min, train.rates.max, trainGFLOPs, 100 * trainGFLOPs / peak, peak))
@@ -185,10 +186,11 @@ enum CallTiming {
     }
 }
 
-/// Square SGEMM `C = A·B` through ConvNet's one GEMM entry point: the machine-limit reference.
+/// Square GEMM `C = A·B` through ConvNet's one GEMM entry point: the machine-limit reference.
 enum SGEMMTiming {
-    /// Median and best GFLOP/s over `repeats` timed calls after one warm-up call.
-    static func measure(size: Int, repeats: Int) -> (median: Double, best: Double) {
+    /// Median and best GFLOP/s over `repeats` timed calls after one warm-up call, in `precision`
+    /// (float32 by default: SGEMM, the reference the models' FLOP rates are quoted against).
+    static func measure(size: Int, repeats: Int, precision: ComputePrecision = .float32) -> (median: Double, best: Double) {
         var generator = RandomGenerator(seed: 7)
         let a = Tensor.randomUniform(shape: [size, size], low: -1, high: 1, generator: &generator).scalars
         let b = Tensor.randomUniform(shape: [size, size], low: -1, high: 1, generator: &generator).scalars
@@ -203,21 +205,22 @@ enum SGEMMTiming {
                 }
             }
         }
-        let seconds = CallTiming.measure(repeats: repeats, multiply)
+        let seconds = ComputePrecision.with(precision) { CallTiming.measure(repeats: repeats, multiply) }
         let flops = 2 * pow(Double(size), 3)
         return (flops / seconds.median / 1e9, flops / seconds.best / 1e9)
     }
 }
 
-/// Times SGEMM, as the machine-limit reference for the model benchmarks.
+/// Times SGEMM, as the machine-limit reference for the model benchmarks (or, with `--precision bf16`,
+/// the bfloat16 GEMM).
 struct GEMMBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
-        abstract: "Time square SGEMM (C = A·B) through ConvNet's GEMM and print GFLOP/s.")
+        abstract: "Time square GEMM (C = A·B) through ConvNet's GEMM, in fp32 (SGEMM) or bf16, and print GFLOP/s.")
 
     @Option(help: "Matrix size n (n x n times n x n).") var size = 1024
     @Option(help: "Timed repetitions after one warm-up call.") var repeats = 20
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -226,12 +229,14 @@ struct GEMMBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
-        let (median, best) = SGEMMTiming.measure(size: size, repeats: repeats)
+        computeOptions.apply()
+        let precision = ComputePrecision.effective
+        let (median, best) = SGEMMTiming.measure(size: size, repeats: repeats, precision: precision)
+        let backend = precision == .bfloat16 ? ((try? ComputePrecision.bfloat16Support.get()) ?? "") : GEMM.backendDescription
         if json {
-            print("{\"size\":\(size),\"median_gflops\":\(median),\"best_gflops\":\(best),\"backend\":\"\(GEMM.backendDescription)\",\"threads\":\(Parallel.threads)}")
+            print("{\"size\":\(size),\"precision\":\"\(precision.rawValue)\",\"median_gflops\":\(median),\"best_gflops\":\(best),\"backend\":\"\(backend)\",\"threads\":\(Parallel.threads)}")
         } else {
-            print("SGEMM \(size)^3 via \(GEMM.backendDescription), \(Parallel.threads) threads")
+            print("\(precision == .bfloat16 ? "bf16 GEMM" : "SGEMM") \(size)^3 via \(backend), \(Parallel.threads) threads")
             print(String(format: "median %.1f GFLOP/s, best %.1f GFLOP/s over %d runs", median, best, repeats))
         }
     }

@@ -22,7 +22,7 @@ struct ConvolutionBenchCommand: ParsableCommand {
     @Option(help: "Stride s (both directions).") var stride = 1
     @Option(help: ArgumentHelp("Padding.", valueName: "same|valid")) var padding = "same"
     @Option(help: "Timed calls of each pass after one warm-up call; the median and the best are reported.") var repeats = 10
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     /// Largest size of any one dimension or option, so that no window arithmetic can overflow.
@@ -48,7 +48,7 @@ struct ConvolutionBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
+        computeOptions.apply()
         guard let inputShape else { throw ValidationError("--input must be four sizes MxHxWxC") }
         let shape: ConvolutionShape
         do {

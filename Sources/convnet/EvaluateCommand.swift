@@ -15,7 +15,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var datasetOptions: DatasetOptions
     @OptionGroup var batchSizeOption: BatchSizeOption
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Flag(help: "Evaluate a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or flip-translate (also one-pixel shifts up-left and down-right with mirror padding: six views, airbench's).") var tta = "none"
@@ -26,7 +26,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
+        computeOptions.apply()
         let batchSize = batchSizeOption.value(default: 256)
         let loaded = try ModelSource.load(try modelOptions.required("a trained model file (.keras, .h5)"))
         let data = try PreparedData(datasetOptions.resolver(), inputShape: loaded.model.inputShape,

@@ -17,7 +17,7 @@ struct PredictCommand: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @OptionGroup var padOption: PadOption
     @Flag(help: "Classify with a model without trained weights (a zoo name or Keras JSON config) anyway.") var allowUntrained = false
     @Option(help: "How many of the most likely classes to show.") var top = 3
@@ -36,7 +36,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
+        computeOptions.apply()
         let model = try modelOptions.required("a trained model file (.h5)")
         var loaded = try ModelSource.load(model)
         if logits { loaded.model = loaded.model.withoutFinalActivation() }

@@ -29,7 +29,7 @@ struct SpeedrunCommand: ParsableCommand {
     @Option(help: "Use only N training images (a class-balanced subset for folders, the first N for the binary batches).") var limit: Int?
     @Option(help: "Evaluate on N test images (a seeded random choice) instead of all.") var testLimit: Int?
     @Option(name: .shortAndLong, help: "Where to save the last run's model (Keras .h5 with the preprocessing and class names); default <recipe>.h5.") var output: String?
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
 
     /// CIFAR-10's per-channel mean and standard deviation (of `x / 255`), as the reference normalises.
     static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465]
@@ -48,7 +48,7 @@ struct SpeedrunCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
+        computeOptions.apply()
         guard var recipe = AirbenchRecipe.all.first(where: { $0.name == self.recipe }) else { return }
         if let epochs { recipe.epochs = epochs }
         if let batchSize { recipe.batchSize = batchSize }

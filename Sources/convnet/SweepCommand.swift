@@ -39,7 +39,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Epochs per model.") var epochs = 2
     @OptionGroup var limitOption: LimitOption
     @OptionGroup var batchSizeOption: BatchSizeOption
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Option(help: OptimizerChoice.help) var optimizer = "adam"
     @Option(help: "Initial learning rate (default: the optimizer's own).") var lr: Float?
     @Option(help: "Random seed (the same for every model).") var seed: UInt64 = 0
@@ -125,7 +125,7 @@ struct SweepCommand: ParsableCommand {
     var output: String { outputOptions.output }
 
     func run() throws {
-        threadOptions.apply()
+        computeOptions.apply()
         let batchSize = batchSizeOption.value(default: 32)
         let sweepsK = k != nil
         let points = try k.map { try Self.values($0, flag: "--k", unitInterval: false) } ?? Self.rates(dropout ?? Self.defaultRates)

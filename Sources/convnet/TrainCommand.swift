@@ -66,7 +66,7 @@ struct TrainingOptions: ParsableArguments {
     @OptionGroup var datasetOptions: DatasetOptions
     @OptionGroup var limitOption: LimitOption
     @OptionGroup var batchSizeOption: BatchSizeOption
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @OptionGroup var tuning: TuningOptions
     @OptionGroup(title: "TensorBoard") var tensorBoardOptions: TensorBoardOptions
     @Option(help: "Passes over the training data.") var epochs = 5
@@ -196,9 +196,9 @@ struct TrainingOptions: ParsableArguments {
     /// change a model that is not resumed (freeze layers, replace the head; it gets the dataset's
     /// class names), compiles and trains it, then evaluates, plots and saves as the options ask.
     func run(prepare: (inout Model, _ classNames: [String]) throws -> Void) throws {
-        threadOptions.apply()
+        computeOptions.apply()
         // Under mpirun: every rank trains, rank 0 alone prints and writes files (see DistributedRun).
-        let group = try DistributedRun.start(threads: threadOptions.threads)
+        let group = try DistributedRun.start(threads: computeOptions.threads)
         let isRoot = group?.isRoot ?? true
         let quiet = self.quiet || !isRoot
         let regularizer = (l1 ?? 0) > 0 || (l2 ?? 0) > 0 ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil

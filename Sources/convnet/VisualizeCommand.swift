@@ -77,7 +77,7 @@ struct VisualizeCommand: ParsableCommand {
     @Option(help: "Train the model this many epochs first (Adam, batches of --batch-size).") var trainEpochs = 0
     @OptionGroup var limitOption: LimitOption
     @OptionGroup var batchSizeOption: BatchSizeOption
-    @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Option(help: "Random seed for weights and shuffling.") var seed: UInt64 = 0
     @Option(help: "Approximate tile size in pixels of filter and feature-map grids (default: 40 and 56).") var tileSize: Int?
     @OptionGroup var outputOptions: OutputOptions
@@ -117,7 +117,7 @@ struct VisualizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
+        computeOptions.apply()
         var (network, preprocessing, savedClassNames) = try loadModel()
         let isFile = ModelSource.isFile(model)
         let needsData = trainEpochs > 0 || confusion || topPatches != nil || [featureMaps, saliency, gradCam].contains { $0?.hasPrefix("test:") == true }

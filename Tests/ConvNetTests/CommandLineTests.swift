@@ -59,6 +59,7 @@ import Testing
         try expectFailure(["train", "--lr=-1"], status: 2, mentions: ["--lr", "-1"])
         try expectFailure(["train", "--epochs", "x"], status: 2, mentions: ["--epochs"])
         try expectFailure(["train", "--save", "out.txt"], status: 2, mentions: ["--save", ".h5"])
+        try expectFailure(["bench", "gemm", "--precision", "fp16"], status: 2, mentions: ["--precision", "fp32 or bf16", "fp16"])
     }
 
     @Test func badModelsAndDatasets() throws {

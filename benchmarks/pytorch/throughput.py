@@ -151,7 +151,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--min-seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: torch.autocast('cpu', dtype=torch.bfloat16) around forward and loss "
+                             "(bfloat16 convolutions and linear layers, float32 weights), as ConvNet's --precision bf16")
     args = parser.parse_args()
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
 
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
@@ -164,11 +168,13 @@ def main():
 
     def train_step():
         optimizer.zero_grad()
-        F.cross_entropy(net(inputs), labels).backward()
+        with autocast():
+            loss = F.cross_entropy(net(inputs), labels)
+        loss.backward()
         optimizer.step()
 
     def infer_step():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             net(inputs)
 
     net.train()
@@ -177,7 +183,7 @@ def main():
     infer = images_per_second(infer_step, args.infer_steps or args.steps, args)
     print(json.dumps({
         "framework": "pytorch", "version": torch.__version__, "model": args.model, "batch": args.batch_size,
-        "threads": args.threads, "parameters": sum(p.numel() for p in net.parameters()),
+        "threads": args.threads, "precision": args.precision, "parameters": sum(p.numel() for p in net.parameters()),
         "train_images_per_s": round(train[1], 1), "infer_images_per_s": round(infer[1], 1),
         "train_images_per_s_min": round(train[2], 1), "train_images_per_s_max": round(train[3], 1),
         "infer_images_per_s_min": round(infer[2], 1), "infer_images_per_s_max": round(infer[3], 1),

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import ConvNet
 
@@ -70,16 +71,27 @@ struct BatchSizeOption: ParsableArguments {
     func value(default fallback: Int) -> Int { batchSize ?? fallback }
 }
 
-/// `--threads`, for every command that computes.
-struct ThreadOptions: ParsableArguments {
+/// `--threads` and `--precision`, for every command that computes.
+struct ComputeOptions: ParsableArguments {
     @Option(help: "Threads for ConvNet's kernels and BLAS (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp("Number format of every convolution and dense multiply: fp32, or bf16 (bfloat16 operands, float32 accumulation and weights, like Keras's mixed_bfloat16 and PyTorch's autocast; needs AVX512-BF16 and oneDNN, `apt-get install libdnnl2`, else computes in fp32 with a notice).", valueName: "fp32|bf16"))
+    var precision = "fp32"
 
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+        guard ComputePrecision(rawValue: precision) != nil else {
+            throw ValidationError("--precision must be \(ComputePrecision.allCases.map(\.rawValue).joined(separator: " or ")), got '\(precision)'")
+        }
     }
 
-    /// Sets the thread count when `--threads` was given.
+    /// Sets the thread count when `--threads` was given, and the process's precision; says on
+    /// standard error when bf16 was asked for and this machine computes fp32 instead.
     func apply() {
         if let threads { Parallel.setThreads(threads) }
+        let chosen = ComputePrecision(rawValue: precision) ?? .float32
+        ComputePrecision.setDefault(chosen)
+        if chosen == .bfloat16, case let .failure(reason) = ComputePrecision.bfloat16Support {
+            FileHandle.standardError.write(Data("note: --precision bf16 computes in fp32 here: \(reason.description)\n".utf8))
+        }
     }
 }
