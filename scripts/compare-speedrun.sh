@@ -35,8 +35,11 @@ threads=${THREADS:-2}
 first_seed=${FIRST_SEED:-0}
 [[ $first_seed =~ ^[0-9]+$ ]] || { echo "$0: FIRST_SEED must be a number, got $first_seed" >&2; exit 2; }
 out=${OUT:-speedrun-logs}
-[[ -x $convnet ]] || { echo "$0: $convnet is missing; run swift build -c release first" >&2; exit 1; }
 sides=${SIDES:-convnet pytorch}
+# Only the ConvNet side needs the binary: SIDES=pytorch and SIDES=none run without it.
+if [[ " $sides " == *" convnet "* && ! -x $convnet ]]; then
+    echo "$0: $convnet is missing; run swift build -c release first" >&2; exit 1
+fi
 if [[ " $sides " == *" pytorch "* ]]; then
     "$python" -c "import torch, numpy, PIL" 2>/dev/null || { echo "$0: $python cannot import torch, numpy and PIL (pip install torch numpy pillow)" >&2; exit 1; }
 fi
