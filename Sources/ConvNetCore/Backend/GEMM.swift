@@ -152,7 +152,8 @@ public enum GEMM {
         let source = operand.pointer + (operand.slicedAlongRows ? part.lowerBound * operand.ld : part.lowerBound)
         ScratchBuffers.withBuffer(count: (rows * columns + 1) / 2) { floats in
             UnsafeMutableRawPointer(floats).withMemoryRebound(to: UInt16.self, capacity: rows * columns) { copy in
-                // The whole shared operand is rounded by all threads (this runs outside the blocks).
+                // Called for the shared operand, outside the blocks, this spreads the rounding over
+                // the threads; inside a block the nested region runs on the block's own thread.
                 let (sourceShared, copyShared) = (SendablePointer(source), SendableMutablePointer(copy))
                 let ld = operand.ld
                 Parallel.forEachChunk(rows, costPerItem: columns) { range in
