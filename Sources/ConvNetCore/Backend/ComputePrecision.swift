@@ -1,7 +1,8 @@
 import Synchronization
 
-/// The number format GEMM multiplies in: every convolution (im2col and Winograd, all three passes)
-/// and every dense layer goes through `GEMM`, so this one setting switches all of them.
+/// The number format GEMM multiplies in. Convolutions and dense layers all go through `GEMM`; in
+/// `bfloat16`, im2col convolutions and dense layers (all three passes) use it, while Winograd's
+/// GEMMs and small products (`GEMM.worthBFloat16`) stay float32, where bfloat16 measured slower.
 ///
 /// `bfloat16` is mixed precision as Keras's `mixed_bfloat16` policy and PyTorch's
 /// `torch.autocast("cpu", dtype=torch.bfloat16)` do it: weights, gradients, optimizer state,
