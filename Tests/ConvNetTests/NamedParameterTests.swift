@@ -160,6 +160,41 @@ func thrownMessage(_ body: () throws -> Void) -> String? {
         let slots = try #require(model.training?.optimizer.slots)
         #expect(Set(slots.keys) == ["batch_normalization/gamma", "batch_normalization/beta", "dense/kernel", "dense/bias"])
     }
+
+    /// Keeps the gradients of every step as the optimizer will get them.
+    struct GradientRecorder: Callback {
+        var steps: [Gradients] = []
+        mutating func onGradients(_ gradients: inout Gradients, state: inout TrainingState) throws { steps.append(gradients) }
+    }
+
+    /// Frozen weights are not differentiated (PyTorch's `requires_grad = False`): a training step
+    /// hands the optimizer zeros for them, while their true gradients are not zero, and every other
+    /// weight gets bit for bit the gradient it gets when nothing is frozen.
+    @Test func frozenWeightsAreNotDifferentiated() throws {
+        let (x, y) = try TrainingTests.quadrants(count: 16, seed: 4)
+        let batch = Batch(inputs: x, labels: y)
+        func firstGradients(_ groups: [ParameterGroup]) throws -> Gradients {
+            var model = try CheckpointTests.model()
+            model.compile(optimizer: SGD(learningRate: 0.1).withParameterGroups(groups))
+            var trainer = try Trainer(model: model, callbacks: [GradientRecorder()], epochs: 1, stepsPerEpoch: 1)
+            try trainer.beginTraining()
+            try trainer.beginEpoch(1)
+            _ = try trainer.step(batch)
+            return try #require((trainer.callbacks[0] as? GradientRecorder)?.steps.first)
+        }
+        let all = try firstGradients([])
+        let frozen = try firstGradients([.frozen([.layer("conv2d")])])
+        #expect(frozen.paths == all.paths)
+        for (path, gradient) in zip(all.paths, all.values) {
+            let seen = try #require(frozen[path])
+            if path.hasPrefix("conv2d/") {
+                #expect(gradient.scalars.contains { $0 != 0 }, "\(path): the unfrozen gradient is not zero")
+                #expect(seen.shape == gradient.shape && seen.scalars.allSatisfy { $0 == 0 }, "\(path)")
+            } else {
+                #expect(seen == gradient, "\(path)")
+            }
+        }
+    }
 }
 
 /// Optimizer state stored by weight path in checkpoints, and checked on resume. Serialized: a

@@ -96,7 +96,8 @@ public struct Trainer: Sendable {
         }
         for index in callbacks.indices { try callbacks[index].onTrainBatchBegin(state.step, state: &state) }
         let (loss, scores, values) = try state.model.lossAndGradients(batch, loss: configuration.loss,
-                                                                      reduction: configuration.lossReduction, context: &context)
+                                                                      reduction: configuration.lossReduction, context: &context,
+                                                                      skippingFrozenBy: configuration.optimizer)
         guard loss.isFinite else {
             throw ConvNetError.numeric("fit: the loss became \(loss) at epoch \(state.epoch), step \(state.step); lower the learning rate or check the inputs for NaN")
         }

@@ -219,7 +219,7 @@ extension Model {
         training = nil  // the optimizer's state is then uniquely owned and updated in place
         defer { training = configuration }
         let (loss, _, gradients) = try lossAndGradients(batch, loss: configuration.loss, reduction: configuration.lossReduction,
-                                                        context: &context)
+                                                        context: &context, skippingFrozenBy: configuration.optimizer)
         try applyGradients(gradients, optimizer: &configuration.optimizer)
         return loss
     }
@@ -240,13 +240,21 @@ extension Model {
     /// penalties), the output scores and the gradients of the trainable weights, in
     /// `trainableWeights` order. Batch normalization's updated statistics are kept. `reduction`
     /// turns the loss's batch mean into the minimised value (the penalties are added after it).
+    ///
+    /// The weights that `optimizer` freezes (a frozen `ParameterGroup`) are not watched, as
+    /// PyTorch skips tensors with `requires_grad = False`: their gradients are zeros, and the
+    /// backward pass does none of their work (a layer whose weights and input are all frozen is
+    /// skipped whole, and the layer after it computes no input gradient).
     mutating func lossAndGradients(_ batch: Batch, loss lossFunction: Loss, reduction: LossReduction = .mean,
-                                   context: inout ForwardContext)
+                                   context: inout ForwardContext, skippingFrozenBy optimizer: (any Optimizer)? = nil)
         throws -> (loss: Float, scores: Tensor, gradients: [Tensor]) {
         let tape = GradientTape()
         var working = self
         let isLogits = working.removeFinalActivation(for: lossFunction)
-        let watched = working.trainableWeights.map(tape.watch)
+        let frozen = optimizer.map { optimizer in working.trainableParameters.map(optimizer.isFrozen) }
+        let watched = working.trainableWeights.enumerated().map { index, weight in
+            frozen?[index] == true ? weight : tape.watch(weight)
+        }
         working.trainableWeights = watched
         let output = try working.forward(batch.inputs.detached, context: &context).output
         var loss = reduction.reduce(try lossFunction.value(output, labels: batch.labels, outputIsLogits: isLogits),
