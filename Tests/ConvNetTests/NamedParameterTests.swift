@@ -169,8 +169,12 @@ func thrownMessage(_ body: () throws -> Void) -> String? {
 
     /// Frozen weights are not differentiated (PyTorch's `requires_grad = False`): a training step
     /// hands the optimizer zeros for them, while their true gradients are not zero, and every other
-    /// weight gets bit for bit the gradient it gets when nothing is frozen.
-    @Test func frozenWeightsAreNotDifferentiated() throws {
+    /// weight gets bit for bit the gradient it gets when nothing is frozen. Frozen: the whole first
+    /// layer (its backward pass is skipped), or only its kernel (its bias gradient is computed
+    /// without the kernel's).
+    @Test(arguments: [(ParameterSelector.layer("conv2d"), ["conv2d/kernel", "conv2d/bias"]),
+                      (ParameterSelector.path("conv2d/kernel"), ["conv2d/kernel"])])
+    func frozenWeightsAreNotDifferentiated(selector: ParameterSelector, frozenPaths: [String]) throws {
         let (x, y) = try TrainingTests.quadrants(count: 16, seed: 4)
         let batch = Batch(inputs: x, labels: y)
         func firstGradients(_ groups: [ParameterGroup]) throws -> Gradients {
@@ -183,11 +187,11 @@ func thrownMessage(_ body: () throws -> Void) -> String? {
             return try #require((trainer.callbacks[0] as? GradientRecorder)?.steps.first)
         }
         let all = try firstGradients([])
-        let frozen = try firstGradients([.frozen([.layer("conv2d")])])
+        let frozen = try firstGradients([.frozen([selector])])
         #expect(frozen.paths == all.paths)
         for (path, gradient) in zip(all.paths, all.values) {
             let seen = try #require(frozen[path])
-            if path.hasPrefix("conv2d/") {
+            if frozenPaths.contains(path) {
                 #expect(gradient.scalars.contains { $0 != 0 }, "\(path): the unfrozen gradient is not zero")
                 #expect(seen.shape == gradient.shape && seen.scalars.allSatisfy { $0 == 0 }, "\(path)")
             } else {

@@ -40,6 +40,8 @@ import Testing
         ConvCase(input: [4, 8, 9, 8], kernel: [7, 7, 8, 8], strides: (1, 1), padding: .explicit(top: 3, bottom: 0, left: 1, right: 2),
                  dilation: (1, 1)),
         ConvCase(input: [24, 22, 22, 32], kernel: [7, 7, 32, 64], strides: (1, 1), padding: .valid, dilation: (1, 1)),
+        // airbench's 2x2 whitening layer: several im2col groups per thread.
+        ConvCase(input: [200, 31, 31, 3], kernel: [2, 2, 3, 24], strides: (1, 1), padding: .valid, dilation: (1, 1)),
     ]
 
     static func random(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -65,6 +67,10 @@ import Testing
         let withoutInput = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape,
                                                     needInput: false)
         #expect(withoutInput.input == nil && withoutInput.kernel == fastBack.kernel && withoutInput.bias == fastBack.bias)
+        // A frozen kernel: no kernel gradient, and the others bit for bit as before.
+        let withoutKernel = ConvolutionFast.backward(input: x.scalars, kernel: w.scalars, upstream: dz.scalars, shape: shape,
+                                                     needKernel: false)
+        #expect(withoutKernel.kernel.isEmpty && withoutKernel.input == fastBack.input && withoutKernel.bias == fastBack.bias)
     }
 
     /// `forward(relu: true)` is `max(0, Z)`, and `backward(reluOutput:)` masks the upstream gradient.

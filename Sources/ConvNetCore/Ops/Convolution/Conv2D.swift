@@ -27,16 +27,18 @@ func conv2d(_ input: Tensor, kernel: Tensor, bias: Tensor?, strides: (Int, Int),
             implementation: Implementation, fusingReLU: Bool) throws -> Tensor {
     let shape = try ConvolutionShape(input: input.shape, kernel: kernel.shape, bias: bias?.shape,
                                      strides: strides, padding: padding, dilation: dilation)
-    let recording = [input, kernel, bias].contains { $0?.tapeEntry != nil }
+    // The patches a forward pass may keep serve only the kernel gradient.
+    let recordingKernel = kernel.tapeEntry != nil
     let (output, patches) = implementation.convolutionKernels.forward(
-        input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape, relu: fusingReLU, recording: recording)
+        input: input.scalars, kernel: kernel.scalars, bias: bias?.scalars, shape: shape, relu: fusingReLU,
+        recording: recordingKernel)
     return record(Tensor(validShape: shape.outputShape, scalars: output), inputs: [input, kernel, bias]) { upstream, needed in
         // The kernels are looked up again: a metatype existential is not `Sendable`.
         let gradients = implementation.convolutionKernels.backward(
             input: input.scalars, kernel: kernel.scalars, upstream: upstream.scalars, shape: shape,
-            needInput: needed[0], reluOutput: fusingReLU ? output : nil, patches: patches)
+            needInput: needed[0], needKernel: needed[1], reluOutput: fusingReLU ? output : nil, patches: patches)
         return [gradients.input.map { Tensor(validShape: shape.inputShape, scalars: $0) },
-                Tensor(validShape: shape.kernelShape, scalars: gradients.kernel),
+                needed[1] ? Tensor(validShape: shape.kernelShape, scalars: gradients.kernel) : nil,
                 Tensor(validShape: [shape.outputChannels], scalars: gradients.bias)]
     }
 }
@@ -48,11 +50,13 @@ protocol ConvolutionKernels {
     /// kernel may also return intermediate data (`patches`) for its own `backward`.
     static func forward(input: [Float], kernel: [Float], bias: [Float]?, shape: ConvolutionShape, relu: Bool,
                         recording: Bool) -> (output: [Float], patches: [Float]?)
-    /// The gradients with respect to the input (when `needInput`), the kernel and the bias.
-    /// `reluOutput` is the output of a forward pass with `relu`, whose mask applies to `upstream`
-    /// first; `patches` are what that forward pass returned.
+    /// The gradients with respect to the input (when `needInput`), the kernel (when `needKernel`;
+    /// a kernel may skip it and return anything there otherwise) and the bias. `reluOutput` is the
+    /// output of a forward pass with `relu`, whose mask applies to `upstream` first; `patches` are
+    /// what that forward pass returned.
     static func backward(input: [Float], kernel: [Float], upstream: [Float], shape: ConvolutionShape, needInput: Bool,
-                         reluOutput: [Float]?, patches: [Float]?) -> (input: [Float]?, kernel: [Float], bias: [Float])
+                         needKernel: Bool, reluOutput: [Float]?, patches: [Float]?)
+        -> (input: [Float]?, kernel: [Float], bias: [Float])
 }
 
 extension ConvolutionReference: ConvolutionKernels {
@@ -63,7 +67,8 @@ extension ConvolutionReference: ConvolutionKernels {
     }
 
     static func backward(input: [Float], kernel: [Float], upstream: [Float], shape: ConvolutionShape, needInput: Bool,
-                         reluOutput: [Float]?, patches: [Float]?) -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+                         needKernel: Bool, reluOutput: [Float]?, patches: [Float]?)
+        -> (input: [Float]?, kernel: [Float], bias: [Float]) {
         let dZ = reluOutput.map { mapScalars(upstream, $0) { dy, y in y > 0 ? dy : 0 } } ?? upstream
         let g = backward(input: input, kernel: kernel, upstream: dZ, shape: shape)
         return (g.input, g.kernel, g.bias)

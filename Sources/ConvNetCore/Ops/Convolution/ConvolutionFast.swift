@@ -145,15 +145,19 @@ public enum ConvolutionFast: ConvolutionKernels {
     /// with fewer (LeNet's 6), it runs several times faster producing `Zᵀ`, which is then transposed.
     static let minimumDirectFilters = 16
 
-    /// Gradients of the input (when `needInput`), the kernel and the bias. `reluOutput` is the
-    /// output of a forward pass with `relu`, whose mask then applies to `upstream` first;
-    /// `patches` are the ones that forward pass kept, if it did.
+    /// Gradients of the input (when `needInput`), the kernel (when `needKernel`, else empty) and
+    /// the bias. `reluOutput` is the output of a forward pass with `relu`, whose mask then applies
+    /// to `upstream` first; `patches` are the ones that forward pass kept, if it did. Without the
+    /// kernel gradient no patches are built (a frozen kernel: the bias gradient and the input
+    /// gradient need none); Winograd layers compute it all the same.
     public static func backward(input: [Float], kernel: [Float], upstream: [Float], shape s: ConvolutionShape,
-                                needInput: Bool = true, reluOutput: [Float]? = nil, patches: [Float]? = nil)
+                                needInput: Bool = true, needKernel: Bool = true, reluOutput: [Float]? = nil,
+                                patches: [Float]? = nil)
         -> (input: [Float]?, kernel: [Float], bias: [Float]) {
         if ConvolutionWinograd.applies(to: s) {
-            return ConvolutionWinograd.backward(input: input, kernel: kernel, upstream: upstream, shape: s,
-                                                needInput: needInput, reluOutput: reluOutput)
+            let gradients = ConvolutionWinograd.backward(input: input, kernel: kernel, upstream: upstream, shape: s,
+                                                         needInput: needInput, reluOutput: reluOutput)
+            return (gradients.input, needKernel ? gradients.kernel : [], gradients.bias)
         }
         let K = s.patchLength, cOut = s.outputChannels
         let tasks = tasks(s)
@@ -167,38 +171,53 @@ public enum ConvolutionFast: ConvolutionKernels {
                     Parallel.run(tasks: tasks.count) { task in
                         backward(images: tasks[task], input: p[0].pointer, kernel: p[1].pointer, upstream: p[2].pointer,
                                  reluOutput: masked ? p[3].pointer : nil, source: kept ? .kept(p[4].pointer) : .build,
-                                 into: partials.pointer + task * partialLength, inputGradient: dA?.pointer, shape: s,
-                                 threaded: tasks.count == 1)
+                                 into: needKernel ? partials.pointer + task * partialLength : nil,
+                                 biasGradient: partials.pointer + task * partialLength + K * cOut,
+                                 inputGradient: dA?.pointer, shape: s, threaded: tasks.count == 1)
                     }
                 }
             }
-            // The tasks' partial sums, added in task order.
+            // The tasks' partial sums, added in task order (only the bias's without the kernel's).
+            let summed = needKernel ? 0..<partialLength : K * cOut..<partialLength
             return [Float](unsafeUninitializedCapacity: partialLength) { total, initialized in
                 total.initialize(repeating: 0)
                 for task in 0..<tasks.count {
-                    for e in 0..<partialLength { total[e] += partials[task * partialLength + e] }
+                    for e in summed { total[e] += partials[task * partialLength + e] }
                 }
                 initialized = partialLength
             }
         }
-        return (needInput ? dInput : nil, Array(sums[..<(K * cOut)]), Array(sums[(K * cOut)...]))
+        return (needInput ? dInput : nil, needKernel ? Array(sums[..<(K * cOut)]) : [], Array(sums[(K * cOut)...]))
     }
 
-    /// One task's share of `backward`: the gradients from `images`, group by group. The kernel and
-    /// bias gradients go to `partial` (`K × n_C`, then `n_C`), the input gradient to `dA`.
+    /// One task's share of `backward`: the gradients from `images`, group by group. The kernel
+    /// gradient goes to `dW` (`K × n_C`; none and no patches built when `dW` is nil), the bias
+    /// gradient to `db`, the input gradient to `dA`.
     private static func backward(images: Range<Int>, input a: UnsafePointer<Float>, kernel w: UnsafePointer<Float>,
                                  upstream dZ: UnsafePointer<Float>, reluOutput y: UnsafePointer<Float>?, source: PatchSource,
-                                 into partial: UnsafeMutablePointer<Float>, inputGradient dA: UnsafeMutablePointer<Float>?,
-                                 shape s: ConvolutionShape, threaded: Bool) {
+                                 into dW: UnsafeMutablePointer<Float>?, biasGradient db: UnsafeMutablePointer<Float>,
+                                 inputGradient dA: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape, threaded: Bool) {
         let pixels = s.outputPixels, cOut = s.outputChannels
-        forEachGroup(of: images, shape: s, input: a, source: source) { group, patches in
-            let offset = group.lowerBound * pixels * cOut
+        func gradients(_ group: Range<Int>, _ patches: UnsafePointer<Float>?) {
+            let offset = group.lowerBound * pixels * cOut, first = group.lowerBound == images.lowerBound
             withMaskedUpstream(dZ + offset, count: group.count * pixels * cOut, reluOutput: y.map { $0 + offset }) { dZ in
-                accumulateGradients(patches, rows: group.count * pixels, upstream: dZ, kernel: w, into: partial,
-                                    first: group.lowerBound == images.lowerBound, shape: s, threaded: threaded)
+                if let dW, let patches {
+                    kernelGradient(patches, rows: group.count * pixels, upstream: dZ, into: dW, first: first, shape: s,
+                                   threaded: threaded)
+                }
+                biasGradient(rows: group.count * pixels, upstream: dZ, into: db, first: first, shape: s, threaded: threaded)
                 if let dA { inputGradient(group, upstream: dZ, kernel: w, into: dA, shape: s, threaded: threaded) }
             }
         }
+        guard dW != nil else {
+            // The same groups as with patches, so that the bias gradient sums alike.
+            let size = groupSize(images.count, shape: s)
+            for first in stride(from: images.lowerBound, to: images.upperBound, by: size) {
+                gradients(first..<min(first + size, images.upperBound), nil)
+            }
+            return
+        }
+        forEachGroup(of: images, shape: s, input: a, source: source, gradients)
     }
 
     /// Calls `body` with `dZ`, or with `y > 0 ? dZ : 0` (ReLU's backward pass) when `reluOutput` is given.
@@ -211,19 +230,25 @@ public enum ConvolutionFast: ConvolutionKernels {
         }
     }
 
-    /// For one group of `rows` output pixels: `dW (K × n_C) = colsᵀ · dZ`, then `db = Σ_rows dZ`
-    /// after it in `dW`'s buffer, overwriting when `first` and adding otherwise.
-    private static func accumulateGradients(_ patches: UnsafePointer<Float>, rows: Int, upstream dZ: UnsafePointer<Float>,
-                                            kernel w: UnsafePointer<Float>, into dW: UnsafeMutablePointer<Float>, first: Bool,
-                                            shape s: ConvolutionShape, threaded: Bool) {
+    /// For one group of `rows` output pixels: `dW (K × n_C) = colsᵀ · dZ`, overwriting when
+    /// `first` and adding otherwise.
+    private static func kernelGradient(_ patches: UnsafePointer<Float>, rows: Int, upstream dZ: UnsafePointer<Float>,
+                                       into dW: UnsafeMutablePointer<Float>, first: Bool, shape s: ConvolutionShape,
+                                       threaded: Bool) {
         let K = s.patchLength, cOut = s.outputChannels, pixelMajor = layout(s) == .pixelMajor
         GEMM.multiply(transposeA: pixelMajor, m: K, n: cOut, k: rows, a: patches, lda: pixelMajor ? K : rows,
                       b: dZ, ldb: cOut, beta: first ? 0 : 1, c: dW, ldc: cOut, threaded: threaded)
-        // db (1 × n_C) += 1ᵀ · dZ: a column sum, which GEMM vectorises across the (few) columns.
+    }
+
+    /// For one group of `rows` output pixels: `db (1 × n_C) = 1ᵀ · dZ`, a column sum, which GEMM
+    /// vectorises across the (few) columns; overwriting when `first` and adding otherwise.
+    private static func biasGradient(rows: Int, upstream dZ: UnsafePointer<Float>, into db: UnsafeMutablePointer<Float>,
+                                     first: Bool, shape s: ConvolutionShape, threaded: Bool) {
+        let cOut = s.outputChannels
         ScratchBuffers.withBuffer(count: rows) { ones in
             ones.update(repeating: 1, count: rows)
             GEMM.multiply(m: 1, n: cOut, k: rows, a: ones, lda: rows, b: dZ, ldb: cOut, beta: first ? 0 : 1,
-                          c: dW + K * cOut, ldc: cOut, threaded: threaded)
+                          c: db, ldc: cOut, threaded: threaded)
         }
     }
 
@@ -259,10 +284,7 @@ public enum ConvolutionFast: ConvolutionKernels {
             return body(images, input + images.lowerBound * patchesPerImage)
         }
         let tapMajor = layout(s) == .tapMajor
-        // Groups get at least twice as many patch floats as the kernel matrix has, so packing `W`
-        // costs at most half as much as packing the patches.
-        let budget = tapMajor ? tapMajorBufferElements : max(columnBufferElements, 2 * kernelElements(s))
-        let groupSize = max(1, min(images.count, budget / patchesPerImage))
+        let groupSize = groupSize(images.count, shape: s)
         ScratchBuffers.withBuffer(count: groupSize * patchesPerImage) { scratch in
             for first in stride(from: images.lowerBound, to: images.upperBound, by: groupSize) {
                 let group = first..<min(first + groupSize, images.upperBound)
@@ -282,6 +304,16 @@ public enum ConvolutionFast: ConvolutionKernels {
                 body(group, patches)
             }
         }
+    }
+
+    /// Images per group in `forEachGroup` for a run of `count` images: all of them when the
+    /// convolution is pointwise (no copy), else as many as the layout's buffer holds (at least one).
+    /// Groups get at least twice as many patch floats as the kernel matrix has, so packing `W`
+    /// costs at most half as much as packing the patches.
+    static func groupSize(_ count: Int, shape s: ConvolutionShape) -> Int {
+        if isPointwise(s) { return max(1, count) }
+        let budget = layout(s) == .tapMajor ? tapMajorBufferElements : max(columnBufferElements, 2 * kernelElements(s))
+        return max(1, min(count, budget / (s.outputPixels * s.patchLength)))
     }
 
     /// `colsᵀ` of a single-channel input: row `i · f_w + j` (kernel tap `(i, j)`) holds, for every
