@@ -7,14 +7,17 @@ struct SpeedrunCommand: ParsableCommand {
         commandName: "speedrun",
         abstract: "Train CIFAR-10 with Keller Jordan's airbench recipe (airbench94: 94% on the lossless images in 9.9 epochs).",
         discussion: """
-        The network, optimizer, schedule, Lookahead, whitening initialisation and augmentation of
-        github.com/KellerJordan/cifar10-airbench (legacy/airbench94.py, airbench95.py); see
-        AirbenchRecipe. Prints each epoch's training time and test accuracy, then the test accuracy
-        with test-time augmentation (six views), and saves the model.
-          convnet speedrun --data /path/to/cifar10            (JPEG class folders with train/ and test/)
-          convnet speedrun --dataset cifar10                  (the official binary batches, downloaded)
-          convnet speedrun --data DIR --runs 5 --seed 0       (seeds 0...4, mean and standard deviation)
-        --epochs, --limit and --batch-size shorten a run for a quick check; they change the recipe.
+        Examples:
+          convnet speedrun --data /path/to/cifar10  # JPEG folders train/ and test/
+          convnet speedrun --dataset cifar10        # the binary batches, downloaded
+          convnet speedrun --data DIR --runs 5      # seeds 0-4: mean and std
+
+        The network, optimizer, schedule, Lookahead, whitening initialisation and
+        augmentation of github.com/KellerJordan/cifar10-airbench (legacy/airbench94.py,
+        airbench95.py); see AirbenchRecipe. Prints each epoch's training time and
+        test accuracy, then the test accuracy with test-time augmentation (six
+        views), and saves the model. --epochs, --limit and --batch-size shorten a run
+        for a quick check; they change the recipe.
         """)
 
     @Option(help: "A folder of CIFAR-10 images in class subfolders, with train/ and test/ inside (e.g. the JPEG copy).") var data: String?
