@@ -14,8 +14,9 @@
 # the median of the rounds' medians and the spread over every timed run (min–max), and the ratios
 # ConvNet / PyTorch of the medians. Every process's JSON line is kept in $OUT.
 #
-# The header records the date, the CPU model, ConvNet's SGEMM peak (`convnet bench`'s 1024^3
-# median) and the GEMM library with its OpenBLAS kernel, and PyTorch's version.
+# The header records the date, the CPU model (with its family and model numbers and AVX2 or
+# AVX-512), ConvNet's SGEMM peak (`convnet bench`'s 1024^3 median) and the GEMM library with its
+# OpenBLAS kernel, and PyTorch's version.
 #
 # Environment: TORCH_VENV (default /tmp/torchenv; created with `pip install torch numpy` when
 # absent, about 2.5 GB), BATCH (64), THREADS (2), MIN_SECONDS (2), REPEATS (5), WARMUP (5),
@@ -77,7 +78,17 @@ def spread(model, framework, field):
 def rate(model, framework, field):
     low, high = spread(model, framework, field)
     return f"{median(model, framework, field):,.0f} ({low:,.0f}–{high:,.0f})"
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+# "AMD EPYC" alone names several CPUs (this project has met a Zen 3 and a Zen 5 under it): keep the
+# family and model numbers and the widest vector extension the kernel reports.
+info = {}
+for line in open("/proc/cpuinfo"):
+    key, _, value = line.partition(":")
+    info.setdefault(key.strip(), value.strip())
+cpu = info.get("model name", platform.machine())
+flags = set(info.get("flags", "").split())
+vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+if "cpu family" in info:
+    cpu += f" (family {info['cpu family']}, model {info.get('model', '?')}, {vector})"
 convnet = [r for r in runs if r["framework"] == "convnet"]
 torch = next(r for r in runs if r["framework"] == "pytorch")
 peak = statistics.median(r["sgemm_peak_gflops"] for r in convnet)
