@@ -211,6 +211,34 @@ import Testing
         #expect(result.error.contains(path) && result.error.contains("free list of the local heap"), "\(result.error)")
     }
 
+    /// The hdf5 fuzz target's finding of 2026-12-03: libhdf5 1.10 checks a metadata read against
+    /// the end of the file by `address + size`, which wraps for the undefined address (all ones),
+    /// and then copies into a null buffer: a segmentation fault in `H5Gget_info`. The LeNet-5
+    /// file damaged at the bytes the HDF5 format puts them (8-byte lengths and addresses), each
+    /// of which crashed `convnet summary` before the check: every group B-tree node's first child
+    /// (`TREE`, type 0, level, entries used, two siblings, the first key, then the child), or every
+    /// local heap's data segment (`HEAP`, version 0, 3 reserved bytes, size, free-list head, address).
+    @Test(arguments: ["TREE", "HEAP"]) func addressesThatWrapAroundAreRefused(_ structure: String) throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var bytes = try [UInt8](Data(contentsOf: Fixtures.url("keras/lenet5.h5")))
+        var damaged = 0
+        for start in 0..<(bytes.count - 40) where Array(bytes[start..<start + 4]) == Array(structure.utf8) && bytes[start + 4] == 0 {
+            let childrenInUse = Int(bytes[start + 6]) | Int(bytes[start + 7]) << 8
+            guard structure == "HEAP" || childrenInUse > 0 else { continue }
+            let address = start + (structure == "TREE" ? 8 + 16 + 8 : 8 + 8 + 8)
+            for i in 0..<8 { bytes[address + i] = 0xff }
+            damaged += 1
+        }
+        #expect(damaged > 0, "the fixture has \(structure) structures")
+        let path = folder.appendingPathComponent("wrap.h5").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let result = try CommandLineTests.run(["summary", "--model", path])
+        #expect(result.status == 1, "\(result.status): \(result.error)")
+        #expect(result.error.contains(path) && result.error.contains("wrap around 2^64"), "\(result.error)")
+        #expect(result.error.split(separator: "\n").count == 1, "\(result.error)")
+    }
+
     @Test func datasetsDeclaringMoreThanMemoryAreRefused() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }

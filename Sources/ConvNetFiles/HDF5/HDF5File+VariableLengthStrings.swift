@@ -22,7 +22,8 @@ extension HDF5File {
         /// The file's global heap objects, checked for consistency when the file was opened.
         let heapObjects: GlobalHeapCheck.Objects
 
-        /// Reads the sizes from the open file `file` and walks its global heaps (`path` names it in errors).
+        /// Reads the sizes from the open file `file` and checks its heaps and the addresses its groups
+        /// point at (`path` names it in errors).
         init(file: hid_t, path: String) throws {
             let properties = H5Fget_create_plist(file)
             guard properties >= 0 else { throw HDF5File.failure(path, "cannot read the file's layout") }
@@ -36,10 +37,11 @@ extension HDF5File {
             }
             self.addressSize = addressSize
             self.baseAddress = baseAddress
-            // The file is read once for both heap checks.
+            // The file is read once for the three checks.
             heapObjects = try RawFileScan.withMappedBytes(path: path) { bytes in
                 let objects = try GlobalHeapCheck.validate(bytes, path: path, lengthSize: lengthSize)
                 try LocalHeapCheck.validate(bytes, path: path, lengthSize: lengthSize, addressSize: addressSize, baseAddress: baseAddress)
+                try WrappingAddressCheck.validate(bytes, path: path, lengthSize: lengthSize, addressSize: addressSize, baseAddress: baseAddress)
                 return objects
             } ?? GlobalHeapCheck.Objects()
         }

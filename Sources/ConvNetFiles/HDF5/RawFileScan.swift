@@ -1,7 +1,7 @@
 import Foundation
 
 /// The raw bytes of an HDF5 file, read once for the structure checks that run before libhdf5
-/// parses a structure it would trust (`GlobalHeapCheck`, `LocalHeapCheck`).
+/// parses a structure it would trust (`GlobalHeapCheck`, `LocalHeapCheck`, `WrappingAddressCheck`).
 ///
 /// HDF5 structures begin with a 4-byte signature (`GCOL`, `HEAP`, …; HDF5 file format
 /// specification, "Disk Format: Level 1"). The checks find them by their signature anywhere in
