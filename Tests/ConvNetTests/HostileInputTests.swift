@@ -204,9 +204,7 @@ import Testing
             heaps += 1
         }
         #expect(heaps > 0, "the fixture has local heaps")
-        let path = folder.appendingPathComponent("circle.h5").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let result = try CommandLineTests.run(["summary", "--model", path])
+        let (path, result) = try Self.summary(ofDamaged: bytes, named: "circle.h5", in: folder)
         #expect(result.status == 1, "\(result.status): \(result.error)")
         #expect(result.error.contains(path) && result.error.contains("free list of the local heap"), "\(result.error)")
     }
@@ -231,12 +229,17 @@ import Testing
             damaged += 1
         }
         #expect(damaged > 0, "the fixture has \(structure) structures")
-        let path = folder.appendingPathComponent("wrap.h5").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let result = try CommandLineTests.run(["summary", "--model", path])
+        let (path, result) = try Self.summary(ofDamaged: bytes, named: "wrap.h5", in: folder)
         #expect(result.status == 1, "\(result.status): \(result.error)")
         #expect(result.error.contains(path) && result.error.contains("wrap around 2^64"), "\(result.error)")
         #expect(result.error.split(separator: "\n").count == 1, "\(result.error)")
+    }
+
+    /// Writes `bytes` as `name` in `folder` and runs `convnet summary --model` on it.
+    static func summary(ofDamaged bytes: [UInt8], named name: String, in folder: URL) throws -> (path: String, result: CommandLineTests.Run) {
+        let path = folder.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return (path, try CommandLineTests.run(["summary", "--model", path]))
     }
 
     @Test func datasetsDeclaringMoreThanMemoryAreRefused() throws {
