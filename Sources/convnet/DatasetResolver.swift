@@ -14,6 +14,8 @@ struct DatasetResolver {
     /// `--pad N`: zeros added around every image after it is fitted to the model's input less the
     /// padding (so 28x28 Fashion-MNIST with `--pad 2` meets a 32x32 model unresized).
     var padding: ImagePadding? = nil
+    /// The flag `name` came from, for error messages (`convnet speedrun` takes a folder as `--data`).
+    var flag = "--dataset"
 
     struct Splits {
         var train: LabeledImages
@@ -160,7 +162,7 @@ struct DatasetResolver {
     private func folderRoots() throws -> (train: String, test: String?) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ConvNetError.argument("--dataset \(name): not a known dataset (\(Self.knownNames.joined(separator: ", "))), "
+            throw ConvNetError.argument("\(flag) \(name): not a known dataset (\(Self.knownNames.joined(separator: ", "))), "
                                         + "an .h5 file, nor a folder of class subfolders")
         }
         let trainRoot = (name as NSString).appendingPathComponent("train")

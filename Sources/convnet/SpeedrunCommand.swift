@@ -55,7 +55,8 @@ struct SpeedrunCommand: ParsableCommand {
         guard var recipe = AirbenchRecipe.all.first(where: { $0.name == self.recipe }) else { return }
         if let epochs { recipe.epochs = epochs }
         if let batchSize { recipe.batchSize = batchSize }
-        let resolver = DatasetResolver(name: data ?? dataset, dataDirectory: dataDir, limit: limit, download: !noDownload)
+        var resolver = DatasetResolver(name: data ?? dataset, dataDirectory: dataDir, limit: limit, download: !noDownload)
+        if data != nil { resolver.flag = "--data" }
         let splits = try resolver.load(imageSize: (32, 32), channels: 3)
         guard let testImages = splits.test else { throw ConvNetError.argument("--data \(splits.source): no test/ folder") }
         let preprocessing = Preprocessing.standardize(mean: Self.cifarMean.map { $0 * 255 },

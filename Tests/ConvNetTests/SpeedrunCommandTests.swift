@@ -54,7 +54,7 @@ import Testing
         let usage = CommandLineTests()
         try usage.expectFailure(["speedrun", "--recipe", "airbench99"], status: 2, mentions: ["--recipe", "airbench99"])
         try usage.expectFailure(["speedrun", "--runs", "0"], status: 2, mentions: ["--runs"])
-        try usage.expectFailure(["speedrun", "--data", "/nonexistent/cifar"], mentions: ["/nonexistent/cifar"])
+        try usage.expectFailure(["speedrun", "--data", "/nonexistent/cifar"], mentions: ["--data /nonexistent/cifar"])
         try usage.expectFailure(["evaluate", "--model", "lenet5", "--allow-untrained", "--tta", "rotate"], status: 2, mentions: ["--tta", "rotate"])
     }
 }
