@@ -55,8 +55,10 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
         // Error-safe wrappers around libpng/libjpeg's setjmp-based error handling.
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
-        // The network itself: depends on nothing of ours and on no C library (BLAS is loaded at run time).
-        .target(name: "ConvNetCore", swiftSettings: targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []),
+        // Loops compiled for AVX2 + FMA and for the baseline, chosen at run time by the CPU's flags; no library.
+        .target(name: "CKernels"),
+        // The network itself: depends on no C library (BLAS is loaded at run time), only on CKernels.
+        .target(name: "ConvNetCore", dependencies: ["CKernels"], swiftSettings: targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []),
         .target(name: "ConvNetFiles", dependencies: ["ConvNetCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "ConvNetData", dependencies: ["ConvNetCore", "ConvNetFiles", "CZlibSystem", "CPNG", "CJPEG", "CImageShims",
                                                    .product(name: "Crypto", package: "swift-crypto")]),

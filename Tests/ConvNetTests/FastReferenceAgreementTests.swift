@@ -82,6 +82,36 @@ import Testing
         }
     }
 
+    /// The direct loop (`ConvolutionDirect`, C, in the build of the loop this CPU runs) on every kind of
+    /// shape, whether or not `ConvolutionFast` would choose it: 1 to 3 blocks of 16 filters, the
+    /// last one partial; strides, dilations, every padding; interior runs of four pixels and
+    /// border pixels; with and without the fused ReLU.
+    @Test func directConvolutionAgrees() throws {
+        var generator = RandomGenerator(seed: 31)
+        var checked = 0
+        while checked < 80 {
+            func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+            let input = [pick(1...3), pick(1...14), pick(1...14), pick(1...7)]
+            let kernel = [pick(1...5), pick(1...5), input[3], pick(1...40)]
+            let strides = (pick(1...3), pick(1...3)), dilation = (pick(1...2), pick(1...2))
+            guard let shape = try? ConvolutionShape(input: input, kernel: kernel, bias: [kernel[3]], strides: strides,
+                                                    padding: Self.randomPadding(&generator), dilation: dilation) else { continue }
+            let x = Tensor.randomUniform(shape: input, low: -1, high: 1, generator: &generator)
+            let w = Tensor.randomUniform(shape: kernel, low: -1, high: 1, generator: &generator)
+            let b = Tensor.randomUniform(shape: [kernel[3]], low: -1, high: 1, generator: &generator)
+            let relu = checked % 2 == 1
+            let direct = ConvolutionDirect.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: relu)
+            var reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
+            if relu { reference = reference.map { max($0, 0) } }
+            #expect(allClose(direct, reference, absolute: 1e-5, relative: 1e-5), "\(shape) relu \(relu): \(maxDifference(direct, reference))")
+            checked += 1
+        }
+        // LeNet-5's second layer, which `ConvolutionFast` sends here on a CPU with AVX2 and FMA.
+        let lenet = try ConvolutionShape(input: [64, 14, 14, 6], kernel: [5, 5, 6, 16], bias: [16], strides: (1, 1),
+                                         padding: .valid, dilation: (1, 1))
+        #expect(ConvolutionDirect.applies(to: lenet) == ConvolutionDirect.isVectorised)
+    }
+
     /// Larger layers go through BLAS's multithreaded paths and the chunked im2col.
     @Test func convolutionAgreesOnLargerLayers() throws {
         var generator = RandomGenerator(seed: 7)

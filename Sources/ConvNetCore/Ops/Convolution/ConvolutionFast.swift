@@ -18,7 +18,8 @@
 /// Two special cases change the layout (`PatchLayout`): a 1x1 convolution with stride 1 and no
 /// padding skips the copy (the input already is `cols`), and a single-channel input builds `colsᵀ`
 /// instead, one row per kernel tap, which GEMM multiplies faster when `n_C` is small. And a 3x3
-/// stride-1 convolution with many channels goes to `ConvolutionWinograd`, forward and backward.
+/// stride-1 convolution with many channels goes to `ConvolutionWinograd`, forward and backward, and
+/// the forward pass of a small layer (few filters, few weights) to `ConvolutionDirect`.
 public enum ConvolutionFast: ConvolutionKernels {
     /// Size of each thread's im2col buffer, in floats (4 MiB): enough rows to amortise GEMM's
     /// packing of the kernel matrix, few enough to stay in the L3 cache until GEMM reads them.
@@ -84,6 +85,10 @@ public enum ConvolutionFast: ConvolutionKernels {
         let bias = bias ?? [Float](repeating: 0, count: cOut)
         if ConvolutionWinograd.applies(to: s) {
             return (ConvolutionWinograd.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu), nil)
+        }
+        // Small layers: the direct loop writes no patches; a backward pass builds them itself.
+        if ConvolutionDirect.applies(to: s) {
+            return (ConvolutionDirect.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu), nil)
         }
         let tasks = tasks(s)
         /// The output, computed with the patches also written to `kept` when given.

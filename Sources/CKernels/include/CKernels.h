@@ -1,0 +1,41 @@
+// The few kernels ConvNet writes in C rather than Swift: loops that should run with the CPU's
+// widest vector instructions in a binary built for the architecture's baseline. Swift compiles a
+// module for one CPU (SSE2 on x86-64 unless `-target-cpu` says otherwise); clang compiles a C
+// function for any instruction set its `target` attribute names, so each loop here is compiled
+// twice, for AVX2 + FMA and for the baseline, and the CPU's flags choose at run time. No library
+// is linked: this is ConvNet's own code.
+#ifndef CONVNET_CKERNELS_H
+#define CONVNET_CKERNELS_H
+
+/// The shape of one 2-D convolution in NHWC, as `ConvolutionShape` and `WindowGeometry` give it.
+typedef struct {
+    int inputHeight, inputWidth, inputChannels;
+    int kernelHeight, kernelWidth, outputChannels;
+    int outputHeight, outputWidth;
+    int strideHeight, strideWidth, dilationHeight, dilationWidth;
+    int padTop, padLeft;
+} convnet_convolution_shape;
+
+/// Output channels per register block of the direct convolution: one 16-float vector.
+enum { CONVNET_DIRECT_BLOCK = 16 };
+
+/// Floats `convnet_direct_convolution_pack` writes: ⌈n_C / 16⌉ · f_h · f_w · n_C_prev · 16.
+long convnet_direct_convolution_packed_count(const convnet_convolution_shape *shape);
+
+/// Rearranges the kernel `(f_h, f_w, n_C_prev, n_C)` into blocks of 16 output channels,
+/// `packed[block][tap][16]` (tap = (p · f_w + q) · n_C_prev + k), the last block padded with zeros,
+/// so that the forward loop reads each block's weights as one contiguous run.
+void convnet_direct_convolution_pack(const float *kernel, const convnet_convolution_shape *shape, float *packed);
+
+/// Z[i, h, w, c] = b[c] + Σ_{p, q, k} A[i, h·s_h + p·d_h − pad_top, w·s_w + q·d_w − pad_left, k] · W[p, q, k, c]
+/// for images `first ..< first + count`, taps outside the input skipped (zero padding), then
+/// max(0, Z) when `relu`. `input` `(m, n_H_prev, n_W_prev, n_C_prev)`, `packed` from
+/// `convnet_direct_convolution_pack`, `bias` `(n_C)`, `output` `(m, n_H, n_W, n_C)`.
+void convnet_direct_convolution_forward(const float *input, const float *packed, const float *bias, float *output,
+                                        const convnet_convolution_shape *shape, int first, int count, int relu);
+
+/// 1 when the forward loop runs with 256-bit vectors and fused multiply-adds (x86-64 with AVX2
+/// and FMA), 0 when it runs the baseline build of the loop, which is no faster than im2col + BLAS.
+int convnet_direct_convolution_is_vectorised(void);
+
+#endif
