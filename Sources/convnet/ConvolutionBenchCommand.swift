@@ -4,7 +4,7 @@ import Foundation
 
 /// `convnet bench conv`: one convolution layer's forward and backward pass, timed through the fast
 /// kernels a model's `Conv2D` uses (`ConvolutionFast`, which hands 3x3 stride-1 layers to
-/// `ConvolutionWinograd`). For comparing two builds of ConvNet layer by layer, where a whole model's
+/// `ConvolutionWinograd` and small layers' forward pass to `ConvolutionDirect`). For comparing two builds of ConvNet layer by layer, where a whole model's
 /// throughput hides a change in one layer: run both binaries alternately on the layer's shape.
 struct ConvolutionBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,7 +71,8 @@ struct ConvolutionBenchCommand: ParsableCommand {
         let dy = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator).scalars
         let forward = CallTiming.measure(repeats: repeats) { _ = ConvolutionFast.forward(input: x, kernel: w, bias: b, shape: shape) }
         let backward = CallTiming.measure(repeats: repeats) { _ = ConvolutionFast.backward(input: x, kernel: w, upstream: dy, shape: shape) }
-        let algorithm = ConvolutionWinograd.applies(to: shape) ? "winograd" : "im2col"
+        // "direct": the forward pass runs ConvolutionDirect, the backward passes im2col + GEMM.
+        let algorithm = ConvolutionWinograd.applies(to: shape) ? "winograd" : ConvolutionDirect.applies(to: shape) ? "direct" : "im2col"
         let output = shape.outputShape.map(String.init).joined(separator: "x")
         if json {
             print(String(format: "{\"input\":\"%@\",\"output\":\"%@\",\"kernel_size\":%d,\"stride\":%d,\"algorithm\":\"%@\",\"threads\":%d,\"forward_ms\":%.3f,\"forward_best_ms\":%.3f,\"backward_ms\":%.3f,\"backward_best_ms\":%.3f}",
