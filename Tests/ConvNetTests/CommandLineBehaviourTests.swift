@@ -158,7 +158,7 @@ import Testing
     @Test func benchConvTimesOneLayer() throws {
         // A small layer runs the direct loop forward where this CPU has AVX2 and FMA; 40 filters are too many for it.
         for (arguments, algorithm) in [(["--input", "2x8x8x8", "--filters", "8"], "winograd"),
-                                       (["--input", "2x9x9x3", "--filters", "4", "--kernel-size", "5", "--padding", "valid"],
+                                       (["--input", "2x9x9x3", "--filters", "12", "--kernel-size", "5", "--padding", "valid"],
                                         ConvolutionDirect.isVectorised ? "direct" : "im2col"),
                                        (["--input", "2x9x9x3", "--filters", "40", "--kernel-size", "5", "--padding", "valid"], "im2col")] {
             let run = try CommandLineTests.run(["bench", "conv"] + arguments + ["--repeats", "2", "--threads", "1", "--json"])

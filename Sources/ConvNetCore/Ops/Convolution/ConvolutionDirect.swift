@@ -23,10 +23,16 @@ public enum ConvolutionDirect {
     /// than im2col + OpenBLAS, so then `applies(to:)` is false.
     public static let isVectorised = convnet_direct_convolution_is_vectorised() != 0
 
-    /// Whether `ConvolutionFast` should run this layer's forward pass here.
+    /// Whether `ConvolutionFast` should run this layer's forward pass here: on a CPU where the loop
+    /// is vectorised, for a layer Winograd does not take, with few filters and weights, and at
+    /// least half of the vector lanes holding filters. (LeNet-5's first layer, 6 filters on one
+    /// channel, would leave 10 of 16 lanes idle; im2col's tap-major layout multiplies it as fast:
+    /// `docs/PERFORMANCE.md`.)
     public static func applies(to s: ConvolutionShape) -> Bool {
-        isVectorised && !ConvolutionWinograd.applies(to: s) && s.outputChannels <= maximumFilters
-            && packedCount(s) <= maximumPackedWeights
+        let block = Int(CONVNET_DIRECT_BLOCK)
+        let lanes = (s.outputChannels + block - 1) / block * block
+        return isVectorised && !ConvolutionWinograd.applies(to: s) && s.outputChannels <= maximumFilters
+            && 2 * s.outputChannels >= lanes && packedCount(s) <= maximumPackedWeights
     }
 
     /// The shape as the C loop takes it.
