@@ -1,8 +1,11 @@
-// Direct NHWC convolution, forward: no im2col copy, no packing of the input. Each output pixel's
-// 16-channel block of Z is a vector accumulator; for every tap (p, q, k) it adds the block's 16
-// weights times one input value, so the input is read in place and the weights stream from L1.
-// Four neighbouring output pixels share each weight load (register blocking over pixels x
-// channels). Pixels whose window crosses the border take the same loop with bounds checks.
+// Direct NHWC convolution, forward: no im2col copy, no packing of the input. Two loops:
+//
+// - Blocks of 16 filters (layers with 8 to 32 filters). Each output pixel's 16-channel block of Z
+//   is a vector accumulator; for every tap (p, q, k) it adds the block's 16 weights times one
+//   input value, so the input is read in place and the weights stream from L1. Four neighbouring
+//   output pixels share each weight load (register blocking over pixels x channels). Pixels whose
+//   window crosses the border take the same loop with bounds checks.
+// - Runs of 16 pixels (a single input channel and fewer than 8 filters, below).
 #include "CKernels.h"
 #include <string.h>
 
@@ -115,6 +118,85 @@ void forward_loops(const float *input, const float *packed, const float *bias, f
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Single-channel input, few filters (LeNet-5's first layer: 1 channel, 6 filters). Blocks of 16
+// filters would leave most lanes idle, so this loop vectorises over output pixels instead: 16
+// neighbouring pixels of one output row are a vector, and six filters' accumulators share each
+// input vector (stride 1: the 16 inputs a tap meets are contiguous). The image is first copied
+// into a zero border, so every window is whole and the loop has no bounds checks.
+
+long convnet_direct_pixel_runs_packed_count(const convnet_convolution_shape *s) {
+    long groups = (s->outputChannels + CONVNET_PIXEL_RUN_FILTERS - 1) / CONVNET_PIXEL_RUN_FILTERS;
+    return groups * s->kernelHeight * s->kernelWidth * CONVNET_PIXEL_RUN_FILTERS;
+}
+
+void convnet_direct_pixel_runs_pack(const float *kernel, const convnet_convolution_shape *s, float *packed) {
+    const int taps = s->kernelHeight * s->kernelWidth, cOut = s->outputChannels;
+    const int groups = (cOut + CONVNET_PIXEL_RUN_FILTERS - 1) / CONVNET_PIXEL_RUN_FILTERS;
+    for (int g = 0; g < groups; g++)
+        for (int t = 0; t < taps; t++)
+            for (int j = 0; j < CONVNET_PIXEL_RUN_FILTERS; j++) {
+                int c = g * CONVNET_PIXEL_RUN_FILTERS + j;
+                packed[((long)g * taps + t) * CONVNET_PIXEL_RUN_FILTERS + j] = c < cOut ? kernel[(long)t * cOut + c] : 0;
+            }
+}
+
+long convnet_direct_pixel_runs_scratch_count(const convnet_convolution_shape *s) {
+    return (long)(s->outputHeight + s->kernelHeight - 1) * (s->outputWidth + s->kernelWidth - 1);
+}
+
+static inline __attribute__((always_inline))
+void pixel_runs_loops(const float *input, const float *packed, const float *bias, float *output,
+                const convnet_convolution_shape *s, int first, int count, int relu, float *bordered) {
+    const int H = s->inputHeight, W = s->inputWidth, cOut = s->outputChannels;
+    const int fh = s->kernelHeight, fw = s->kernelWidth, OH = s->outputHeight, OW = s->outputWidth;
+    const int taps = fh * fw, groups = (cOut + CONVNET_PIXEL_RUN_FILTERS - 1) / CONVNET_PIXEL_RUN_FILTERS;
+    // The bordered image: row r, column c of the input at (r + pad_top, c + pad_left); a window of
+    // output pixel (y, x) starts at (y, x). Rows and columns no window reaches are dropped.
+    const int BH = OH + fh - 1, BW = OW + fw - 1;
+    for (int i = first; i < first + count; i++) {
+        const float *image = input + (long)i * H * W;
+        memset(bordered, 0, sizeof(float) * BH * BW);
+        for (int r = 0; r < H; r++) {
+            const int br = r + s->padTop;
+            if (br < 0 || br >= BH) continue;
+            for (int c = 0; c < W; c++) {
+                const int bc = c + s->padLeft;
+                if (bc >= 0 && bc < BW) bordered[(long)br * BW + bc] = image[(long)r * W + c];
+            }
+        }
+        float *z = output + (long)i * OH * OW * cOut;
+        for (int g = 0; g < groups; g++) {
+            const float *w = packed + (long)g * taps * CONVNET_PIXEL_RUN_FILTERS;
+            const int c0 = g * CONVNET_PIXEL_RUN_FILTERS;
+            const int filters = cOut - c0 < CONVNET_PIXEL_RUN_FILTERS ? cOut - c0 : CONVNET_PIXEL_RUN_FILTERS;
+            float b[CONVNET_PIXEL_RUN_FILTERS] = {0};
+            for (int j = 0; j < filters; j++) b[j] = bias[c0 + j];
+            for (int y = 0; y < OH; y++)
+                // 16 pixels at a time; the last run ends at the row's end, overlapping the one before.
+                for (int x = 0; x < OW; x += CONVNET_DIRECT_BLOCK) {
+                    if (x + CONVNET_DIRECT_BLOCK > OW) x = OW - CONVNET_DIRECT_BLOCK;
+                    v16 a[CONVNET_PIXEL_RUN_FILTERS];
+                    for (int f = 0; f < CONVNET_PIXEL_RUN_FILTERS; f++) a[f] = b[f];
+                    for (int p = 0; p < fh; p++) {
+                        const float *in = bordered + (long)(y + p) * BW + x;
+                        const float *wt = w + (long)p * fw * CONVNET_PIXEL_RUN_FILTERS;
+                        for (int q = 0; q < fw; q++) {
+                            const v16 v = *(const v16u *)(in + q);
+                            for (int f = 0; f < CONVNET_PIXEL_RUN_FILTERS; f++) a[f] += v * wt[q * CONVNET_PIXEL_RUN_FILTERS + f];
+                        }
+                    }
+                    // Pixel-major accumulators to the NHWC output: a transpose through the stack.
+                    float lanes[CONVNET_PIXEL_RUN_FILTERS][CONVNET_DIRECT_BLOCK];
+                    for (int f = 0; f < CONVNET_PIXEL_RUN_FILTERS; f++) *(v16u *)lanes[f] = relu ? (a[f] < 0 ? 0 : a[f]) : a[f];
+                    float *zRun = z + ((long)y * OW + x) * cOut + c0;
+                    for (int j = 0; j < CONVNET_DIRECT_BLOCK; j++)
+                        for (int f = 0; f < filters; f++) zRun[(long)j * cOut + f] = lanes[f][j];
+                }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 /// The loops compiled for AVX2 and FMA (Haswell and later, AMD Zen): 256-bit vectors and fused multiply-adds.
 __attribute__((target("avx2,fma")))
@@ -122,12 +204,23 @@ static void forward_avx2(const float *input, const float *packed, const float *b
                          const convnet_convolution_shape *s, int first, int count, int relu) {
     forward_loops(input, packed, bias, output, s, first, count, relu);
 }
+
+__attribute__((target("avx2,fma")))
+static void pixel_runs_avx2(const float *input, const float *packed, const float *bias, float *output,
+                            const convnet_convolution_shape *s, int first, int count, int relu, float *scratch) {
+    pixel_runs_loops(input, packed, bias, output, s, first, count, relu, scratch);
+}
 #endif
 
 /// The loops compiled for the architecture's baseline (x86-64: SSE2).
 static void forward_baseline(const float *input, const float *packed, const float *bias, float *output,
                              const convnet_convolution_shape *s, int first, int count, int relu) {
     forward_loops(input, packed, bias, output, s, first, count, relu);
+}
+
+static void pixel_runs_baseline(const float *input, const float *packed, const float *bias, float *output,
+                                const convnet_convolution_shape *s, int first, int count, int relu, float *scratch) {
+    pixel_runs_loops(input, packed, bias, output, s, first, count, relu, scratch);
 }
 
 int convnet_direct_convolution_is_vectorised(void) {
@@ -148,4 +241,15 @@ void convnet_direct_convolution_forward(const float *input, const float *packed,
     }
 #endif
     forward_baseline(input, packed, bias, output, s, first, count, relu);
+}
+
+void convnet_direct_pixel_runs_forward(const float *input, const float *packed, const float *bias, float *output,
+                                       const convnet_convolution_shape *s, int first, int count, int relu, float *scratch) {
+#if defined(__x86_64__)
+    if (convnet_direct_convolution_is_vectorised()) {
+        pixel_runs_avx2(input, packed, bias, output, s, first, count, relu, scratch);
+        return;
+    }
+#endif
+    pixel_runs_baseline(input, packed, bias, output, s, first, count, relu, scratch);
 }

@@ -82,7 +82,7 @@ import Testing
         }
     }
 
-    /// The direct loop (`ConvolutionDirect`, C, in the build of the loop this CPU runs) on every kind of
+    /// The direct filter-block loop (`ConvolutionDirect`, C, in the build of the loop this CPU runs) on every kind of
     /// shape, whether or not `ConvolutionFast` would choose it: 1 to 3 blocks of 16 filters, the
     /// last one partial; strides, dilations, every padding; interior runs of four pixels and
     /// border pixels; with and without the fused ReLU.
@@ -100,7 +100,8 @@ import Testing
             let w = Tensor.randomUniform(shape: kernel, low: -1, high: 1, generator: &generator)
             let b = Tensor.randomUniform(shape: [kernel[3]], low: -1, high: 1, generator: &generator)
             let relu = checked % 2 == 1
-            let direct = ConvolutionDirect.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: relu)
+            let direct = ConvolutionDirect.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: relu,
+                                                   loop: .filterBlocks)
             var reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
             if relu { reference = reference.map { max($0, 0) } }
             #expect(allClose(direct, reference, absolute: 1e-5, relative: 1e-5), "\(shape) relu \(relu): \(maxDifference(direct, reference))")
@@ -109,7 +110,44 @@ import Testing
         // LeNet-5's second layer, which `ConvolutionFast` sends here on a CPU with AVX2 and FMA.
         let lenet = try ConvolutionShape(input: [64, 14, 14, 6], kernel: [5, 5, 6, 16], bias: [16], strides: (1, 1),
                                          padding: .valid, dilation: (1, 1))
-        #expect(ConvolutionDirect.applies(to: lenet) == ConvolutionDirect.isVectorised)
+        #expect(ConvolutionDirect.loop(for: lenet) == (ConvolutionDirect.isVectorised ? .filterBlocks : nil))
+    }
+
+    /// The direct pixel-run loop (single input channel, stride 1) against the reference: 1 to 3
+    /// groups of six filters, the last one partial; kernels up to 7x7; every padding; rows whose
+    /// width is not a multiple of 16 (the last run overlaps the one before); with and without ReLU.
+    @Test func pixelRunConvolutionAgrees() throws {
+        var generator = RandomGenerator(seed: 37)
+        var checked = 0
+        while checked < 80 {
+            func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+            let input = [pick(1...3), pick(1...20), pick(16...40), 1]
+            let kernel = [pick(1...7), pick(1...7), 1, pick(1...14)]
+            guard let shape = try? ConvolutionShape(input: input, kernel: kernel, bias: [kernel[3]], strides: (1, 1),
+                                                    padding: Self.randomPadding(&generator), dilation: (1, 1)),
+                  ConvolutionDirect.runsOverPixels(shape) else { continue }
+            let x = Tensor.randomUniform(shape: input, low: -1, high: 1, generator: &generator)
+            let w = Tensor.randomUniform(shape: kernel, low: -1, high: 1, generator: &generator)
+            let b = Tensor.randomUniform(shape: [kernel[3]], low: -1, high: 1, generator: &generator)
+            let relu = checked % 2 == 1
+            let direct = ConvolutionDirect.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: relu,
+                                                   loop: .pixelRuns)
+            var reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
+            if relu { reference = reference.map { max($0, 0) } }
+            #expect(allClose(direct, reference, absolute: 1e-5, relative: 1e-5), "\(shape) relu \(relu): \(maxDifference(direct, reference))")
+            checked += 1
+        }
+        // LeNet-5's first layer (6 filters on one channel) runs here on a CPU with AVX2 and FMA; a
+        // strided one and one with 8 filters do not.
+        let lenet = try ConvolutionShape(input: [64, 28, 28, 1], kernel: [5, 5, 1, 6], bias: [6], strides: (1, 1),
+                                         padding: .same, dilation: (1, 1))
+        #expect(ConvolutionDirect.loop(for: lenet) == (ConvolutionDirect.isVectorised ? .pixelRuns : nil))
+        let strided = try ConvolutionShape(input: [64, 28, 28, 1], kernel: [5, 5, 1, 6], bias: [6], strides: (2, 2),
+                                           padding: .same, dilation: (1, 1))
+        #expect(ConvolutionDirect.loop(for: strided) == nil)
+        let eight = try ConvolutionShape(input: [64, 28, 28, 1], kernel: [5, 5, 1, 8], bias: [8], strides: (1, 1),
+                                         padding: .same, dilation: (1, 1))
+        #expect(ConvolutionDirect.loop(for: eight) != .pixelRuns)
     }
 
     /// Larger layers go through BLAS's multithreaded paths and the chunked im2col.

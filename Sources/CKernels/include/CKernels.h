@@ -34,8 +34,30 @@ void convnet_direct_convolution_pack(const float *kernel, const convnet_convolut
 void convnet_direct_convolution_forward(const float *input, const float *packed, const float *bias, float *output,
                                         const convnet_convolution_shape *shape, int first, int count, int relu);
 
-/// 1 when the forward loop runs with 256-bit vectors and fused multiply-adds (x86-64 with AVX2
-/// and FMA), 0 when it runs the baseline build of the loop, which is no faster than im2col + BLAS.
+/// Filters per group of the single-channel loop: six 16-pixel accumulators (twelve 256-bit
+/// registers with AVX2), LeNet-5's first layer in one group.
+enum { CONVNET_PIXEL_RUN_FILTERS = 6 };
+
+/// Floats `convnet_direct_pixel_runs_pack` writes: ⌈n_C / 6⌉ · f_h · f_w · 6.
+long convnet_direct_pixel_runs_packed_count(const convnet_convolution_shape *shape);
+
+/// Rearranges a single-channel kernel `(f_h, f_w, 1, n_C)` into groups of 6 filters,
+/// `packed[group][tap][6]` (tap = p · f_w + q), the last group padded with zeros.
+void convnet_direct_pixel_runs_pack(const float *kernel, const convnet_convolution_shape *shape, float *packed);
+
+/// Floats of scratch `convnet_direct_pixel_runs_forward` needs per call: one image in its zero border,
+/// (n_H + f_h − 1) · (n_W + f_w − 1).
+long convnet_direct_pixel_runs_scratch_count(const convnet_convolution_shape *shape);
+
+/// The same Z (and max(0, Z) when `relu`) as `convnet_direct_convolution_forward`, for a
+/// single-channel input with stride 1, dilation 1 and `n_W ≥ 16`, vectorised over 16 neighbouring
+/// output pixels of a row instead of over filters. `packed` from `convnet_direct_pixel_runs_pack`,
+/// `scratch` of `convnet_direct_pixel_runs_scratch_count` floats (one per concurrent call).
+void convnet_direct_pixel_runs_forward(const float *input, const float *packed, const float *bias, float *output,
+                                       const convnet_convolution_shape *shape, int first, int count, int relu, float *scratch);
+
+/// 1 when the forward loops run with 256-bit vectors and fused multiply-adds (x86-64 with AVX2
+/// and FMA), 0 when they run their baseline builds, which are no faster than im2col + BLAS.
 int convnet_direct_convolution_is_vectorised(void);
 
 #endif

@@ -87,8 +87,8 @@ public enum ConvolutionFast: ConvolutionKernels {
             return (ConvolutionWinograd.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu), nil)
         }
         // Small layers: the direct loop writes no patches; a backward pass builds them itself.
-        if ConvolutionDirect.applies(to: s) {
-            return (ConvolutionDirect.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu), nil)
+        if let loop = ConvolutionDirect.loop(for: s) {
+            return (ConvolutionDirect.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu, loop: loop), nil)
         }
         let tasks = tasks(s)
         /// The output, computed with the patches also written to `kept` when given.
