@@ -82,6 +82,19 @@ import Testing
         }
     }
 
+    /// One `ConvolutionDirect` loop against the reference loops (then `max(0, ·)` when `relu`) on
+    /// random inputs, weights and biases in [-1, 1].
+    static func expectDirectAgrees(_ shape: ConvolutionShape, loop: ConvolutionDirect.Loop, relu: Bool,
+                                   _ generator: inout RandomGenerator) {
+        let x = Tensor.randomUniform(shape: shape.inputShape, low: -1, high: 1, generator: &generator)
+        let w = Tensor.randomUniform(shape: shape.kernelShape, low: -1, high: 1, generator: &generator)
+        let b = Tensor.randomUniform(shape: [shape.outputChannels], low: -1, high: 1, generator: &generator)
+        let direct = ConvolutionDirect.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: relu, loop: loop)
+        var reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
+        if relu { reference = reference.map { max($0, 0) } }
+        #expect(allClose(direct, reference, absolute: 1e-5, relative: 1e-5), "\(loop) \(shape) relu \(relu): \(maxDifference(direct, reference))")
+    }
+
     /// The direct filter-block loop (`ConvolutionDirect`, C, in the build of the loop this CPU runs) on every kind of
     /// shape, whether or not `ConvolutionFast` would choose it: 1 to 3 blocks of 16 filters, the
     /// last one partial; strides, dilations, every padding; interior runs of four pixels and
@@ -96,15 +109,7 @@ import Testing
             let strides = (pick(1...3), pick(1...3)), dilation = (pick(1...2), pick(1...2))
             guard let shape = try? ConvolutionShape(input: input, kernel: kernel, bias: [kernel[3]], strides: strides,
                                                     padding: Self.randomPadding(&generator), dilation: dilation) else { continue }
-            let x = Tensor.randomUniform(shape: input, low: -1, high: 1, generator: &generator)
-            let w = Tensor.randomUniform(shape: kernel, low: -1, high: 1, generator: &generator)
-            let b = Tensor.randomUniform(shape: [kernel[3]], low: -1, high: 1, generator: &generator)
-            let relu = checked % 2 == 1
-            let direct = ConvolutionDirect.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: relu,
-                                                   loop: .filterBlocks)
-            var reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
-            if relu { reference = reference.map { max($0, 0) } }
-            #expect(allClose(direct, reference, absolute: 1e-5, relative: 1e-5), "\(shape) relu \(relu): \(maxDifference(direct, reference))")
+            Self.expectDirectAgrees(shape, loop: .filterBlocks, relu: checked % 2 == 1, &generator)
             checked += 1
         }
         // LeNet-5's second layer, which `ConvolutionFast` sends here on a CPU with AVX2 and FMA.
@@ -126,15 +131,7 @@ import Testing
             guard let shape = try? ConvolutionShape(input: input, kernel: kernel, bias: [kernel[3]], strides: (1, 1),
                                                     padding: Self.randomPadding(&generator), dilation: (1, 1)),
                   ConvolutionDirect.runsOverPixels(shape) else { continue }
-            let x = Tensor.randomUniform(shape: input, low: -1, high: 1, generator: &generator)
-            let w = Tensor.randomUniform(shape: kernel, low: -1, high: 1, generator: &generator)
-            let b = Tensor.randomUniform(shape: [kernel[3]], low: -1, high: 1, generator: &generator)
-            let relu = checked % 2 == 1
-            let direct = ConvolutionDirect.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape, relu: relu,
-                                                   loop: .pixelRuns)
-            var reference = ConvolutionReference.forward(input: x.scalars, kernel: w.scalars, bias: b.scalars, shape: shape)
-            if relu { reference = reference.map { max($0, 0) } }
-            #expect(allClose(direct, reference, absolute: 1e-5, relative: 1e-5), "\(shape) relu \(relu): \(maxDifference(direct, reference))")
+            Self.expectDirectAgrees(shape, loop: .pixelRuns, relu: checked % 2 == 1, &generator)
             checked += 1
         }
         // LeNet-5's first layer (6 filters on one channel) runs here on a CPU with AVX2 and FMA; a
