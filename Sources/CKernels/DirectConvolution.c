@@ -13,20 +13,26 @@ typedef float v16 __attribute__((ext_vector_type(16)));
 /// The same vector read from or written to memory aligned only as a float.
 typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
 
+/// Rearranges a kernel `(taps, n_C)` into groups of `group` output channels,
+/// `packed[g][tap][group]`, the last group padded with zeros: both loops read a group's weights
+/// as one contiguous run.
+static void pack_groups(const float *kernel, int taps, int cOut, int group, float *packed) {
+    const int groups = (cOut + group - 1) / group;
+    for (int g = 0; g < groups; g++)
+        for (int t = 0; t < taps; t++)
+            for (int j = 0; j < group; j++) {
+                int c = g * group + j;
+                packed[((long)g * taps + t) * group + j] = c < cOut ? kernel[(long)t * cOut + c] : 0;
+            }
+}
+
 long convnet_direct_convolution_packed_count(const convnet_convolution_shape *s) {
     long blocks = (s->outputChannels + CONVNET_DIRECT_BLOCK - 1) / CONVNET_DIRECT_BLOCK;
     return blocks * s->kernelHeight * s->kernelWidth * s->inputChannels * CONVNET_DIRECT_BLOCK;
 }
 
 void convnet_direct_convolution_pack(const float *kernel, const convnet_convolution_shape *s, float *packed) {
-    const int taps = s->kernelHeight * s->kernelWidth * s->inputChannels, cOut = s->outputChannels;
-    const int blocks = (cOut + CONVNET_DIRECT_BLOCK - 1) / CONVNET_DIRECT_BLOCK;
-    for (int b = 0; b < blocks; b++)
-        for (int t = 0; t < taps; t++)
-            for (int j = 0; j < CONVNET_DIRECT_BLOCK; j++) {
-                int c = b * CONVNET_DIRECT_BLOCK + j;
-                packed[((long)b * taps + t) * CONVNET_DIRECT_BLOCK + j] = c < cOut ? kernel[(long)t * cOut + c] : 0;
-            }
+    pack_groups(kernel, s->kernelHeight * s->kernelWidth * s->inputChannels, s->outputChannels, CONVNET_DIRECT_BLOCK, packed);
 }
 
 /// Writes `lanes` channels of the vector `z` (max(0, z) when `relu`) to `out`. (A macro: a function
@@ -131,14 +137,7 @@ long convnet_direct_pixel_runs_packed_count(const convnet_convolution_shape *s) 
 }
 
 void convnet_direct_pixel_runs_pack(const float *kernel, const convnet_convolution_shape *s, float *packed) {
-    const int taps = s->kernelHeight * s->kernelWidth, cOut = s->outputChannels;
-    const int groups = (cOut + CONVNET_PIXEL_RUN_FILTERS - 1) / CONVNET_PIXEL_RUN_FILTERS;
-    for (int g = 0; g < groups; g++)
-        for (int t = 0; t < taps; t++)
-            for (int j = 0; j < CONVNET_PIXEL_RUN_FILTERS; j++) {
-                int c = g * CONVNET_PIXEL_RUN_FILTERS + j;
-                packed[((long)g * taps + t) * CONVNET_PIXEL_RUN_FILTERS + j] = c < cOut ? kernel[(long)t * cOut + c] : 0;
-            }
+    pack_groups(kernel, s->kernelHeight * s->kernelWidth, s->outputChannels, CONVNET_PIXEL_RUN_FILTERS, packed);
 }
 
 long convnet_direct_pixel_runs_scratch_count(const convnet_convolution_shape *s) {
