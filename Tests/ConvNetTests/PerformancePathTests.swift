@@ -202,6 +202,31 @@ import Testing
         #expect(PoolingFast.backward(input: x, upstream: dz, mode: .max, shape: shape) == reference)
     }
 
+    /// The same for windows that share no input element (`routeToDisjointMaxima`: written, not
+    /// added, 8 channels at a time with spare lanes), for channel counts below, at and above a
+    /// multiple of 8, odd input sizes that leave columns uncovered, strides wider than the window
+    /// and padding; exactly the reference's gradients.
+    @Test(arguments: [1, 3, 6, 8, 11, 16, 21])
+    func disjointMaxPoolingRoutesLikeTheReference(channels: Int) throws {
+        var generator = RandomGenerator(seed: UInt64(60 + channels))
+        let cases: [(input: [Int], size: (Int, Int), strides: (Int, Int), padding: Padding)] = [
+            ([5, 28, 28, channels], (2, 2), (2, 2), .valid),
+            ([3, 9, 11, channels], (2, 2), (2, 2), .valid),
+            ([3, 9, 11, channels], (2, 3), (3, 4), .valid),
+            ([2, 7, 10, channels], (3, 3), (3, 3), .same),
+            ([1, 1, 5, channels], (1, 2), (1, 2), .valid),
+        ]
+        for c in cases {
+            let shape = try PoolingShape(op: "test", input: c.input, size: c.size, strides: c.strides, padding: c.padding)
+            #expect(shape.windowsAreDisjoint)
+            let x = (0..<c.input.reduce(1, *)).map { _ in Float(generator.next() % 3) }  // many ties
+            let dz = (0..<shape.outputShape.reduce(1, *)).map { _ in Float(generator.next() % 1000) / 100 - 5 }
+            let reference = PoolingReference.backward(input: x, upstream: dz, mode: .max, shape: shape)
+            let routedLikeTheReference = PoolingFast.backward(input: x, upstream: dz, mode: .max, shape: shape) == reference
+            #expect(routedLikeTheReference, "\(c)")
+        }
+    }
+
     /// Adam on tensors large enough to be split over threads follows the formula element by element,
     /// and leaves other holders of the weights' old storage untouched (copy on write still applies).
     @Test func adamUpdatesLargeTensorsElementwise() throws {

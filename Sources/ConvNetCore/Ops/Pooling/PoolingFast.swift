@@ -86,6 +86,9 @@ public enum PoolingFast {
                 Parallel.forEachChunk(s.batch, costPerItem: outputSize * g.kernelHeight * g.kernelWidth) { images in
                     for i in images {
                         switch mode {
+                        case .max where s.windowsAreDisjoint:
+                            routeToDisjointMaxima(image.pointer + i * imageSize, maxima.pointer + i * outputSize,
+                                                  dz.pointer + i * outputSize, into: target.pointer + i * imageSize, s)
                         case .max:
                             routeToMaxima(image.pointer + i * imageSize, maxima.pointer + i * outputSize, dz.pointer + i * outputSize,
                                           into: target.pointer + i * imageSize, s)
@@ -138,6 +141,77 @@ public enum PoolingFast {
                 }
             }
         }
+    }
+
+    /// `routeToMaxima` for windows that share no input element (each stride at least its window
+    /// side: the usual 2x2 pooling with stride 2). Every input element then receives at most one
+    /// gradient, so it is written rather than added, and the input is visited in memory order:
+    /// output row by output row, input row by input row, window by window, pixel by pixel.
+    ///
+    /// The channels go in vectors of 8 even when `n_C` is not a multiple of 8 (LeNet-5's 6): the
+    /// last vector's spare lanes read the next pixel, compare with NaN (which equals nothing), and
+    /// write zeros onto the next pixel, which the visit in memory order either rewrites next or
+    /// leaves at zero because no window covers it. Only the image's last 8 floats are read and
+    /// written lane by lane, so no thread writes another image's gradient. Each window's maximum
+    /// and not-yet-routed gradient wait in `state`, 8 floats per vector, so the loop never reloads
+    /// a vector it stored at an overlapping address.
+    private static func routeToDisjointMaxima(_ image: UnsafePointer<Float>, _ maxima: UnsafePointer<Float>,
+                                              _ dOutput: UnsafePointer<Float>, into dImage: UnsafeMutablePointer<Float>,
+                                              _ s: PoolingShape) {
+        typealias Vector = SIMD8<Float>
+        let g = s.window, C = s.channels, lanes = Vector.scalarCount, vectors = (C + lanes - 1) / lanes
+        let imageSize = g.inputHeight * g.inputWidth * C, outputSize = g.outputHeight * g.outputWidth * C
+        let lastLanes = C - (vectors - 1) * lanes
+        let spareLanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= Int32(lastLanes), noSpareLanes = SIMDMask<SIMD8<Int32>>()
+        // A few KiB, called once per image: a temporary allocation (on the stack when small), not
+        // the shared scratch pool, whose lock two threads would contend for 64 times a step.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * g.outputWidth * vectors * lanes) { buffer in
+            let state = buffer.baseAddress!
+            let (maximum, pending) = (state, state + g.outputWidth * vectors * lanes)
+            for h in 0..<g.outputHeight {
+                for w in 0..<g.outputWidth {
+                    for v in 0..<vectors {
+                        let from = (h * g.outputWidth + w) * C + v * lanes, slot = (w * vectors + v) * lanes
+                        let count = v == vectors - 1 ? lastLanes : lanes, whole = from + lanes <= outputSize
+                        let spare = v == vectors - 1 ? spareLanes : noSpareLanes
+                        store(load(maxima + from, lanes: count, whole: whole).replacing(with: .nan, where: spare), to: maximum + slot)
+                        store(load(dOutput + from, lanes: count, whole: whole), to: pending + slot)
+                    }
+                }
+                let rows = s.bounds(h: h, w: 0)
+                for y in rows.y0..<rows.y1 {
+                    for w in 0..<g.outputWidth {
+                        let b = s.bounds(h: h, w: w)
+                        for x in b.x0..<b.x1 {
+                            for v in 0..<vectors {
+                                let pixel = (y * g.inputWidth + x) * C + v * lanes, slot = (w * vectors + v) * lanes
+                                let count = v == vectors - 1 ? lastLanes : lanes, whole = pixel + lanes <= imageSize
+                                let routing = pending + slot
+                                let routed = Vector(repeating: 0).replacing(
+                                    with: load(routing), where: load(image + pixel, lanes: count, whole: whole) .== load(maximum + slot))
+                                store(routed, to: dImage + pixel, lanes: count, whole: whole)
+                                store(load(routing) - routed, to: routing)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first `lanes` floats at `pointer` (the rest zero), or all 8 when `whole` says they may be read.
+    @inline(__always) private static func load(_ pointer: UnsafePointer<Float>, lanes: Int, whole: Bool) -> SIMD8<Float> {
+        if whole { return load(pointer) }
+        var vector = SIMD8<Float>(repeating: 0)
+        for lane in 0..<lanes { vector[lane] = pointer[lane] }
+        return vector
+    }
+
+    /// Writes the first `lanes` floats of `vector`, or all 8 when `whole` says they may be written.
+    @inline(__always) private static func store(_ vector: SIMD8<Float>, to pointer: UnsafeMutablePointer<Float>, lanes: Int,
+                                                whole: Bool) {
+        if whole { return store(vector, to: pointer) }
+        for lane in 0..<lanes { pointer[lane] = vector[lane] }
     }
 
     @inline(__always) private static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {

@@ -48,6 +48,11 @@ public struct PoolingShape: Sendable, Equatable {
         }
     }
 
+    /// Whether no input element lies under two windows: each stride at least its window side.
+    public var windowsAreDisjoint: Bool {
+        window.strideHeight >= window.kernelHeight && window.strideWidth >= window.kernelWidth
+    }
+
     /// The input rows `[y0, y1)` and columns `[x0, x1)` under output pixel `(h, w)`, clipped to the
     /// image: padded positions take no part (TensorFlow: max ignores them, average excludes them
     /// from the count).
