@@ -7,11 +7,14 @@
 //   window crosses the border take the same loop with bounds checks.
 // - Runs of 16 pixels (a single input channel and fewer than 8 filters, below).
 #include "CKernels.h"
+#include <stdint.h>
 #include <string.h>
 
 typedef float v16 __attribute__((ext_vector_type(16)));
 /// The same vector read from or written to memory aligned only as a float.
 typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
+typedef float v8 __attribute__((ext_vector_type(8)));
+typedef float v8u __attribute__((ext_vector_type(8), aligned(4)));
 
 /// Rearranges a kernel `(taps, n_C)` into groups of `group` output channels,
 /// `packed[g][tap][group]`, the last group padded with zeros: both loops read a group's weights
@@ -144,26 +147,32 @@ long convnet_direct_pixel_runs_scratch_count(const convnet_convolution_shape *s)
     return (long)(s->outputHeight + s->kernelHeight - 1) * (s->outputWidth + s->kernelWidth - 1);
 }
 
+/// Copies a single-channel image into `bordered` (`BH × BW`, zero elsewhere) at row `pad_top`,
+/// column `pad_left`: a window of output pixel (y, x) then starts at (y, x). Rows and columns no
+/// window reaches are dropped.
+static inline __attribute__((always_inline))
+void border_image(const float *image, const convnet_convolution_shape *s, float *bordered, int BH, int BW) {
+    const int H = s->inputHeight, W = s->inputWidth;
+    memset(bordered, 0, sizeof(float) * BH * BW);
+    for (int r = 0; r < H; r++) {
+        const int br = r + s->padTop;
+        if (br < 0 || br >= BH) continue;
+        for (int c = 0; c < W; c++) {
+            const int bc = c + s->padLeft;
+            if (bc >= 0 && bc < BW) bordered[(long)br * BW + bc] = image[(long)r * W + c];
+        }
+    }
+}
+
 static inline __attribute__((always_inline))
 void pixel_runs_loops(const float *input, const float *packed, const float *bias, float *output,
                 const convnet_convolution_shape *s, int first, int count, int relu, float *bordered) {
     const int H = s->inputHeight, W = s->inputWidth, cOut = s->outputChannels;
     const int fh = s->kernelHeight, fw = s->kernelWidth, OH = s->outputHeight, OW = s->outputWidth;
     const int taps = fh * fw, groups = (cOut + CONVNET_PIXEL_RUN_FILTERS - 1) / CONVNET_PIXEL_RUN_FILTERS;
-    // The bordered image: row r, column c of the input at (r + pad_top, c + pad_left); a window of
-    // output pixel (y, x) starts at (y, x). Rows and columns no window reaches are dropped.
     const int BH = OH + fh - 1, BW = OW + fw - 1;
     for (int i = first; i < first + count; i++) {
-        const float *image = input + (long)i * H * W;
-        memset(bordered, 0, sizeof(float) * BH * BW);
-        for (int r = 0; r < H; r++) {
-            const int br = r + s->padTop;
-            if (br < 0 || br >= BH) continue;
-            for (int c = 0; c < W; c++) {
-                const int bc = c + s->padLeft;
-                if (bc >= 0 && bc < BW) bordered[(long)br * BW + bc] = image[(long)r * W + c];
-            }
-        }
+        border_image(input + (long)i * H * W, s, bordered, BH, BW);
         float *z = output + (long)i * OH * OW * cOut;
         for (int g = 0; g < groups; g++) {
             const float *w = packed + (long)g * taps * CONVNET_PIXEL_RUN_FILTERS;
@@ -196,6 +205,89 @@ void pixel_runs_loops(const float *input, const float *packed, const float *bias
     }
 }
 
+// The kernel gradient of a pixel-run layer, the same layout turned around:
+//
+//     dW[p, q, 0, f] = Σ_{i, y, x} B_i[y + p, x + q] · dZ_i[y, x, f]      (B: the bordered image)
+//
+// dZ is first transposed to one zero-padded row of ⌈n_W / 16⌉ · 16 floats per filter and output
+// row (and masked by ReLU when the forward pass applied it), so that for each tap (p, q) a run of
+// 8 output pixels is one vector of B times one vector of each filter's dZ: six filters'
+// accumulators share each load of B, and the padded columns add zeros.
+
+/// Output columns rounded up to whole 16-pixel runs.
+static inline int padded_width(const convnet_convolution_shape *s) {
+    return (s->outputWidth + CONVNET_DIRECT_BLOCK - 1) / CONVNET_DIRECT_BLOCK * CONVNET_DIRECT_BLOCK;
+}
+
+long convnet_direct_pixel_runs_gradient_scratch_count(const convnet_convolution_shape *s) {
+    const long RW = padded_width(s), groups = (s->outputChannels + CONVNET_PIXEL_RUN_FILTERS - 1) / CONVNET_PIXEL_RUN_FILTERS;
+    return (s->outputHeight + s->kernelHeight - 1) * (RW + s->kernelWidth - 1)
+        + groups * CONVNET_PIXEL_RUN_FILTERS * s->outputHeight * RW;
+}
+
+/// `y > 0 ? dz : 0` as a bit mask, not a branch: a branch on the sign of ReLU's output is
+/// mispredicted about half the time.
+static inline float keep_if_positive(float dz, float y) {
+    uint32_t bits;
+    memcpy(&bits, &dz, sizeof bits);
+    bits &= -(uint32_t)(y > 0);
+    memcpy(&dz, &bits, sizeof bits);
+    return dz;
+}
+
+static inline __attribute__((always_inline))
+void pixel_runs_gradient_loops(const float *input, const float *upstream, const float *reluOutput, float *dKernel,
+                               const convnet_convolution_shape *s, int first, int count, float *scratch) {
+    enum { F = CONVNET_PIXEL_RUN_FILTERS };
+    const int H = s->inputHeight, W = s->inputWidth, cOut = s->outputChannels;
+    const int fh = s->kernelHeight, fw = s->kernelWidth, OH = s->outputHeight, OW = s->outputWidth;
+    const int RW = padded_width(s), BH = OH + fh - 1, BW = RW + fw - 1, groups = (cOut + F - 1) / F;
+    float *bordered = scratch, *dzT = scratch + (long)BH * BW;
+    memset(dKernel, 0, sizeof(float) * fh * fw * cOut);
+    for (int i = first; i < first + count; i++) {
+        border_image(input + (long)i * H * W, s, bordered, BH, BW);
+        // dzT[c][y][x] = dZ[y, x, c] (0 where the ReLU output is not positive, and for x ≥ n_W).
+        memset(dzT, 0, sizeof(float) * groups * F * OH * RW);
+        const float *dz = upstream + (long)i * OH * OW * cOut;
+        const float *relued = reluOutput ? reluOutput + (long)i * OH * OW * cOut : 0;
+        for (int c = 0; c < cOut; c++)
+            for (int y = 0; y < OH; y++) {
+                float *row = dzT + ((long)c * OH + y) * RW;
+                const long pixel = (long)y * OW * cOut + c;
+                if (relued)
+                    for (int x = 0; x < OW; x++) row[x] = keep_if_positive(dz[pixel + (long)x * cOut], relued[pixel + (long)x * cOut]);
+                else
+                    for (int x = 0; x < OW; x++) row[x] = dz[pixel + (long)x * cOut];
+            }
+        for (int g = 0; g < groups; g++) {
+            const float *d = dzT + (long)g * F * OH * RW;
+            const int filters = cOut - g * F < F ? cOut - g * F : F;
+            for (int p = 0; p < fh; p++)
+                for (int q = 0; q < fw; q++) {
+                    // Eight pixels per vector: six accumulators, the input and one operand fit in
+                    // sixteen 256-bit registers (with 16 the accumulators spilled to the stack).
+                    v8 a[F];
+                    for (int f = 0; f < F; f++) a[f] = 0;
+                    for (int y = 0; y < OH; y++) {
+                        const float *in = bordered + (long)(y + p) * BW + q;
+                        const float *dRow = d + (long)y * RW;
+                        for (int x = 0; x < RW; x += 8) {
+                            const v8 v = *(const v8u *)(in + x);
+                            for (int f = 0; f < F; f++) a[f] += v * *(const v8u *)(dRow + (long)f * OH * RW + x);
+                        }
+                    }
+                    float *dw = dKernel + (long)(p * fw + q) * cOut + g * F;
+                    for (int f = 0; f < filters; f++) {
+                        float lanes[8], sum = 0;
+                        *(v8u *)lanes = a[f];
+                        for (int j = 0; j < 8; j++) sum += lanes[j];
+                        dw[f] += sum;
+                    }
+                }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 /// The loops compiled for AVX2 and FMA (Haswell and later, AMD Zen): 256-bit vectors and fused multiply-adds.
 __attribute__((target("avx2,fma")))
@@ -209,6 +301,12 @@ static void pixel_runs_avx2(const float *input, const float *packed, const float
                             const convnet_convolution_shape *s, int first, int count, int relu, float *scratch) {
     pixel_runs_loops(input, packed, bias, output, s, first, count, relu, scratch);
 }
+
+__attribute__((target("avx2,fma")))
+static void pixel_runs_gradient_avx2(const float *input, const float *upstream, const float *reluOutput, float *dKernel,
+                                     const convnet_convolution_shape *s, int first, int count, float *scratch) {
+    pixel_runs_gradient_loops(input, upstream, reluOutput, dKernel, s, first, count, scratch);
+}
 #endif
 
 /// The loops compiled for the architecture's baseline (x86-64: SSE2).
@@ -220,6 +318,11 @@ static void forward_baseline(const float *input, const float *packed, const floa
 static void pixel_runs_baseline(const float *input, const float *packed, const float *bias, float *output,
                                 const convnet_convolution_shape *s, int first, int count, int relu, float *scratch) {
     pixel_runs_loops(input, packed, bias, output, s, first, count, relu, scratch);
+}
+
+static void pixel_runs_gradient_baseline(const float *input, const float *upstream, const float *reluOutput, float *dKernel,
+                                         const convnet_convolution_shape *s, int first, int count, float *scratch) {
+    pixel_runs_gradient_loops(input, upstream, reluOutput, dKernel, s, first, count, scratch);
 }
 
 int convnet_direct_convolution_is_vectorised(void) {
@@ -251,4 +354,16 @@ void convnet_direct_pixel_runs_forward(const float *input, const float *packed, 
     }
 #endif
     pixel_runs_baseline(input, packed, bias, output, s, first, count, relu, scratch);
+}
+
+void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *upstream, const float *reluOutput,
+                                               float *dKernel, const convnet_convolution_shape *s, int first, int count,
+                                               float *scratch) {
+#if defined(__x86_64__)
+    if (convnet_direct_convolution_is_vectorised()) {
+        pixel_runs_gradient_avx2(input, upstream, reluOutput, dKernel, s, first, count, scratch);
+        return;
+    }
+#endif
+    pixel_runs_gradient_baseline(input, upstream, reluOutput, dKernel, s, first, count, scratch);
 }

@@ -147,6 +147,44 @@ import Testing
         #expect(ConvolutionDirect.loop(for: eight) != .pixelRuns)
     }
 
+    /// The kernel gradient of the layers the pixel-run loop takes (`ConvolutionDirect.kernelGradient`,
+    /// reached through `ConvolutionFast.backward`) against the reference: random single-channel
+    /// layers with fewer than 8 filters, every padding, rows not a multiple of 16, with and without
+    /// the ReLU mask, the input and bias gradients alongside; and LeNet-5's first layer at batch 64,
+    /// whose images are split over the threads.
+    @Test func pixelRunKernelGradientAgrees() throws {
+        var generator = RandomGenerator(seed: 43)
+        var shapes: [ConvolutionShape] = [try ConvolutionShape(input: [64, 28, 28, 1], kernel: [5, 5, 1, 6], bias: [6],
+                                                               strides: (1, 1), padding: .same, dilation: (1, 1))]
+        while shapes.count < 60 {
+            func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+            let input = [pick(1...4), pick(1...20), pick(16...40), 1], kernel = [pick(1...7), pick(1...7), 1, pick(1...7)]
+            guard let shape = try? ConvolutionShape(input: input, kernel: kernel, bias: [kernel[3]], strides: (1, 1),
+                                                    padding: Self.randomPadding(&generator), dilation: (1, 1)),
+                  ConvolutionDirect.runsOverPixels(shape) else { continue }
+            shapes.append(shape)
+        }
+        for (index, shape) in shapes.enumerated() {
+            #expect(ConvolutionDirect.loop(for: shape) == (ConvolutionDirect.isVectorised ? .pixelRuns : nil))
+            let x = Tensor.randomUniform(shape: shape.inputShape, low: -1, high: 1, generator: &generator).scalars
+            let w = Tensor.randomUniform(shape: shape.kernelShape, low: -1, high: 1, generator: &generator).scalars
+            let dz = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator).scalars
+            let relu = index % 2 == 1
+            let y = ConvolutionReference.forward(input: x, kernel: w, bias: nil, shape: shape).map { max($0, 0) }
+            let masked = relu ? zip(dz, y).map { $1 > 0 ? $0 : 0 } : dz
+            let fast = ConvolutionFast.backward(input: x, kernel: w, upstream: dz, shape: shape, needInput: index % 3 == 0,
+                                                reluOutput: relu ? y : nil)
+            let reference = ConvolutionReference.backward(input: x, kernel: w, upstream: masked, shape: shape)
+            // Each gradient sums one product per output pixel of the batch (50,176 for LeNet-5), the
+            // reference one by one in float: its own rounding grows with that count.
+            let tolerance = max(1e-5, 2e-8 * Float(shape.outputShape.dropLast().reduce(1, *)))
+            #expect(allClose(fast.kernel, reference.kernel, absolute: tolerance, relative: 1e-5),
+                    "\(shape) relu \(relu): \(maxDifference(fast.kernel, reference.kernel))")
+            #expect(allClose(fast.bias, reference.bias, absolute: tolerance, relative: 1e-5))
+            if index % 3 == 0 { #expect(allClose(fast.input ?? [], reference.input, absolute: 1e-5, relative: 1e-5)) }
+        }
+    }
+
     /// Larger layers go through BLAS's multithreaded paths and the chunked im2col.
     @Test func convolutionAgreesOnLargerLayers() throws {
         var generator = RandomGenerator(seed: 7)

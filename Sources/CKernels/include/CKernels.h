@@ -56,6 +56,20 @@ long convnet_direct_pixel_runs_scratch_count(const convnet_convolution_shape *sh
 void convnet_direct_pixel_runs_forward(const float *input, const float *packed, const float *bias, float *output,
                                        const convnet_convolution_shape *shape, int first, int count, int relu, float *scratch);
 
+/// Floats of scratch `convnet_direct_pixel_runs_kernel_gradient` needs per call: one image in its
+/// zero border and the upstream gradient transposed, rows padded to whole runs of 16.
+long convnet_direct_pixel_runs_gradient_scratch_count(const convnet_convolution_shape *shape);
+
+/// The kernel gradient of a layer `convnet_direct_pixel_runs_forward` computes, over images
+/// `first ..< first + count`:
+/// dW[p, q, 0, c] = Σ_{i, h, w} A[i, h + p − pad_top, w + q − pad_left, 0] · dZ[i, h, w, c]
+/// (taps outside the input read zeros), with dZ taken as 0 where `reluOutput` (the forward
+/// pass's max(0, Z), or NULL) is not positive. `dKernel` `(f_h, f_w, 1, n_C)` is overwritten;
+/// `scratch` of `convnet_direct_pixel_runs_gradient_scratch_count` floats (one per concurrent call).
+void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *upstream, const float *reluOutput,
+                                               float *dKernel, const convnet_convolution_shape *shape, int first, int count,
+                                               float *scratch);
+
 /// 1 when the forward loops run with 256-bit vectors and fused multiply-adds (x86-64 with AVX2
 /// and FMA), 0 when they run their baseline builds, which are no faster than im2col + BLAS.
 int convnet_direct_convolution_is_vectorised(void);

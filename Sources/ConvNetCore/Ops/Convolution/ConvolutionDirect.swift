@@ -10,7 +10,8 @@ import CKernels
 /// layer such as LeNet-5's (`(64, 14, 14, 6)` ∗ `(5, 5, 6, 16)`: 150 taps, 16 filters). Two loops
 /// (`Loop`) cover the small layers: vectors of 16 filters, or, for a single input channel with few
 /// filters, vectors of 16 output pixels. `ConvolutionFast` sends each layer where one of them wins
-/// (`loop(for:)`); the backward passes stay im2col + GEMM. The sums run in another order than
+/// (`loop(for:)`); the backward passes stay im2col + GEMM, except the kernel gradient of a
+/// pixel-run layer (`kernelGradient`). The sums run in another order than
 /// GEMM's (and with fused multiply-adds), so results agree with the reference to rounding
 /// (`FastReferenceAgreementTests`).
 public enum ConvolutionDirect {
@@ -61,6 +62,23 @@ public enum ConvolutionDirect {
         let g = s.window
         return s.inputChannels == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1
             && g.dilationWidth == 1 && g.outputWidth >= Int(CONVNET_DIRECT_BLOCK)
+    }
+
+    /// The kernel gradient of a pixel-run layer (`loop(for:) == .pixelRuns`) over `images`, with
+    /// the same layout turned around (`DirectConvolution.c`): no `colsᵀ` matrix is built, which was
+    /// most of the time of LeNet-5's first layer's backward pass.
+    ///
+    ///     dW[p, q, 0, c] = Σ_{i ∈ images, h, w} A[i, h + p − pad_top, w + q − pad_left, 0] · dZ[i, h, w, c]
+    ///
+    /// with `dZ` taken as 0 where `reluOutput` (a forward pass with `relu`) is not positive.
+    /// Overwrites `dW` `(f_h, f_w, 1, n_C)`. Needs `runsOverPixels(s)`.
+    static func kernelGradient(images: Range<Int>, input: UnsafePointer<Float>, upstream: UnsafePointer<Float>,
+                               reluOutput: UnsafePointer<Float>?, into dW: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+        var shape = cShape(s)
+        ScratchBuffers.withBuffer(count: Int(convnet_direct_pixel_runs_gradient_scratch_count(&shape))) { scratch in
+            convnet_direct_pixel_runs_kernel_gradient(input, upstream, reluOutput, dW, &shape, Int32(images.lowerBound),
+                                                      Int32(images.count), scratch)
+        }
     }
 
     /// The shape as the C loop takes it.

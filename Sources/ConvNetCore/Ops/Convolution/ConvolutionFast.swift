@@ -214,7 +214,12 @@ public enum ConvolutionFast: ConvolutionKernels {
                 if let dA { inputGradient(group, upstream: dZ, kernel: w, into: dA, shape: s, threaded: threaded) }
             }
         }
-        guard dW != nil else {
+        // A pixel-run layer's kernel gradient comes from its own loop, which builds no patches.
+        let direct = dW != nil && ConvolutionDirect.loop(for: s) == .pixelRuns
+        if let dW, direct {
+            ConvolutionDirect.kernelGradient(images: images, input: a, upstream: dZ, reluOutput: y, into: dW, shape: s)
+        }
+        guard dW != nil, !direct else {
             // The same groups as with patches, so that the bias gradient sums alike.
             let size = groupSize(images.count, shape: s)
             for first in stride(from: images.lowerBound, to: images.upperBound, by: size) {
