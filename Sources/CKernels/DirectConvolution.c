@@ -237,13 +237,14 @@ static inline float keep_if_positive(float dz, float y) {
 
 static inline __attribute__((always_inline))
 void pixel_runs_gradient_loops(const float *input, const float *upstream, const float *reluOutput, float *dKernel,
-                               const convnet_convolution_shape *s, int first, int count, float *scratch) {
+                               float *dBias, const convnet_convolution_shape *s, int first, int count, float *scratch) {
     enum { F = CONVNET_PIXEL_RUN_FILTERS };
     const int H = s->inputHeight, W = s->inputWidth, cOut = s->outputChannels;
     const int fh = s->kernelHeight, fw = s->kernelWidth, OH = s->outputHeight, OW = s->outputWidth;
     const int RW = padded_width(s), BH = OH + fh - 1, BW = RW + fw - 1, groups = (cOut + F - 1) / F;
     float *bordered = scratch, *dzT = scratch + (long)BH * BW;
     memset(dKernel, 0, sizeof(float) * fh * fw * cOut);
+    if (dBias) memset(dBias, 0, sizeof(float) * cOut);
     for (int i = first; i < first + count; i++) {
         border_image(input + (long)i * H * W, s, bordered, BH, BW);
         // dzT[c][y][x] = dZ[y, x, c] (0 where the ReLU output is not positive, and for x ≥ n_W).
@@ -259,6 +260,15 @@ void pixel_runs_gradient_loops(const float *input, const float *upstream, const 
                 else
                     for (int x = 0; x < OW; x++) row[x] = dz[pixel + (long)x * cOut];
             }
+        // db[c] = Σ_{y, x} dZ[y, x, c]: the rows just written, eight columns per vector.
+        for (int c = 0; dBias && c < cOut; c++) {
+            v8 sum = 0;
+            for (long e = 0; e < (long)OH * RW; e += 8) sum += *(const v8u *)(dzT + (long)c * OH * RW + e);
+            float lanes[8], total = 0;
+            *(v8u *)lanes = sum;
+            for (int j = 0; j < 8; j++) total += lanes[j];
+            dBias[c] += total;
+        }
         for (int g = 0; g < groups; g++) {
             const float *d = dzT + (long)g * F * OH * RW;
             const int filters = cOut - g * F < F ? cOut - g * F : F;
@@ -304,8 +314,8 @@ static void pixel_runs_avx2(const float *input, const float *packed, const float
 
 __attribute__((target("avx2,fma")))
 static void pixel_runs_gradient_avx2(const float *input, const float *upstream, const float *reluOutput, float *dKernel,
-                                     const convnet_convolution_shape *s, int first, int count, float *scratch) {
-    pixel_runs_gradient_loops(input, upstream, reluOutput, dKernel, s, first, count, scratch);
+                                     float *dBias, const convnet_convolution_shape *s, int first, int count, float *scratch) {
+    pixel_runs_gradient_loops(input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
 }
 #endif
 
@@ -321,8 +331,8 @@ static void pixel_runs_baseline(const float *input, const float *packed, const f
 }
 
 static void pixel_runs_gradient_baseline(const float *input, const float *upstream, const float *reluOutput, float *dKernel,
-                                         const convnet_convolution_shape *s, int first, int count, float *scratch) {
-    pixel_runs_gradient_loops(input, upstream, reluOutput, dKernel, s, first, count, scratch);
+                                         float *dBias, const convnet_convolution_shape *s, int first, int count, float *scratch) {
+    pixel_runs_gradient_loops(input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
 }
 
 int convnet_direct_convolution_is_vectorised(void) {
@@ -357,13 +367,13 @@ void convnet_direct_pixel_runs_forward(const float *input, const float *packed, 
 }
 
 void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *upstream, const float *reluOutput,
-                                               float *dKernel, const convnet_convolution_shape *s, int first, int count,
-                                               float *scratch) {
+                                               float *dKernel, float *dBias, const convnet_convolution_shape *s,
+                                               int first, int count, float *scratch) {
 #if defined(__x86_64__)
     if (convnet_direct_convolution_is_vectorised()) {
-        pixel_runs_gradient_avx2(input, upstream, reluOutput, dKernel, s, first, count, scratch);
+        pixel_runs_gradient_avx2(input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
         return;
     }
 #endif
-    pixel_runs_gradient_baseline(input, upstream, reluOutput, dKernel, s, first, count, scratch);
+    pixel_runs_gradient_baseline(input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
 }

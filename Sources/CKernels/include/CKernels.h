@@ -64,11 +64,12 @@ long convnet_direct_pixel_runs_gradient_scratch_count(const convnet_convolution_
 /// `first ..< first + count`:
 /// dW[p, q, 0, c] = Σ_{i, h, w} A[i, h + p − pad_top, w + q − pad_left, 0] · dZ[i, h, w, c]
 /// (taps outside the input read zeros), with dZ taken as 0 where `reluOutput` (the forward
-/// pass's max(0, Z), or NULL) is not positive. `dKernel` `(f_h, f_w, 1, n_C)` is overwritten;
-/// `scratch` of `convnet_direct_pixel_runs_gradient_scratch_count` floats (one per concurrent call).
+/// pass's max(0, Z), or NULL) is not positive; and, unless `dBias` is NULL, db[c] = Σ_{i, h, w} dZ[i, h, w, c].
+/// `dKernel` `(f_h, f_w, 1, n_C)` and `dBias` `(n_C)` are overwritten; `scratch` of
+/// `convnet_direct_pixel_runs_gradient_scratch_count` floats (one per concurrent call).
 void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *upstream, const float *reluOutput,
-                                               float *dKernel, const convnet_convolution_shape *shape, int first, int count,
-                                               float *scratch);
+                                               float *dKernel, float *dBias, const convnet_convolution_shape *shape,
+                                               int first, int count, float *scratch);
 
 /// 1 when the forward loops run with 256-bit vectors and fused multiply-adds (x86-64 with AVX2
 /// and FMA), 0 when they run their baseline builds, which are no faster than im2col + BLAS.

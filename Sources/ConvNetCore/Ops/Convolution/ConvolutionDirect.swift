@@ -70,13 +70,15 @@ public enum ConvolutionDirect {
     ///
     ///     dW[p, q, 0, c] = Σ_{i ∈ images, h, w} A[i, h + p − pad_top, w + q − pad_left, 0] · dZ[i, h, w, c]
     ///
-    /// with `dZ` taken as 0 where `reluOutput` (a forward pass with `relu`) is not positive.
-    /// Overwrites `dW` `(f_h, f_w, 1, n_C)`. Needs `runsOverPixels(s)`.
+    /// with `dZ` taken as 0 where `reluOutput` (a forward pass with `relu`) is not positive; and
+    /// the bias gradient `db[c] = Σ dZ[i, h, w, c]` into `db` when given. Overwrites `dW`
+    /// `(f_h, f_w, 1, n_C)` and `db` `(n_C)`. Needs `runsOverPixels(s)`.
     static func kernelGradient(images: Range<Int>, input: UnsafePointer<Float>, upstream: UnsafePointer<Float>,
-                               reluOutput: UnsafePointer<Float>?, into dW: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+                               reluOutput: UnsafePointer<Float>?, into dW: UnsafeMutablePointer<Float>,
+                               biasGradient db: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape) {
         var shape = cShape(s)
         ScratchBuffers.withBuffer(count: Int(convnet_direct_pixel_runs_gradient_scratch_count(&shape))) { scratch in
-            convnet_direct_pixel_runs_kernel_gradient(input, upstream, reluOutput, dW, &shape, Int32(images.lowerBound),
+            convnet_direct_pixel_runs_kernel_gradient(input, upstream, reluOutput, dW, db, &shape, Int32(images.lowerBound),
                                                       Int32(images.count), scratch)
         }
     }

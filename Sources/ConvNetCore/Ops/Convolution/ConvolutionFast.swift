@@ -214,10 +214,13 @@ public enum ConvolutionFast: ConvolutionKernels {
                 if let dA { inputGradient(group, upstream: dZ, kernel: w, into: dA, shape: s, threaded: threaded) }
             }
         }
-        // A pixel-run layer's kernel gradient comes from its own loop, which builds no patches.
+        // A pixel-run layer's kernel gradient comes from its own loop, which builds no patches, and
+        // so does the bias gradient when no input gradient is wanted (a first layer).
         let direct = dW != nil && ConvolutionDirect.loop(for: s) == .pixelRuns
         if let dW, direct {
-            ConvolutionDirect.kernelGradient(images: images, input: a, upstream: dZ, reluOutput: y, into: dW, shape: s)
+            ConvolutionDirect.kernelGradient(images: images, input: a, upstream: dZ, reluOutput: y, into: dW,
+                                             biasGradient: dA == nil ? db : nil, shape: s)
+            if dA == nil { return }
         }
         guard dW != nil, !direct else {
             // The same groups as with patches, so that the bias gradient sums alike.
