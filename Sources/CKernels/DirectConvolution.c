@@ -344,36 +344,26 @@ int convnet_direct_convolution_is_vectorised(void) {
 #endif
 }
 
+/// The one dispatch: a loop's AVX2 + FMA build where the CPU has both, else its baseline build.
+#if defined(__x86_64__)
+#define DISPATCH(loop, ...) \
+    (convnet_direct_convolution_is_vectorised() ? loop##_avx2(__VA_ARGS__) : loop##_baseline(__VA_ARGS__))
+#else
+#define DISPATCH(loop, ...) loop##_baseline(__VA_ARGS__)
+#endif
+
 void convnet_direct_convolution_forward(const float *input, const float *packed, const float *bias, float *output,
                                         const convnet_convolution_shape *s, int first, int count, int relu) {
-#if defined(__x86_64__)
-    if (convnet_direct_convolution_is_vectorised()) {
-        forward_avx2(input, packed, bias, output, s, first, count, relu);
-        return;
-    }
-#endif
-    forward_baseline(input, packed, bias, output, s, first, count, relu);
+    DISPATCH(forward, input, packed, bias, output, s, first, count, relu);
 }
 
 void convnet_direct_pixel_runs_forward(const float *input, const float *packed, const float *bias, float *output,
                                        const convnet_convolution_shape *s, int first, int count, int relu, float *scratch) {
-#if defined(__x86_64__)
-    if (convnet_direct_convolution_is_vectorised()) {
-        pixel_runs_avx2(input, packed, bias, output, s, first, count, relu, scratch);
-        return;
-    }
-#endif
-    pixel_runs_baseline(input, packed, bias, output, s, first, count, relu, scratch);
+    DISPATCH(pixel_runs, input, packed, bias, output, s, first, count, relu, scratch);
 }
 
 void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *upstream, const float *reluOutput,
                                                float *dKernel, float *dBias, const convnet_convolution_shape *s,
                                                int first, int count, float *scratch) {
-#if defined(__x86_64__)
-    if (convnet_direct_convolution_is_vectorised()) {
-        pixel_runs_gradient_avx2(input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
-        return;
-    }
-#endif
-    pixel_runs_gradient_baseline(input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
+    DISPATCH(pixel_runs_gradient, input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
 }
