@@ -243,7 +243,7 @@ void pixel_runs_gradient_loops(const float *input, const float *upstream, const 
     const int fh = s->kernelHeight, fw = s->kernelWidth, OH = s->outputHeight, OW = s->outputWidth;
     const int RW = padded_width(s), BH = OH + fh - 1, BW = RW + fw - 1, groups = (cOut + F - 1) / F;
     float *bordered = scratch, *dzT = scratch + (long)BH * BW;
-    memset(dKernel, 0, sizeof(float) * fh * fw * cOut);
+    if (dKernel) memset(dKernel, 0, sizeof(float) * fh * fw * cOut);
     if (dBias) memset(dBias, 0, sizeof(float) * cOut);
     for (int i = first; i < first + count; i++) {
         border_image(input + (long)i * H * W, s, bordered, BH, BW);
@@ -269,7 +269,7 @@ void pixel_runs_gradient_loops(const float *input, const float *upstream, const 
             for (int j = 0; j < 8; j++) total += lanes[j];
             dBias[c] += total;
         }
-        for (int g = 0; g < groups; g++) {
+        for (int g = 0; dKernel && g < groups; g++) {
             const float *d = dzT + (long)g * F * OH * RW;
             const int filters = cOut - g * F < F ? cOut - g * F : F;
             for (int p = 0; p < fh; p++)

@@ -61,7 +61,7 @@ void convnet_direct_pixel_runs_forward(const float *input, const float *packed, 
 long convnet_direct_pixel_runs_gradient_scratch_count(const convnet_convolution_shape *shape);
 
 /// The kernel gradient of a layer `convnet_direct_pixel_runs_forward` computes, over images
-/// `first ..< first + count`:
+/// `first ..< first + count`, unless `dKernel` is NULL:
 /// dW[p, q, 0, c] = Σ_{i, h, w} A[i, h + p − pad_top, w + q − pad_left, 0] · dZ[i, h, w, c]
 /// (taps outside the input read zeros), with dZ taken as 0 where `reluOutput` (the forward
 /// pass's max(0, Z), or NULL) is not positive; and, unless `dBias` is NULL, db[c] = Σ_{i, h, w} dZ[i, h, w, c].

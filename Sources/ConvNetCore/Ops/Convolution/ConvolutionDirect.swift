@@ -11,7 +11,7 @@ import CKernels
 /// (`Loop`) cover the small layers: vectors of 16 filters, or, for a single input channel with few
 /// filters, vectors of 16 output pixels. `ConvolutionFast` sends each layer where one of them wins
 /// (`loop(for:)`); the backward passes stay im2col + GEMM, except the kernel gradient of a
-/// pixel-run layer (`kernelGradient`). The sums run in another order than
+/// pixel-run layer, and its bias gradient (`kernelGradient`). The sums run in another order than
 /// GEMM's (and with fused multiply-adds), so results agree with the reference to rounding
 /// (`FastReferenceAgreementTests`).
 public enum ConvolutionDirect {
@@ -70,12 +70,12 @@ public enum ConvolutionDirect {
     ///
     ///     dW[p, q, 0, c] = Σ_{i ∈ images, h, w} A[i, h + p − pad_top, w + q − pad_left, 0] · dZ[i, h, w, c]
     ///
-    /// with `dZ` taken as 0 where `reluOutput` (a forward pass with `relu`) is not positive; and
-    /// the bias gradient `db[c] = Σ dZ[i, h, w, c]` into `db` when given. Overwrites `dW`
-    /// `(f_h, f_w, 1, n_C)` and `db` `(n_C)`. Needs `runsOverPixels(s)`.
+    /// with `dZ` taken as 0 where `reluOutput` (a forward pass with `relu`) is not positive, into
+    /// `dW` when given (nil: a frozen kernel); and the bias gradient `db[c] = Σ dZ[i, h, w, c]`.
+    /// Overwrites `dW` `(f_h, f_w, 1, n_C)` and `db` `(n_C)`. Needs `runsOverPixels(s)`.
     static func kernelGradient(images: Range<Int>, input: UnsafePointer<Float>, upstream: UnsafePointer<Float>,
-                               reluOutput: UnsafePointer<Float>?, into dW: UnsafeMutablePointer<Float>,
-                               biasGradient db: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape) {
+                               reluOutput: UnsafePointer<Float>?, into dW: UnsafeMutablePointer<Float>?,
+                               biasGradient db: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
         var shape = cShape(s)
         ScratchBuffers.withBuffer(count: Int(convnet_direct_pixel_runs_gradient_scratch_count(&shape))) { scratch in
             convnet_direct_pixel_runs_kernel_gradient(input, upstream, reluOutput, dW, db, &shape, Int32(images.lowerBound),

@@ -203,6 +203,15 @@ public enum ConvolutionFast: ConvolutionKernels {
                                  into dW: UnsafeMutablePointer<Float>?, biasGradient db: UnsafeMutablePointer<Float>,
                                  inputGradient dA: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape, threaded: Bool) {
         let pixels = s.outputPixels, cOut = s.outputChannels
+        // A pixel-run layer's kernel and bias gradients come from its own loop, which builds no
+        // patches (the bias's always from there, so that it does not depend on which other
+        // gradients are wanted); only an input gradient goes through the groups below.
+        let direct = ConvolutionDirect.loop(for: s) == .pixelRuns
+        if direct {
+            ConvolutionDirect.kernelGradient(images: images, input: a, upstream: dZ, reluOutput: y, into: dW, biasGradient: db,
+                                             shape: s)
+            if dA == nil { return }
+        }
         func gradients(_ group: Range<Int>, _ patches: UnsafePointer<Float>?) {
             let offset = group.lowerBound * pixels * cOut, first = group.lowerBound == images.lowerBound
             withMaskedUpstream(dZ + offset, count: group.count * pixels * cOut, reluOutput: y.map { $0 + offset }) { dZ in
@@ -210,17 +219,11 @@ public enum ConvolutionFast: ConvolutionKernels {
                     kernelGradient(patches, rows: group.count * pixels, upstream: dZ, into: dW, first: first, shape: s,
                                    threaded: threaded)
                 }
-                biasGradient(rows: group.count * pixels, upstream: dZ, into: db, first: first, shape: s, threaded: threaded)
+                if !direct {
+                    biasGradient(rows: group.count * pixels, upstream: dZ, into: db, first: first, shape: s, threaded: threaded)
+                }
                 if let dA { inputGradient(group, upstream: dZ, kernel: w, into: dA, shape: s, threaded: threaded) }
             }
-        }
-        // A pixel-run layer's kernel gradient comes from its own loop, which builds no patches, and
-        // so does the bias gradient when no input gradient is wanted (a first layer).
-        let direct = dW != nil && ConvolutionDirect.loop(for: s) == .pixelRuns
-        if let dW, direct {
-            ConvolutionDirect.kernelGradient(images: images, input: a, upstream: dZ, reluOutput: y, into: dW,
-                                             biasGradient: dA == nil ? db : nil, shape: s)
-            if dA == nil { return }
         }
         guard dW != nil, !direct else {
             // The same groups as with patches, so that the bias gradient sums alike.
