@@ -6,7 +6,7 @@
 //   output pixels share each weight load (register blocking over pixels x channels). Pixels whose
 //   window crosses the border take the same loop with bounds checks.
 // - Runs of 16 pixels (a single input channel and fewer than 8 filters, below).
-#include "CKernels.h"
+#include "Dispatch.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -344,26 +344,18 @@ int convnet_direct_convolution_is_vectorised(void) {
 #endif
 }
 
-/// The one dispatch: a loop's AVX2 + FMA build where the CPU has both, else its baseline build.
-#if defined(__x86_64__)
-#define DISPATCH(loop, ...) \
-    (convnet_direct_convolution_is_vectorised() ? loop##_avx2(__VA_ARGS__) : loop##_baseline(__VA_ARGS__))
-#else
-#define DISPATCH(loop, ...) loop##_baseline(__VA_ARGS__)
-#endif
-
 void convnet_direct_convolution_forward(const float *input, const float *packed, const float *bias, float *output,
                                         const convnet_convolution_shape *s, int first, int count, int relu) {
-    DISPATCH(forward, input, packed, bias, output, s, first, count, relu);
+    CONVNET_DISPATCH(forward, input, packed, bias, output, s, first, count, relu);
 }
 
 void convnet_direct_pixel_runs_forward(const float *input, const float *packed, const float *bias, float *output,
                                        const convnet_convolution_shape *s, int first, int count, int relu, float *scratch) {
-    DISPATCH(pixel_runs, input, packed, bias, output, s, first, count, relu, scratch);
+    CONVNET_DISPATCH(pixel_runs, input, packed, bias, output, s, first, count, relu, scratch);
 }
 
 void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *upstream, const float *reluOutput,
                                                float *dKernel, float *dBias, const convnet_convolution_shape *s,
                                                int first, int count, float *scratch) {
-    DISPATCH(pixel_runs_gradient, input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
+    CONVNET_DISPATCH(pixel_runs_gradient, input, upstream, reluOutput, dKernel, dBias, s, first, count, scratch);
 }

@@ -265,6 +265,42 @@ import Testing
         }
     }
 
+    /// `GEMM.multiplySmall` (Winograd's products: `convnet_small_gemm` on an AVX2 CPU) against the
+    /// triple loop: every remainder of the 6-row blocks, 8- and 16-column strips, `A` and `Aᵀ`,
+    /// overwriting and accumulating, row strides wider than the matrices, a long `k` (the kernel
+    /// gradient's sum over a group of tiles), and sizes on both sides of `smallProductLimit`.
+    @Test func smallGEMMAgreesWithReference() throws {
+        var generator = RandomGenerator(seed: 11)
+        let sizes = [(1, 8, 1), (5, 8, 3), (6, 16, 16), (7, 24, 9), (37, 16, 16), (113, 32, 16), (40, 64, 64),
+                     (64, 32, 700), (100, 256, 64), (90, 256, 96)]
+        for (m, n, k) in sizes {
+            for transposeA in [false, true] {
+                for accumulate in [false, true] {
+                    let lda = (transposeA ? m : k) + 3, ldb = n + 8, ldc = n + 16
+                    let a = Tensor.randomUniform(shape: [(transposeA ? k : m) * lda], low: -1, high: 1, generator: &generator).scalars
+                    let b = Tensor.randomUniform(shape: [k * ldb], low: -1, high: 1, generator: &generator).scalars
+                    let c0 = Tensor.randomUniform(shape: [m * ldc], low: -1, high: 1, generator: &generator).scalars
+                    var fast = c0, reference = c0
+                    a.withUnsafeBufferPointer { a in
+                        b.withUnsafeBufferPointer { b in
+                            fast.withUnsafeMutableBufferPointer { c in
+                                GEMM.multiplySmall(transposeA: transposeA, m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
+                                                   b: b.baseAddress!, ldb: ldb, accumulate: accumulate, c: c.baseAddress!, ldc: ldc)
+                            }
+                            reference.withUnsafeMutableBufferPointer { c in
+                                GEMM.reference(transposeA: transposeA, m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
+                                               b: b.baseAddress!, ldb: ldb, beta: accumulate ? 1 : 0, c: c.baseAddress!, ldc: ldc)
+                            }
+                        }
+                    }
+                    // Columns beyond n (the row strides' slack) are left alone.
+                    #expect(allClose(fast, reference, absolute: 1e-4, relative: 1e-4),
+                            "m \(m) n \(n) k \(k) tA \(transposeA) accumulate \(accumulate): \(maxDifference(fast, reference))")
+                }
+            }
+        }
+    }
+
     @Test func gemmBackendIsDescribed() {
         #expect(!GEMM.backendDescription.isEmpty)
     }

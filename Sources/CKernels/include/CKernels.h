@@ -71,8 +71,17 @@ void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *
                                                float *dKernel, float *dBias, const convnet_convolution_shape *shape,
                                                int first, int count, float *scratch);
 
-/// 1 when the forward loops run with 256-bit vectors and fused multiply-adds (x86-64 with AVX2
-/// and FMA), 0 when they run their baseline builds, which are no faster than im2col + BLAS.
+/// C (m × n) = A (m × k) · B (k × n), plus C's old value when `accumulate`, for small row-major
+/// products without BLAS's packing copies and β pass: element (i, l) of A is
+/// `a[i · aRow + l · aDepth]` (A: aRow = lda, aDepth = 1; Aᵀ stored as k × m: aRow = 1, aDepth = its
+/// row stride), B's element (l, j) is `b[l · ldb + j]`, C's `c[i · ldc + j]`. `n` must be a multiple
+/// of 8. Runs on the calling thread.
+void convnet_small_gemm(int m, int n, int k, const float *a, long aRow, long aDepth,
+                        const float *b, long ldb, float *c, long ldc, int accumulate);
+
+/// 1 when the loops here (the direct convolution's and `convnet_small_gemm`) run with 256-bit
+/// vectors and fused multiply-adds (x86-64 with AVX2 and FMA), 0 when they run their baseline
+/// builds, which are no faster than im2col + BLAS.
 int convnet_direct_convolution_is_vectorised(void);
 
 #endif

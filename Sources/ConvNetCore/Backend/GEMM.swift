@@ -1,6 +1,7 @@
 #if canImport(Accelerate)
 import Accelerate
 #endif
+import CKernels
 
 /// Single-precision matrix multiply, the one place ConvNet calls BLAS.
 ///
@@ -63,6 +64,37 @@ public enum GEMM {
             }
         }
     }
+
+    /// `C = op(A) · B`, plus `C`'s old value when `accumulate`, for the many small products of a
+    /// Winograd convolution (`k`, `n` from 8 to a few hundred; `n` a multiple of 8) on the calling
+    /// thread. Where the CPU runs `convnet_small_gemm`'s AVX2 build, that loop computes it: it
+    /// reads `A` and `B` in place and writes `C` once, where BLAS first copies both into packed
+    /// panels and clears `C` in a pass of its own (`sgemm_beta`), a fixed cost per call that
+    /// matched the multiply itself on ResNet-20's layers (docs/PERFORMANCE.md). Elsewhere, when
+    /// `threaded` (one task owning a whole layer), and for products whose kernel-sized operand
+    /// (`n` times the smaller of `m` and `k`: `n_C_prev · n_C` in each of Winograd's three products)
+    /// exceeds `smallProductLimit`, `multiply`.
+    public static func multiplySmall(
+        transposeA: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool = false
+    ) {
+        guard m > 0, n > 0 else { return }
+        guard smallProductsVectorised, !threaded, n % 8 == 0, n * min(m, k) <= smallProductLimit else {
+            return multiply(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                            beta: accumulate ? 1 : 0, c: c, ldc: ldc, threaded: threaded, precision: .float32)
+        }
+        convnet_small_gemm(Int32(m), Int32(n), Int32(k), a, transposeA ? 1 : lda, transposeA ? lda : 1,
+                           b, ldb, c, ldc, accumulate ? 1 : 0)
+    }
+
+    /// The largest kernel-sized operand `multiplySmall` leaves to `convnet_small_gemm`: 64 × 256 floats.
+    /// Layers of 16–64 channels ran 1.1–1.4x faster through it than through BLAS, 64 → 256 about
+    /// the same, 256 → 512 up to 1.5x slower (`convnet bench conv`, AMD Zen 3): there BLAS's
+    /// packed panels pay for themselves.
+    static let smallProductLimit = 64 * 256
+
+    /// Whether `convnet_small_gemm` runs its AVX2 + FMA build here (its baseline build is slower than BLAS).
+    static let smallProductsVectorised = convnet_direct_convolution_is_vectorised() != 0
 
     /// How `multiply` cuts `C` over the threads: by whole rows (when `m ≥ n`) or by columns in
     /// multiples of `blockAlignment`; one block when not `threaded` or too small to share.

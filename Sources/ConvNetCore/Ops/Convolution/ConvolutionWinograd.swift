@@ -200,9 +200,9 @@ enum Winograd<T: WinogradTiling> {
                         let group = first..<min(first + groupSize, taskTiles.upperBound), count = group.count
                         transformInput(p[0].pointer, tiles: group, into: v, shape: s)
                         for position in 0..<positions {
-                            GEMM.multiply(m: count, n: cOut, k: cIn, a: v + position * count * cIn, lda: cIn,
-                                          b: p[1].pointer + position * cIn * cOut, ldb: cOut,
-                                          c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1, precision: .float32)
+                            GEMM.multiplySmall(m: count, n: cOut, k: cIn, a: v + position * count * cIn, lda: cIn,
+                                               b: p[1].pointer + position * cIn * cOut, ldb: cOut, accumulate: false,
+                                               c: mBuffer + position * count * cOut, ldc: cOut, threaded: tasks.count == 1)
                         }
                         transformOutput(mBuffer, tiles: group, bias: p[2].pointer, relu: relu, into: output.pointer,
                                         winners: winners?.pointer, shape: s)
@@ -219,7 +219,8 @@ enum Winograd<T: WinogradTiling> {
         let tilesPerImage = tiles(s).rows * tiles(s).columns
         let groupSize = max(1, ConvolutionWinograd.groupElements(s, positions: positions, backward: true) / (positions * (cIn + cOut)))
         let tasks = Parallel.chunks(s.batch, costPerItem: s.outputPixels * s.patchLength * cOut)
-        let transformedKernel = needInput ? transformKernel(kernel, shape: s) : kernel  // (unused without dA)
+        // Uᵀ_ξ (n_C × n_C_prev), for dV_ξ = dM_ξ · Uᵀ_ξ (unused without dA).
+        let transformedKernel = needInput ? transposedPositions(transformKernel(kernel, shape: s), rows: cIn, columns: cOut) : kernel
         let partialLength = positions * cIn * cOut + cOut  // each task's dU (α² matrices n_C_prev × n_C), then its db
         var dInput = [Float](repeating: 0, count: needInput ? input.count : 0)
         let sums = ScratchBuffers.withBuffer(count: tasks.count * partialLength) { partials in
@@ -245,17 +246,17 @@ enum Winograd<T: WinogradTiling> {
                                                       winners: winnersPointer?.pointer, tiles: group,
                                                       into: dM, biasGradient: db, shape: s)
                                     for position in 0..<positions {
-                                        GEMM.multiply(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
-                                                      lda: cIn, b: dM + position * count * cOut, ldb: cOut,
-                                                      beta: first == taskTiles.lowerBound ? 0 : 1, c: dU + position * cIn * cOut,
-                                                      ldc: cOut, threaded: threaded, precision: .float32)
+                                        GEMM.multiplySmall(transposeA: true, m: cIn, n: cOut, k: count, a: v + position * count * cIn,
+                                                           lda: cIn, b: dM + position * count * cOut, ldb: cOut,
+                                                           accumulate: first != taskTiles.lowerBound, c: dU + position * cIn * cOut,
+                                                           ldc: cOut, threaded: threaded)
                                     }
                                     guard let dA else { continue }
                                     // dV_ξ = dM_ξ · U_ξᵀ, into V's buffer (V is no longer needed).
                                     for position in 0..<positions {
-                                        GEMM.multiply(transposeB: true, m: count, n: cIn, k: cOut, a: dM + position * count * cOut,
-                                                      lda: cOut, b: p[1].pointer + position * cIn * cOut, ldb: cOut,
-                                                      c: v + position * count * cIn, ldc: cIn, threaded: threaded, precision: .float32)
+                                        GEMM.multiplySmall(m: count, n: cIn, k: cOut, a: dM + position * count * cOut,
+                                                           lda: cOut, b: p[1].pointer + position * cIn * cOut, ldb: cIn, accumulate: false,
+                                                           c: v + position * count * cIn, ldc: cIn, threaded: threaded)
                                     }
                                     addInputGradient(v, tiles: group, into: dA.pointer, shape: s)
                                 }
@@ -353,6 +354,18 @@ enum Winograd<T: WinogradTiling> {
                 }
             }
             initialized = positions * cIn * cOut
+        }
+    }
+
+    /// Each of the `α²` row-major `rows × columns` matrices of `matrices`, transposed.
+    private static func transposedPositions(_ matrices: [Float], rows: Int, columns: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: matrices.count) { target, initialized in
+            for base in stride(from: 0, to: matrices.count, by: rows * columns) {
+                for i in 0..<rows {
+                    for j in 0..<columns { target[base + j * rows + i] = matrices[base + i * columns + j] }
+                }
+            }
+            initialized = matrices.count
         }
     }
 
