@@ -79,6 +79,19 @@ void convnet_direct_pixel_runs_kernel_gradient(const float *input, const float *
 void convnet_small_gemm(int m, int n, int k, const float *a, long aRow, long aDepth,
                         const float *b, long ldb, float *c, long ldc, int accumulate);
 
+/// Winograd F(4x4, 3x3)'s input transform V = Bᵀ d B for tiles `first ..< first + count` of the
+/// batch (numbered image by image, row by row, each covering 4 x 4 output pixels) and every input
+/// channel (n_C_prev a multiple of 8): `v[(ξ · count + t) · n_C_prev + k]` for position ξ = 6 · row
+/// + column of the tile's 6 x 6 input block; input outside the image (padding) reads as zero.
+/// The same bits as `Winograd<WinogradF4x4>.transformInput` in Swift.
+void convnet_winograd4x4_input(const float *input, const convnet_convolution_shape *shape, long first, int count, float *v);
+
+/// Its output transform Y = Aᵀ M A, plus `bias`, then max(0, ·) when `relu`, from `m` laid out as
+/// `v` above (n_C a multiple of 8) into the NHWC `output`; pixels of edge tiles beyond the output
+/// are dropped.
+void convnet_winograd4x4_output(const float *m, const float *bias, const convnet_convolution_shape *shape, long first,
+                                int count, int relu, float *output);
+
 /// 1 when the loops here (the direct convolution's and `convnet_small_gemm`) run with 256-bit
 /// vectors and fused multiply-adds (x86-64 with AVX2 and FMA), 0 when they run their baseline
 /// builds, which are no faster than im2col + BLAS.

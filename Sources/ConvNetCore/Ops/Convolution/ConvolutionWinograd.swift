@@ -391,6 +391,10 @@ enum Winograd<T: WinogradTiling> {
     /// `V_ξ (tiles × n_C_prev)`; input outside the image (padding) reads as zero.
     private static func transformInput(_ input: UnsafePointer<Float>, tiles group: Range<Int>, into v: UnsafeMutablePointer<Float>,
                                        shape s: ConvolutionShape) {
+        if let compiled = T.compiled {
+            var shape = ConvolutionDirect.cShape(s)
+            return compiled.input(input, &shape, group.lowerBound, Int32(group.count), v)
+        }
         let cIn = s.inputChannels, positions = α * α, count = group.count
         withBlocks { source, scratch, block in
             forEachInputBlock(of: group, shape: s) { tile, offsets in
@@ -411,6 +415,10 @@ enum Winograd<T: WinogradTiling> {
     private static func transformOutput(_ mBuffer: UnsafePointer<Float>, tiles group: Range<Int>, bias: UnsafePointer<Float>,
                                         relu: Bool, into output: UnsafeMutablePointer<Float>,
                                         winners: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape) {
+        if winners == nil, let compiled = T.compiled {
+            var shape = ConvolutionDirect.cShape(s)
+            return compiled.output(mBuffer, bias, &shape, group.lowerBound, Int32(group.count), relu ? 1 : 0, output)
+        }
         let g = s.window, cOut = s.outputChannels, positions = α * α, count = group.count
         withBlocks { source, scratch, block in
             forEachTile(of: group, shape: s) { tile, image, th, tw in

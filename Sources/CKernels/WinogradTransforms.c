@@ -1,0 +1,125 @@
+// The input and output transforms of Winograd's F(4x4, 3x3), the tiling of every 3x3 stride-1
+// layer (`WinogradF4x4` in Swift, which documents the matrices and stays the readable version).
+// They move more data than they compute: each tile's 6 x 6 block of 8-channel vectors is read,
+// transformed along its columns and then its rows, and written to 36 places. In Swift, built for
+// the baseline CPU, each 8-float vector is two SSE halves and the blocks go through the stack
+// between the passes; here the 36 vectors stay in (256-bit, with AVX2) registers, and the
+// transforms took 45% of ResNet-20's inference before.
+//
+// The arithmetic is Swift's, operation for operation, and contraction into fused multiply-adds is
+// off, so both give the same bits: the fused convolution + max-pool output, which still leaves
+// through the Swift transform, stays equal to the convolution's followed by pooling.
+#include "Dispatch.h"
+
+#pragma clang fp contract(off)
+
+typedef float v8 __attribute__((ext_vector_type(8)));
+/// The same vector read from or written to memory aligned only as a float.
+typedef float v8u __attribute__((ext_vector_type(8), aligned(4)));
+
+/// Bᵀ on six values (one column or row of a block): `WinogradF4x4.inputTransform`.
+#define INPUT_1D(d0, d1, d2, d3, d4, d5, t0, t1, t2, t3, t4, t5) do { \
+        v8 p_ = (d4) - 4 * (d2), q_ = (d3) - 4 * (d1), r_ = (d4) - (d2), u_ = 2 * ((d3) - (d1)); \
+        v8 first_ = 4 * (d0) - 5 * (d2) + (d4), last_ = 4 * (d1) - 5 * (d3) + (d5); \
+        (t0) = first_; (t1) = p_ + q_; (t2) = p_ - q_; (t3) = r_ + u_; (t4) = r_ - u_; (t5) = last_; \
+    } while (0)
+
+/// Aᵀ, six values to four: `WinogradF4x4.outputTransform`.
+#define OUTPUT_1D(m0, m1, m2, m3, m4, m5, t0, t1, t2, t3) do { \
+        v8 s12_ = (m1) + (m2), d12_ = (m1) - (m2), s34_ = (m3) + (m4), d34_ = (m3) - (m4); \
+        (t0) = (m0) + s12_ + s34_; (t1) = d12_ + 2 * d34_; (t2) = s12_ + 4 * s34_; (t3) = d12_ + 8 * d34_ + (m5); \
+    } while (0)
+
+/// Where tile `tile` of the batch lies: tiles are numbered image by image, row by row, each
+/// covering 4 x 4 output pixels.
+static inline void place(long tile, const convnet_convolution_shape *s, long *image, int *row, int *column) {
+    const int tileRows = (s->outputHeight + 3) / 4, tileColumns = (s->outputWidth + 3) / 4;
+    *image = tile / ((long)tileRows * tileColumns);
+    const int inImage = (int)(tile % ((long)tileRows * tileColumns));
+    *row = inImage / tileColumns;
+    *column = inImage % tileColumns;
+}
+
+static inline __attribute__((always_inline))
+void input_loops(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
+    const int H = s->inputHeight, W = s->inputWidth, C = s->inputChannels;
+    for (int t = 0; t < count; t++) {
+        long image;
+        int row, column;
+        place(first + t, s, &image, &row, &column);
+        const int y0 = 4 * row - s->padTop, x0 = 4 * column - s->padLeft;
+        const float *block = input + ((image * H + y0) * W + x0) * (long)C;
+        const int inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= H && x0 + 6 <= W;
+        for (int k = 0; k < C; k += 8) {
+            v8 d[6][6], e[6][6];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    const int y = y0 + i, x = x0 + j;
+                    d[i][j] = inside || (y >= 0 && y < H && x >= 0 && x < W)
+                        ? *(const v8u *)(block + ((long)i * W + j) * C + k) : (v8)0;
+                }
+            for (int j = 0; j < 6; j++)
+                INPUT_1D(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]);
+            for (int i = 0; i < 6; i++)
+                INPUT_1D(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], d[i][0], d[i][1], d[i][2], d[i][3], d[i][4], d[i][5]);
+            for (int n = 0; n < 36; n++) *(v8u *)(v + ((long)n * count + t) * C + k) = d[n / 6][n % 6];
+        }
+    }
+}
+
+static inline __attribute__((always_inline))
+void output_loops(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count, int relu,
+                  float *output) {
+    const int OH = s->outputHeight, OW = s->outputWidth, C = s->outputChannels;
+    for (int t = 0; t < count; t++) {
+        long image;
+        int row, column;
+        place(first + t, s, &image, &row, &column);
+        for (int c = 0; c < C; c += 8) {
+            v8 a[6][6], e[4][6], y[4][4];
+            for (int n = 0; n < 36; n++) a[n / 6][n % 6] = *(const v8u *)(m + ((long)n * count + t) * C + c);
+            for (int j = 0; j < 6; j++) OUTPUT_1D(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], e[0][j], e[1][j], e[2][j], e[3][j]);
+            for (int i = 0; i < 4; i++) OUTPUT_1D(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], y[i][0], y[i][1], y[i][2], y[i][3]);
+            const v8 b = *(const v8u *)(bias + c);
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    const int oy = 4 * row + i, ox = 4 * column + j;
+                    if (oy >= OH || ox >= OW) continue;
+                    v8 value = y[i][j] + b;
+                    if (relu) value = value < 0 ? 0 : value;
+                    *(v8u *)(output + ((image * OH + oy) * OW + ox) * (long)C + c) = value;
+                }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void input_avx2(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
+    input_loops(input, s, first, count, v);
+}
+
+__attribute__((target("avx2,fma")))
+static void output_avx2(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count, int relu,
+                        float *output) {
+    output_loops(m, bias, s, first, count, relu, output);
+}
+#endif
+
+static void input_baseline(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
+    input_loops(input, s, first, count, v);
+}
+
+static void output_baseline(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count,
+                            int relu, float *output) {
+    output_loops(m, bias, s, first, count, relu, output);
+}
+
+void convnet_winograd4x4_input(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
+    CONVNET_DISPATCH(input, input, s, first, count, v);
+}
+
+void convnet_winograd4x4_output(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count,
+                                int relu, float *output) {
+    CONVNET_DISPATCH(output, m, bias, s, first, count, relu, output);
+}
