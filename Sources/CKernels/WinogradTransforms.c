@@ -1,4 +1,4 @@
-// The input and output transforms of Winograd's F(4x4, 3x3), the tiling of every 3x3 stride-1
+// The transforms of Winograd's F(4x4, 3x3) (input and output, and their adjoints for the backward pass), the tiling of every 3x3 stride-1
 // layer (`WinogradF4x4` in Swift, which documents the matrices and stays the readable version).
 // They move more data than they compute: each tile's 6 x 6 block of 8-channel vectors is read,
 // transformed along its columns and then its rows, and written to 36 places. In Swift, built for
@@ -28,6 +28,20 @@ typedef float v8u __attribute__((ext_vector_type(8), aligned(4)));
 #define OUTPUT_1D(m0, m1, m2, m3, m4, m5, t0, t1, t2, t3) do { \
         v8 s12_ = (m1) + (m2), d12_ = (m1) - (m2), s34_ = (m3) + (m4), d34_ = (m3) - (m4); \
         (t0) = (m0) + s12_ + s34_; (t1) = d12_ + 2 * d34_; (t2) = s12_ + 4 * s34_; (t3) = d12_ + 8 * d34_ + (m5); \
+    } while (0)
+
+/// B, the adjoint of Bᵀ (the input gradient's map): `WinogradF4x4.inputAdjoint`.
+#define INPUT_ADJOINT_1D(u0, u1, u2, u3, u4, u5, t0, t1, t2, t3, t4, t5) do { \
+        v8 a0_ = 4 * (u0), a1_ = 4 * ((u2) - (u1)) + 2 * ((u4) - (u3)) + 4 * (u5); \
+        v8 a2_ = -5 * (u0) - 4 * ((u1) + (u2)) - ((u3) + (u4)), a3_ = ((u1) - (u2)) + 2 * ((u3) - (u4)) - 5 * (u5); \
+        v8 a4_ = (u0) + (u1) + (u2) + (u3) + (u4), a5_ = (u5); \
+        (t0) = a0_; (t1) = a1_; (t2) = a2_; (t3) = a3_; (t4) = a4_; (t5) = a5_; \
+    } while (0)
+
+/// A, the adjoint of Aᵀ, four values to six (the upstream gradient's map): `WinogradF4x4.outputAdjoint`.
+#define OUTPUT_ADJOINT_1D(y0, y1, y2, y3, t0, t1, t2, t3, t4, t5) do { \
+        v8 even1_ = (y0) + (y2), odd1_ = (y1) + (y3), even2_ = (y0) + 4 * (y2), odd2_ = 2 * (y1) + 8 * (y3); \
+        (t0) = (y0); (t1) = even1_ + odd1_; (t2) = even1_ - odd1_; (t3) = even2_ + odd2_; (t4) = even2_ - odd2_; (t5) = (y3); \
     } while (0)
 
 /// Where tile `tile` of the batch lies: tiles are numbered image by image, row by row, each
@@ -93,7 +107,75 @@ void output_loops(const float *m, const float *bias, const convnet_convolution_s
     }
 }
 
+static inline __attribute__((always_inline))
+void upstream_loops(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first, int count,
+                    float *dM, float *db) {
+    const int OH = s->outputHeight, OW = s->outputWidth, C = s->outputChannels;
+    for (int t = 0; t < count; t++) {
+        long image;
+        int row, column;
+        place(first + t, s, &image, &row, &column);
+        for (int c = 0; c < C; c += 8) {
+            v8 y[4][4], e[6][4], a[6][6], sum = *(const v8u *)(db + c);
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    const int oy = 4 * row + i, ox = 4 * column + j;
+                    v8 value = 0;  // beyond the edge
+                    if (oy < OH && ox < OW) {
+                        const long offset = ((image * OH + oy) * OW + ox) * (long)C + c;
+                        value = *(const v8u *)(upstream + offset);
+                        if (reluOutput) value = *(const v8u *)(reluOutput + offset) <= 0 ? 0 : value;
+                    }
+                    y[i][j] = value;
+                    sum += value;
+                }
+            *(v8u *)(db + c) = sum;
+            for (int j = 0; j < 4; j++) OUTPUT_ADJOINT_1D(y[0][j], y[1][j], y[2][j], y[3][j], e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]);
+            for (int i = 0; i < 6; i++) OUTPUT_ADJOINT_1D(e[i][0], e[i][1], e[i][2], e[i][3], a[i][0], a[i][1], a[i][2], a[i][3], a[i][4], a[i][5]);
+            for (int n = 0; n < 36; n++) *(v8u *)(dM + ((long)n * count + t) * C + c) = a[n / 6][n % 6];
+        }
+    }
+}
+
+static inline __attribute__((always_inline))
+void input_gradient_loops(const float *dV, const convnet_convolution_shape *s, long first, int count, float *dA) {
+    const int H = s->inputHeight, W = s->inputWidth, C = s->inputChannels;
+    for (int t = 0; t < count; t++) {
+        long image;
+        int row, column;
+        place(first + t, s, &image, &row, &column);
+        const int y0 = 4 * row - s->padTop, x0 = 4 * column - s->padLeft;
+        float *block = dA + ((image * H + y0) * W + x0) * (long)C;
+        for (int k = 0; k < C; k += 8) {
+            v8 u[6][6], e[6][6];
+            for (int n = 0; n < 36; n++) u[n / 6][n % 6] = *(const v8u *)(dV + ((long)n * count + t) * C + k);
+            for (int j = 0; j < 6; j++)
+                INPUT_ADJOINT_1D(u[0][j], u[1][j], u[2][j], u[3][j], u[4][j], u[5][j], e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]);
+            for (int i = 0; i < 6; i++)
+                INPUT_ADJOINT_1D(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], u[i][0], u[i][1], u[i][2], u[i][3], u[i][4], u[i][5]);
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    const int y = y0 + i, x = x0 + j;
+                    if (y < 0 || y >= H || x < 0 || x >= W) continue;  // padding
+                    v8u *target = (v8u *)(block + ((long)i * W + j) * C + k);
+                    *target = *target + u[i][j];
+                }
+        }
+    }
+}
+
 #if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void upstream_avx2(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first, int count,
+                          float *dM, float *db) {
+    upstream_loops(upstream, reluOutput, s, first, count, dM, db);
+}
+
+__attribute__((target("avx2,fma")))
+static void input_gradient_avx2(const float *dV, const convnet_convolution_shape *s, long first, int count, float *dA) {
+    input_gradient_loops(dV, s, first, count, dA);
+}
+
 __attribute__((target("avx2,fma")))
 static void input_avx2(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
     input_loops(input, s, first, count, v);
@@ -105,6 +187,15 @@ static void output_avx2(const float *m, const float *bias, const convnet_convolu
     output_loops(m, bias, s, first, count, relu, output);
 }
 #endif
+
+static void upstream_baseline(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first,
+                              int count, float *dM, float *db) {
+    upstream_loops(upstream, reluOutput, s, first, count, dM, db);
+}
+
+static void input_gradient_baseline(const float *dV, const convnet_convolution_shape *s, long first, int count, float *dA) {
+    input_gradient_loops(dV, s, first, count, dA);
+}
 
 static void input_baseline(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
     input_loops(input, s, first, count, v);
@@ -122,4 +213,13 @@ void convnet_winograd4x4_input(const float *input, const convnet_convolution_sha
 void convnet_winograd4x4_output(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count,
                                 int relu, float *output) {
     CONVNET_DISPATCH(output, m, bias, s, first, count, relu, output);
+}
+
+void convnet_winograd4x4_upstream(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first,
+                                  int count, float *dM, float *db) {
+    CONVNET_DISPATCH(upstream, upstream, reluOutput, s, first, count, dM, db);
+}
+
+void convnet_winograd4x4_input_gradient(const float *dV, const convnet_convolution_shape *s, long first, int count, float *dA) {
+    CONVNET_DISPATCH(input_gradient, dV, s, first, count, dA);
 }

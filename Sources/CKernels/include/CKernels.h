@@ -92,6 +92,16 @@ void convnet_winograd4x4_input(const float *input, const convnet_convolution_sha
 void convnet_winograd4x4_output(const float *m, const float *bias, const convnet_convolution_shape *shape, long first,
                                 int count, int relu, float *output);
 
+/// The backward pass's dM = A dY Aᵀ for the same tiles and every filter, into `dM` laid out as `v`
+/// (n_C a multiple of 8), dY being the NHWC upstream gradient, zero beyond the output's edge and,
+/// unless `reluOutput` is NULL, where it is not positive; adds Σ dY over the tiles' pixels to `db`.
+void convnet_winograd4x4_upstream(const float *upstream, const float *reluOutput, const convnet_convolution_shape *shape,
+                                  long first, int count, float *dM, float *db);
+
+/// dd = B dV Bᵀ for the same tiles and every input channel, `dV` laid out as `v`, added onto each
+/// tile's 6 x 6 input block in the NHWC `dA` (blocks overlap; positions in the padding are dropped).
+void convnet_winograd4x4_input_gradient(const float *dV, const convnet_convolution_shape *shape, long first, int count, float *dA);
+
 /// 1 when the loops here (the direct convolution's and `convnet_small_gemm`) run with 256-bit
 /// vectors and fused multiply-adds (x86-64 with AVX2 and FMA), 0 when they run their baseline
 /// builds, which are no faster than im2col + BLAS.

@@ -482,6 +482,10 @@ enum Winograd<T: WinogradTiling> {
     private static func transformUpstream(_ upstream: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
                                           winners: UnsafePointer<Float>?, tiles group: Range<Int>, into dM: UnsafeMutablePointer<Float>,
                                           biasGradient db: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+        if winners == nil, let compiled = T.compiled {
+            var shape = ConvolutionDirect.cShape(s)
+            return compiled.upstream(upstream, reluOutput, &shape, group.lowerBound, Int32(group.count), dM, db)
+        }
         let g = s.window, cOut = s.outputChannels, positions = α * α, count = group.count
         let (pooledHeight, pooledWidth) = (g.outputHeight / 2, g.outputWidth / 2)
         withBlocks { source, scratch, block in
@@ -518,6 +522,10 @@ enum Winograd<T: WinogradTiling> {
     /// are dropped.
     private static func addInputGradient(_ dV: UnsafePointer<Float>, tiles group: Range<Int>,
                                          into dA: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
+        if let compiled = T.compiled {
+            var shape = ConvolutionDirect.cShape(s)
+            return compiled.inputGradient(dV, &shape, group.lowerBound, Int32(group.count), dA)
+        }
         let cIn = s.inputChannels, positions = α * α, count = group.count
         withBlocks { source, scratch, block in
             forEachInputBlock(of: group, shape: s) { tile, offsets in

@@ -26,20 +26,26 @@ protocol WinogradTiling: SendableMetatype {
     /// `Aᵀ` (α → m) and its adjoint `A` (m → α).
     static func outputTransform(_ source: UnsafePointer<WinogradVector>, _ target: UnsafeMutablePointer<WinogradVector>, stride: Int)
     static func outputAdjoint(_ source: UnsafePointer<WinogradVector>, _ target: UnsafeMutablePointer<WinogradVector>, stride: Int)
-    /// The tiling's forward transforms compiled in CKernels, when there are any: `Winograd` then
-    /// calls them instead of its loops over these maps (the same bits, faster).
+    /// The tiling's transforms compiled in CKernels, when there are any: `Winograd` then calls
+    /// them instead of its loops over these maps (the same bits, faster).
     static var compiled: CompiledWinogradTransforms? { get }
 }
 
-/// A tiling's input transform (`V = Bᵀ d B` over a group of tiles) and output transform
-/// (`Y = Aᵀ M A` + bias, ReLU) as C loops, with `Winograd`'s data layout (`CKernels.h`).
+/// A tiling's transforms over a group of tiles as C loops, with `Winograd`'s data layout
+/// (`CKernels.h`): input (`V = Bᵀ d B`), output (`Y = Aᵀ M A` + bias, ReLU), upstream gradient
+/// (`dM = A dY Aᵀ`, ReLU mask, bias gradient) and input gradient (`dd = B dV Bᵀ`, added).
 struct CompiledWinogradTransforms {
-    typealias Input = @convention(c) (UnsafePointer<Float>?, UnsafePointer<convnet_convolution_shape>?, Int, Int32,
-                                      UnsafeMutablePointer<Float>?) -> Void
-    typealias Output = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<convnet_convolution_shape>?,
-                                       Int, Int32, Int32, UnsafeMutablePointer<Float>?) -> Void
+    typealias Shape = UnsafePointer<convnet_convolution_shape>
+    typealias Input = @convention(c) (UnsafePointer<Float>?, Shape?, Int, Int32, UnsafeMutablePointer<Float>?) -> Void
+    typealias Output = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Shape?, Int, Int32, Int32,
+                                       UnsafeMutablePointer<Float>?) -> Void
+    typealias Upstream = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Shape?, Int, Int32,
+                                         UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+    typealias InputGradient = @convention(c) (UnsafePointer<Float>?, Shape?, Int, Int32, UnsafeMutablePointer<Float>?) -> Void
     let input: Input
     let output: Output
+    let upstream: Upstream
+    let inputGradient: InputGradient
 }
 
 extension WinogradTiling {
@@ -109,11 +115,12 @@ enum WinogradF2x2: WinogradTiling {
 enum WinogradF4x4: WinogradTiling {
     static var outputSide: Int { 4 }
     static var kernelSide: Int { 3 }
-    /// `convnet_winograd4x4_input` and `_output`: the transforms below, vectors in registers
-    /// (and 256 bits wide with AVX2) instead of two SSE halves through the stack; ResNet-20's
-    /// inference spent 45% of its time in the Swift loops.
+    /// `convnet_winograd4x4_input`, `_output`, `_upstream` and `_input_gradient`: the maps below,
+    /// vectors in registers (and 256 bits wide with AVX2) instead of two SSE halves through the
+    /// stack; ResNet-20's inference spent 45% of its time in the Swift loops.
     static var compiled: CompiledWinogradTransforms? {
-        CompiledWinogradTransforms(input: convnet_winograd4x4_input, output: convnet_winograd4x4_output)
+        CompiledWinogradTransforms(input: convnet_winograd4x4_input, output: convnet_winograd4x4_output,
+                                   upstream: convnet_winograd4x4_upstream, inputGradient: convnet_winograd4x4_input_gradient)
     }
 
     @inline(__always) static func inputTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
