@@ -13,7 +13,9 @@
 /// groups whose transformed data fit `groupElements` (about L2); the backward pass sums each
 /// thread's `dU` separately and adds the partial sums in thread order (deterministic for a given
 /// thread count). The transforms go eight channels at a time (SIMD),
-/// so the channel counts must be multiples of 8 (`applies(to:)`).
+/// so the channel counts must be multiples of 8 (`applies(to:)`); F(4x4, 3x3)'s run as C loops
+/// (`WinogradTiling.compiled`). The α² products are small (16–512 channels), and go through
+/// `GEMM.multiplySmall`, which spares the smaller ones BLAS's packing and clearing.
 ///
 /// Its GEMMs stay float32 in `ComputePrecision.bfloat16`: they are many small products (one per
 /// position and group of tiles), for which rounding both operands to bfloat16 and oneDNN's packing
