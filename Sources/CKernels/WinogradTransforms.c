@@ -54,15 +54,34 @@ static inline void place(long tile, const convnet_convolution_shape *s, long *im
     *column = inImage % tileColumns;
 }
 
+/// The 4 x 4 output block of tile `tile`: its top-left pixel (y0, x0) and that pixel's offset in
+/// the NHWC output (pixels of an edge tile beyond the output are not stored).
+static inline long output_block(long tile, const convnet_convolution_shape *s, int *y0, int *x0) {
+    long image;
+    int row, column;
+    place(tile, s, &image, &row, &column);
+    *y0 = 4 * row;
+    *x0 = 4 * column;
+    return ((image * s->outputHeight + *y0) * s->outputWidth + *x0) * (long)s->outputChannels;
+}
+
+/// The 6 x 6 input block under tile `tile`: its top-left pixel (y0, x0), negative in the padding,
+/// and that pixel's offset in the NHWC input (counted as if the padding were stored).
+static inline long input_block(long tile, const convnet_convolution_shape *s, int *y0, int *x0) {
+    long image;
+    int row, column;
+    place(tile, s, &image, &row, &column);
+    *y0 = 4 * row - s->padTop;
+    *x0 = 4 * column - s->padLeft;
+    return ((image * s->inputHeight + *y0) * s->inputWidth + *x0) * (long)s->inputChannels;
+}
+
 static inline __attribute__((always_inline))
 void input_loops(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
     const int H = s->inputHeight, W = s->inputWidth, C = s->inputChannels;
     for (int t = 0; t < count; t++) {
-        long image;
-        int row, column;
-        place(first + t, s, &image, &row, &column);
-        const int y0 = 4 * row - s->padTop, x0 = 4 * column - s->padLeft;
-        const float *block = input + ((image * H + y0) * W + x0) * (long)C;
+        int y0, x0;
+        const float *block = input + input_block(first + t, s, &y0, &x0);
         const int inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= H && x0 + 6 <= W;
         for (int k = 0; k < C; k += 8) {
             v8 d[6][6], e[6][6];
@@ -86,9 +105,8 @@ void output_loops(const float *m, const float *bias, const convnet_convolution_s
                   float *output) {
     const int OH = s->outputHeight, OW = s->outputWidth, C = s->outputChannels;
     for (int t = 0; t < count; t++) {
-        long image;
-        int row, column;
-        place(first + t, s, &image, &row, &column);
+        int y0, x0;
+        float *block = output + output_block(first + t, s, &y0, &x0);
         for (int c = 0; c < C; c += 8) {
             v8 a[6][6], e[4][6], y[4][4];
             for (int n = 0; n < 36; n++) a[n / 6][n % 6] = *(const v8u *)(m + ((long)n * count + t) * C + c);
@@ -97,11 +115,10 @@ void output_loops(const float *m, const float *bias, const convnet_convolution_s
             const v8 b = *(const v8u *)(bias + c);
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
-                    const int oy = 4 * row + i, ox = 4 * column + j;
-                    if (oy >= OH || ox >= OW) continue;
+                    if (y0 + i >= OH || x0 + j >= OW) continue;
                     v8 value = y[i][j] + b;
                     if (relu) value = value < 0 ? 0 : value;
-                    *(v8u *)(output + ((image * OH + oy) * OW + ox) * (long)C + c) = value;
+                    *(v8u *)(block + ((long)i * OW + j) * C + c) = value;
                 }
         }
     }
@@ -112,17 +129,15 @@ void upstream_loops(const float *upstream, const float *reluOutput, const convne
                     float *dM, float *db) {
     const int OH = s->outputHeight, OW = s->outputWidth, C = s->outputChannels;
     for (int t = 0; t < count; t++) {
-        long image;
-        int row, column;
-        place(first + t, s, &image, &row, &column);
+        int y0, x0;
+        const long block = output_block(first + t, s, &y0, &x0);
         for (int c = 0; c < C; c += 8) {
             v8 y[4][4], e[6][4], a[6][6], sum = *(const v8u *)(db + c);
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
-                    const int oy = 4 * row + i, ox = 4 * column + j;
                     v8 value = 0;  // beyond the edge
-                    if (oy < OH && ox < OW) {
-                        const long offset = ((image * OH + oy) * OW + ox) * (long)C + c;
+                    if (y0 + i < OH && x0 + j < OW) {
+                        const long offset = block + ((long)i * OW + j) * C + c;
                         value = *(const v8u *)(upstream + offset);
                         if (reluOutput) value = *(const v8u *)(reluOutput + offset) <= 0 ? 0 : value;
                     }
@@ -141,11 +156,8 @@ static inline __attribute__((always_inline))
 void input_gradient_loops(const float *dV, const convnet_convolution_shape *s, long first, int count, float *dA) {
     const int H = s->inputHeight, W = s->inputWidth, C = s->inputChannels;
     for (int t = 0; t < count; t++) {
-        long image;
-        int row, column;
-        place(first + t, s, &image, &row, &column);
-        const int y0 = 4 * row - s->padTop, x0 = 4 * column - s->padLeft;
-        float *block = dA + ((image * H + y0) * W + x0) * (long)C;
+        int y0, x0;
+        float *block = dA + input_block(first + t, s, &y0, &x0);
         for (int k = 0; k < C; k += 8) {
             v8 u[6][6], e[6][6];
             for (int n = 0; n < 36; n++) u[n / 6][n % 6] = *(const v8u *)(dV + ((long)n * count + t) * C + k);
