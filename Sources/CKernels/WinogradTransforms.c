@@ -1,5 +1,6 @@
-// The transforms of Winograd's F(4x4, 3x3) (input and output, and their adjoints for the backward pass), the tiling of every 3x3 stride-1
-// layer (`WinogradF4x4` in Swift, which documents the matrices and stays the readable version).
+// The transforms of Winograd's F(4x4, 3x3) (input and output, and their adjoints for the backward
+// pass), the tiling of every 3x3 stride-1 layer (`WinogradF4x4` in Swift, which documents the
+// matrices and stays the readable version).
 // They move more data than they compute: each tile's 6 x 6 block of 8-channel vectors is read,
 // transformed along its columns and then its rows, and written to 36 places. In Swift, built for
 // the baseline CPU, each 8-float vector is two SSE halves and the blocks go through the stack
