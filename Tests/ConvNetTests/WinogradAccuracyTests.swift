@@ -1,4 +1,5 @@
 import ConvNet
+@_spi(Testing) import ConvNetCore
 import Testing
 
 /// Winograd's convolution against the textbook loops, in all three passes, for both tiles and for
@@ -61,6 +62,46 @@ import Testing
                           Self.relativeError(fast.kernel, g.kernel), Self.relativeError(fast.bias, g.bias)]
             print("winograd \(tile) \(layer.testDescription): forward \(errors[0]) input \(errors[1]) kernel \(errors[2]) bias \(errors[3])")
             #expect(errors.allSatisfy { $0 < bound }, "\(tile): forward, input, kernel, bias errors \(errors)")
+        }
+    }
+
+    /// F(4x4, 3x3)'s C transforms (`convnet_winograd4x4_*`) against the loops over its Swift maps:
+    /// the C does Swift's arithmetic operation for operation, without contraction into FMAs, so
+    /// every output and gradient must be the same float. Edge tiles (sides 5, 9, 13, 31), both
+    /// paddings, several groups of tiles per thread (31x31 with 64 channels), one to three images,
+    /// with and without the ReLU mask.
+    static let swiftMapLayers = [
+        Layer(batch: 1, side: 5, inputChannels: 8, outputChannels: 8, padding: .same),
+        Layer(batch: 3, side: 9, inputChannels: 16, outputChannels: 24, padding: .valid),
+        Layer(batch: 2, side: 13, inputChannels: 24, outputChannels: 8, padding: .same),
+        Layer(batch: 2, side: 31, inputChannels: 64, outputChannels: 64, padding: .same),
+        Layer(batch: 1, side: 8, inputChannels: 256, outputChannels: 128, padding: .valid),
+    ]
+
+    @Test(arguments: swiftMapLayers, [false, true])
+    func compiledTransformsEqualTheSwiftMapsBitForBit(_ layer: Layer, relu: Bool) throws {
+        let (cIn, cOut) = (layer.inputChannels, layer.outputChannels)
+        let shape = try ConvolutionShape(input: [layer.batch, layer.side, layer.side, cIn], kernel: [3, 3, cIn, cOut],
+                                         bias: [cOut], strides: (1, 1), padding: layer.padding, dilation: (1, 1))
+        var generator = RandomGenerator(seed: 7)
+        let x = Tensor.randomUniform(shape: shape.inputShape, low: -1, high: 1, generator: &generator).scalars
+        let w = Tensor.randomUniform(shape: shape.kernelShape, low: -0.3, high: 0.3, generator: &generator).scalars
+        let b = Tensor.randomUniform(shape: [cOut], low: -0.1, high: 0.1, generator: &generator).scalars
+        let dy = Tensor.randomUniform(shape: shape.outputShape, low: -1, high: 1, generator: &generator).scalars
+
+        let y = ConvolutionWinograd.forward(input: x, kernel: w, bias: b, shape: shape, relu: relu, tile: .f4x4)
+        let ySwift = ConvolutionWinograd.forwardThroughSwiftMaps(input: x, kernel: w, bias: b, shape: shape, relu: relu)
+        let forwardIdentical = y == ySwift  // (a Bool, so that a failure prints the difference, not the arrays)
+        #expect(forwardIdentical, "forward: largest difference \(maxDifference(y, ySwift))")
+        if relu { #expect(y.contains(0) && y.contains { $0 > 0 }, "the ReLU masks some outputs and not others") }
+
+        let mask = relu ? y : nil
+        let fast = ConvolutionWinograd.backward(input: x, kernel: w, upstream: dy, shape: shape, reluOutput: mask, tile: .f4x4)
+        let swift = ConvolutionWinograd.backwardThroughSwiftMaps(input: x, kernel: w, upstream: dy, shape: shape, reluOutput: mask)
+        let pairs = [("input", fast.input ?? [], swift.input ?? []), ("kernel", fast.kernel, swift.kernel), ("bias", fast.bias, swift.bias)]
+        for (name, a, b) in pairs {
+            let identical = !a.isEmpty && a == b
+            #expect(identical, "\(name) gradient: largest difference \(maxDifference(a, b))")
         }
     }
 }

@@ -151,6 +151,23 @@ public enum ConvolutionWinograd {
                                                   reluOutput: reluOutput)
         }
     }
+
+    /// `forward` with F(4x4, 3x3), its transforms run by the loops over the Swift maps
+    /// (`WinogradF4x4SwiftMaps`) instead of the C loops: for the tests, which require the same bits.
+    @_spi(Testing) public static func forwardThroughSwiftMaps(input: [Float], kernel: [Float], bias: [Float],
+                                                              shape s: ConvolutionShape, relu: Bool = false) -> [Float] {
+        _ = resolved(.f4x4, for: s)
+        return Winograd<WinogradF4x4SwiftMaps>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+    }
+
+    /// `backward` with F(4x4, 3x3) through the Swift maps (see `forwardThroughSwiftMaps`).
+    @_spi(Testing) public static func backwardThroughSwiftMaps(input: [Float], kernel: [Float], upstream: [Float],
+                                                               shape s: ConvolutionShape, reluOutput: [Float]? = nil)
+        -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        _ = resolved(.f4x4, for: s)
+        return Winograd<WinogradF4x4SwiftMaps>.backward(input: input, kernel: kernel, upstream: upstream, shape: s,
+                                                        needInput: true, reluOutput: reluOutput)
+    }
 }
 
 /// The passes of `ConvolutionWinograd` for one tiling `T`.

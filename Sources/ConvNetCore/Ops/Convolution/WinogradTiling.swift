@@ -168,6 +168,38 @@ enum WinogradF4x4: WinogradTiling {
     }
 }
 
+/// F(4x4, 3x3) run through the loops over `WinogradF4x4`'s Swift maps instead of its compiled
+/// transforms (`compiled` is nil): the oracle the C loops must equal bit for bit
+/// (`ConvolutionWinograd.forwardThroughSwiftMaps`, used by the tests only).
+enum WinogradF4x4SwiftMaps: WinogradTiling {
+    static var outputSide: Int { WinogradF4x4.outputSide }
+    static var kernelSide: Int { WinogradF4x4.kernelSide }
+
+    @inline(__always) static func inputTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
+        WinogradF4x4.inputTransform(s, t, stride: n)
+    }
+
+    @inline(__always) static func inputAdjoint(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
+        WinogradF4x4.inputAdjoint(s, t, stride: n)
+    }
+
+    @inline(__always) static func kernelTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
+        WinogradF4x4.kernelTransform(s, t, stride: n)
+    }
+
+    @inline(__always) static func kernelAdjoint(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
+        WinogradF4x4.kernelAdjoint(s, t, stride: n)
+    }
+
+    @inline(__always) static func outputTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
+        WinogradF4x4.outputTransform(s, t, stride: n)
+    }
+
+    @inline(__always) static func outputAdjoint(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
+        WinogradF4x4.outputAdjoint(s, t, stride: n)
+    }
+}
+
 /// F(2x2, 7x7), interpolating at 0, ±1, ±2, ±1/2 (and ∞), the points Barabasz et al. found most
 /// accurate for α = 8 ("Error Analysis and Improving the Accuracy of Winograd Convolution for Deep
 /// Neural Networks", 2020): 64 multiplications per tile instead of 196, 3.1x fewer, for the 7x7
