@@ -101,6 +101,23 @@ public struct BatchNormalization: Layer {
     }
 }
 
+extension BatchNormalization {
+    /// The convolution `kernel` `(f_h, f_w, n_C_prev, n_C)` and `bias` that compute this layer's
+    /// inference map (moving statistics) applied to the convolution's output:
+    /// `W'[…, c] = W[…, c] · s_c`, `b'_c = b_c · s_c + t_c`, with `s = γ / √(σ² + ε)` and
+    /// `t = β − μ · s` (`batchNormAffine`). `nil` when the layer is not built or its channels are
+    /// not the kernel's last axis.
+    func folded(kernel: Tensor, bias: Tensor?) -> (kernel: Tensor, bias: Tensor)? {
+        guard let movingMean, let movingVariance, let channels = kernel.shape.last, movingMean.shape == [channels] else { return nil }
+        let (scale, shift) = batchNormAffine(gamma: gamma?.scalars ?? [Float](repeating: 1, count: channels),
+                                             beta: beta?.scalars ?? [Float](repeating: 0, count: channels),
+                                             mean: movingMean.scalars, variance: movingVariance.scalars, epsilon: epsilon)
+        let kernelScalars = kernel.scalars.indices.map { kernel.scalars[$0] * scale[$0 % channels] }
+        let biasScalars = (0..<channels).map { (bias?.scalars[$0] ?? 0) * scale[$0] + shift[$0] }
+        return (Tensor(validShape: kernel.shape, scalars: kernelScalars), Tensor(validShape: [channels], scalars: biasScalars))
+    }
+}
+
 extension BatchNormalization: RegisteredLayer {
     /// Keras's class name, used in summaries and saved configs.
     public static var kerasClassName: String { "BatchNormalization" }

@@ -138,7 +138,7 @@ public struct Model: Sendable {
         let lastUse = Self.lastUses(inbound: inbound)
         var values = [Tensor?](repeating: nil, count: layers.count)
         var intermediate: [Int: Tensor] = [:]
-        let fused = Self.fusedRuns(layers: layers, inbound: inbound, lastUse: lastUse, keeping: outputs)
+        let fused = Self.fusedRuns(layers: layers, inbound: inbound, lastUse: lastUse, keeping: outputs, training: context.training)
         let insideRuns = Set(fused.flatMap { first, last in (first + 1)...last })
         let value = { (node: Int) in node == Self.inputNode ? input : values[node] ?? input }
         for index in layers.indices where !insideRuns.contains(index) {

@@ -128,6 +128,27 @@ public func batchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, mean: T
     }
 }
 
+/// Batch normalization with fixed statistics as a per-channel affine map `y = scale · x + shift`:
+/// `scale = γ / √(σ² + ε)`, `shift = β − μ · scale`.
+func batchNormAffine(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], epsilon: Float)
+    -> (scale: [Float], shift: [Float]) {
+    let scale = zip(gamma, variance).map { $0 * (1 / ($1 + epsilon).squareRoot()) }
+    return (scale, beta.indices.map { beta[$0] - mean[$0] * scale[$0] })
+}
+
+/// `g(z + residual)` in one pass, `g` linear, ReLU or GELU (batch normalization's affine loop with
+/// scale 1 and shift 0, exact): the end of a residual block whose normalization was folded into its
+/// convolution (`LayerFusion`). Not recorded on a tape: only for tensors no tape watches.
+func addingActivated(_ z: Tensor, _ residual: Tensor, activation: ActivationFunction) throws -> Tensor {
+    precondition(z.tapeEntry == nil && residual.tapeEntry == nil && activation.isFusible, "addingActivated records no gradient")
+    guard let channels = z.shape.last else { return try activate(z.adding(residual), activation) }
+    let view = try BatchNormView(z, gamma: Tensor(shape: [channels], repeating: 1), beta: Tensor(shape: [channels], repeating: 0),
+                                 epsilon: 0, residual: residual)
+    let output = Implementation.fast.batchNormKernels.affine(z.scalars, view, scale: view.gamma, shift: view.beta,
+                                                             residual: residual.scalars, activation: activation)
+    return Tensor(validShape: z.shape, scalars: output)
+}
+
 /// An input of batch normalization seen as `rows × channels` (NHWC: every pixel of every image is
 /// a row of `n_C` contiguous values), with the layer's `γ`, `β` and `ε`, and the shape of the
 /// residual added after it, if any, checked.
@@ -159,8 +180,7 @@ struct BatchNormView: Sendable {
 
     /// `y = scale · x + shift` with `scale = γ / √(σ² + ε)`, `shift = β − μ · scale`.
     func affine(mean: [Float], variance: [Float]) -> (scale: [Float], shift: [Float]) {
-        let scale = zip(gamma, inverseStandardDeviation(variance)).map { $0 * $1 }
-        return (scale, (0..<channels).map { beta[$0] - mean[$0] * scale[$0] })
+        batchNormAffine(gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon)
     }
 }
 
