@@ -8,8 +8,9 @@
 // transforms took 45% of ResNet-20's inference before.
 //
 // The arithmetic is Swift's, operation for operation, and contraction into fused multiply-adds is
-// off, so both give the same bits: the fused convolution + max-pool output, which still leaves
-// through the Swift transform, stays equal to the convolution's followed by pooling.
+// off, so both give the same bits (`compiledTransformsEqualTheSwiftMapsBitForBit`). With `winners`,
+// the output and upstream transforms are those of the convolution fused with 2x2 max pooling
+// (`Winograd.maxPool` and `transformUpstream` in Swift).
 #include "Dispatch.h"
 
 #pragma clang fp contract(off)
@@ -101,9 +102,44 @@ void input_loops(const float *input, const convnet_convolution_shape *s, long fi
     }
 }
 
+/// The 2x2 max pools (stride 2) of one tile's 4 x 4 block `y` of channels c..c+7 plus the bias (and
+/// ReLU): the maxima to `output`, and which pixel won each window to `winners` (0-3 in scan order,
+/// the first of equal values; 4 when ReLU zeroed the window). `Winograd.maxPool` in Swift.
+static inline __attribute__((always_inline))
+void max_pool_block(v8 y[4][4], const float *bias, int relu, long tile, const convnet_convolution_shape *s, int c,
+                    float *output, float *winners) {
+    const v8 b = *(const v8u *)(bias + c);
+    const int PH = s->outputHeight / 2, PW = s->outputWidth / 2, C = s->outputChannels;
+    long image;
+    int row, column;
+    place(tile, s, &image, &row, &column);
+    for (int py = 0; py < 2; py++)
+        for (int px = 0; px < 2; px++) {
+            const int py0 = 2 * row + py, px0 = 2 * column + px;
+            if (py0 >= PH || px0 >= PW) continue;
+            const int i = 2 * py, j = 2 * px;
+            v8 best = y[i][j] + b, winner = 0;
+            const v8 others[3] = {y[i][j + 1] + b, y[i + 1][j] + b, y[i + 1][j + 1] + b};
+            for (int index = 1; index <= 3; index++) {
+                const v8 value = others[index - 1];
+                const __attribute__((ext_vector_type(8))) int larger = value > best;
+                winner = larger ? (v8)(float)index : winner;
+                best = larger ? value : best;
+            }
+            if (relu) {
+                const __attribute__((ext_vector_type(8))) int positive = best > 0;
+                winner = positive ? winner : (v8)4;
+                best = positive ? best : (v8)0;
+            }
+            const long offset = ((image * PH + py0) * PW + px0) * (long)C + c;
+            *(v8u *)(output + offset) = best;
+            *(v8u *)(winners + offset) = winner;
+        }
+}
+
 static inline __attribute__((always_inline))
 void output_loops(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count, int relu,
-                  float *output) {
+                  float *output, float *winners) {
     const int OH = s->outputHeight, OW = s->outputWidth, C = s->outputChannels;
     for (int t = 0; t < count; t++) {
         int y0, x0;
@@ -113,6 +149,10 @@ void output_loops(const float *m, const float *bias, const convnet_convolution_s
             for (int n = 0; n < 36; n++) a[n / 6][n % 6] = *(const v8u *)(m + ((long)n * count + t) * C + c);
             for (int j = 0; j < 6; j++) OUTPUT_1D(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], e[0][j], e[1][j], e[2][j], e[3][j]);
             for (int i = 0; i < 4; i++) OUTPUT_1D(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], y[i][0], y[i][1], y[i][2], y[i][3]);
+            if (winners) {
+                max_pool_block(y, bias, relu, first + t, s, c, output, winners);
+                continue;
+            }
             const v8 b = *(const v8u *)(bias + c);
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
@@ -126,18 +166,28 @@ void output_loops(const float *m, const float *bias, const convnet_convolution_s
 }
 
 static inline __attribute__((always_inline))
-void upstream_loops(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first, int count,
-                    float *dM, float *db) {
-    const int OH = s->outputHeight, OW = s->outputWidth, C = s->outputChannels;
+void upstream_loops(const float *upstream, const float *reluOutput, const float *winners, const convnet_convolution_shape *s,
+                    long first, int count, float *dM, float *db) {
+    const int OH = s->outputHeight, OW = s->outputWidth, C = s->outputChannels, PH = OH / 2, PW = OW / 2;
     for (int t = 0; t < count; t++) {
         int y0, x0;
         const long block = output_block(first + t, s, &y0, &x0);
+        long image;
+        int row, column;
+        place(first + t, s, &image, &row, &column);
         for (int c = 0; c < C; c += 8) {
             v8 y[4][4], e[6][4], a[6][6], sum = *(const v8u *)(db + c);
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
-                    v8 value = 0;  // beyond the edge
-                    if (y0 + i < OH && x0 + j < OW) {
+                    v8 value = 0;  // beyond the edge (or not its window's winner)
+                    if (winners) {
+                        const int py = (y0 + i) / 2, px = (x0 + j) / 2;
+                        if (py < PH && px < PW) {
+                            const long offset = ((image * PH + py) * PW + px) * (long)C + c;
+                            value = *(const v8u *)(upstream + offset);
+                            value = *(const v8u *)(winners + offset) != (float)(2 * (i % 2) + j % 2) ? 0 : value;
+                        }
+                    } else if (y0 + i < OH && x0 + j < OW) {
                         const long offset = block + ((long)i * OW + j) * C + c;
                         value = *(const v8u *)(upstream + offset);
                         if (reluOutput) value = *(const v8u *)(reluOutput + offset) <= 0 ? 0 : value;
@@ -179,9 +229,9 @@ void input_gradient_loops(const float *dV, const convnet_convolution_shape *s, l
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
-static void upstream_avx2(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first, int count,
-                          float *dM, float *db) {
-    upstream_loops(upstream, reluOutput, s, first, count, dM, db);
+static void upstream_avx2(const float *upstream, const float *reluOutput, const float *winners, const convnet_convolution_shape *s,
+                          long first, int count, float *dM, float *db) {
+    upstream_loops(upstream, reluOutput, winners, s, first, count, dM, db);
 }
 
 __attribute__((target("avx2,fma")))
@@ -196,14 +246,14 @@ static void input_avx2(const float *input, const convnet_convolution_shape *s, l
 
 __attribute__((target("avx2,fma")))
 static void output_avx2(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count, int relu,
-                        float *output) {
-    output_loops(m, bias, s, first, count, relu, output);
+                        float *output, float *winners) {
+    output_loops(m, bias, s, first, count, relu, output, winners);
 }
 #endif
 
-static void upstream_baseline(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first,
-                              int count, float *dM, float *db) {
-    upstream_loops(upstream, reluOutput, s, first, count, dM, db);
+static void upstream_baseline(const float *upstream, const float *reluOutput, const float *winners, const convnet_convolution_shape *s,
+                              long first, int count, float *dM, float *db) {
+    upstream_loops(upstream, reluOutput, winners, s, first, count, dM, db);
 }
 
 static void input_gradient_baseline(const float *dV, const convnet_convolution_shape *s, long first, int count, float *dA) {
@@ -215,8 +265,8 @@ static void input_baseline(const float *input, const convnet_convolution_shape *
 }
 
 static void output_baseline(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count,
-                            int relu, float *output) {
-    output_loops(m, bias, s, first, count, relu, output);
+                            int relu, float *output, float *winners) {
+    output_loops(m, bias, s, first, count, relu, output, winners);
 }
 
 void convnet_winograd4x4_input(const float *input, const convnet_convolution_shape *s, long first, int count, float *v) {
@@ -224,13 +274,13 @@ void convnet_winograd4x4_input(const float *input, const convnet_convolution_sha
 }
 
 void convnet_winograd4x4_output(const float *m, const float *bias, const convnet_convolution_shape *s, long first, int count,
-                                int relu, float *output) {
-    CONVNET_DISPATCH(output, m, bias, s, first, count, relu, output);
+                                int relu, float *output, float *winners) {
+    CONVNET_DISPATCH(output, m, bias, s, first, count, relu, output, winners);
 }
 
-void convnet_winograd4x4_upstream(const float *upstream, const float *reluOutput, const convnet_convolution_shape *s, long first,
-                                  int count, float *dM, float *db) {
-    CONVNET_DISPATCH(upstream, upstream, reluOutput, s, first, count, dM, db);
+void convnet_winograd4x4_upstream(const float *upstream, const float *reluOutput, const float *winners,
+                                  const convnet_convolution_shape *s, long first, int count, float *dM, float *db) {
+    CONVNET_DISPATCH(upstream, upstream, reluOutput, winners, s, first, count, dM, db);
 }
 
 void convnet_winograd4x4_input_gradient(const float *dV, const convnet_convolution_shape *s, long first, int count, float *dA) {

@@ -67,9 +67,9 @@ import Testing
 
     /// F(4x4, 3x3)'s C transforms (`convnet_winograd4x4_*`) against the loops over its Swift maps:
     /// the C does Swift's arithmetic operation for operation, without contraction into FMAs, so
-    /// every output and gradient must be the same float. Edge tiles (sides 5, 9, 13, 31), both
-    /// paddings, several groups of tiles per thread (31x31 with 64 channels), one to three images,
-    /// with and without the ReLU mask.
+    /// every output and gradient must be the same float, of the convolution and of the convolution
+    /// fused with max pooling. Edge tiles (sides 5, 9, 13, 31), both paddings, several groups of
+    /// tiles per thread (31x31 with 64 channels), one to three images, with and without ReLU.
     static let swiftMapLayers = [
         Layer(batch: 1, side: 5, inputChannels: 8, outputChannels: 8, padding: .same),
         Layer(batch: 3, side: 9, inputChannels: 16, outputChannels: 24, padding: .valid),
@@ -102,6 +102,26 @@ import Testing
         for (name, a, b) in pairs {
             let identical = !a.isEmpty && a == b
             #expect(identical, "\(name) gradient: largest difference \(maxDifference(a, b))")
+        }
+
+        // Fused with 2x2 max pooling (odd sides drop a row and a column), with zero filters so
+        // that some windows tie and, with ReLU, some are all zero.
+        let wTies = w.indices.map { ($0 % cOut) % 5 == 4 ? 0 : w[$0] }
+        let pooled = ConvolutionWinograd.forwardMaxPooled(input: x, kernel: wTies, bias: b, shape: shape, relu: relu, tile: .f4x4)
+        let pooledSwift = ConvolutionWinograd.forwardMaxPooledThroughSwiftMaps(input: x, kernel: wTies, bias: b, shape: shape, relu: relu)
+        let pooledIdentical = pooled.output == pooledSwift.output && pooled.winners == pooledSwift.winners
+        #expect(pooledIdentical, "pooled: largest difference \(maxDifference(pooled.output, pooledSwift.output))")
+        #expect(Set(pooled.winners).isSuperset(of: relu ? [0, 1, 2, 3, 4] : [0, 1, 2, 3]), "winners \(Set(pooled.winners))")
+        let dP = Tensor.randomUniform(shape: [pooled.output.count], low: -1, high: 1, generator: &generator).scalars
+        let pooledFast = ConvolutionWinograd.backwardMaxPooled(input: x, kernel: wTies, upstream: dP, winners: pooled.winners,
+                                                               shape: shape, tile: .f4x4)
+        let pooledSlow = ConvolutionWinograd.backwardMaxPooledThroughSwiftMaps(input: x, kernel: wTies, upstream: dP,
+                                                                              winners: pooled.winners, shape: shape)
+        let pooledPairs = [("input", pooledFast.input ?? [], pooledSlow.input ?? []), ("kernel", pooledFast.kernel, pooledSlow.kernel),
+                           ("bias", pooledFast.bias, pooledSlow.bias)]
+        for (name, a, b) in pooledPairs {
+            let identical = !a.isEmpty && a == b
+            #expect(identical, "pooled \(name) gradient: largest difference \(maxDifference(a, b))")
         }
     }
 }

@@ -88,15 +88,19 @@ void convnet_winograd4x4_input(const float *input, const convnet_convolution_sha
 
 /// Its output transform Y = Aᵀ M A, plus `bias`, then max(0, ·) when `relu`, from `m` laid out as
 /// `v` above (n_C a multiple of 8) into the NHWC `output`; pixels of edge tiles beyond the output
-/// are dropped.
+/// are dropped. Unless `winners` is NULL, `output` receives Y's 2x2 max pools (stride 2, valid:
+/// (m, ⌊n_H/2⌋, ⌊n_W/2⌋, n_C)) instead, and `winners`, in the same layout, which pixel of each
+/// window won (0-3 in scan order, the first of equal values; 4 when ReLU zeroed the window).
 void convnet_winograd4x4_output(const float *m, const float *bias, const convnet_convolution_shape *shape, long first,
-                                int count, int relu, float *output);
+                                int count, int relu, float *output, float *winners);
 
 /// The backward pass's dM = A dY Aᵀ for the same tiles and every filter, into `dM` laid out as `v`
 /// (n_C a multiple of 8), dY being the NHWC upstream gradient, zero beyond the output's edge and,
 /// unless `reluOutput` is NULL, where it is not positive; adds Σ dY over the tiles' pixels to `db`.
-void convnet_winograd4x4_upstream(const float *upstream, const float *reluOutput, const convnet_convolution_shape *shape,
-                                  long first, int count, float *dM, float *db);
+/// Unless `winners` is NULL, `upstream` is the gradient of the pooled output and dY is it routed to
+/// each window's winner (`reluOutput` is then not read).
+void convnet_winograd4x4_upstream(const float *upstream, const float *reluOutput, const float *winners,
+                                  const convnet_convolution_shape *shape, long first, int count, float *dM, float *db);
 
 /// dd = B dV Bᵀ for the same tiles and every input channel, `dV` laid out as `v`, added onto each
 /// tile's 6 x 6 input block in the NHWC `dA` (blocks overlap; positions in the padding are dropped).

@@ -160,6 +160,23 @@ public enum ConvolutionWinograd {
         return Winograd<WinogradF4x4SwiftMaps>.forward(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
     }
 
+    /// `forwardMaxPooled` with F(4x4, 3x3) through the Swift maps (see `forwardThroughSwiftMaps`).
+    @_spi(Testing) public static func forwardMaxPooledThroughSwiftMaps(input: [Float], kernel: [Float], bias: [Float],
+                                                                       shape s: ConvolutionShape, relu: Bool = false)
+        -> (output: [Float], winners: [Float]) {
+        _ = resolved(.f4x4, for: s)
+        return Winograd<WinogradF4x4SwiftMaps>.forwardMaxPooled(input: input, kernel: kernel, bias: bias, shape: s, relu: relu)
+    }
+
+    /// `backwardMaxPooled` with F(4x4, 3x3) through the Swift maps (see `forwardThroughSwiftMaps`).
+    @_spi(Testing) public static func backwardMaxPooledThroughSwiftMaps(input: [Float], kernel: [Float], upstream: [Float],
+                                                                        winners: [Float], shape s: ConvolutionShape)
+        -> (input: [Float]?, kernel: [Float], bias: [Float]) {
+        _ = resolved(.f4x4, for: s)
+        return Winograd<WinogradF4x4SwiftMaps>.backward(input: input, kernel: kernel, upstream: upstream, shape: s,
+                                                        needInput: true, reluOutput: nil, winners: winners)
+    }
+
     /// `backward` with F(4x4, 3x3) through the Swift maps (see `forwardThroughSwiftMaps`).
     @_spi(Testing) public static func backwardThroughSwiftMaps(input: [Float], kernel: [Float], upstream: [Float],
                                                                shape s: ConvolutionShape, reluOutput: [Float]? = nil)
@@ -434,9 +451,9 @@ enum Winograd<T: WinogradTiling> {
     private static func transformOutput(_ mBuffer: UnsafePointer<Float>, tiles group: Range<Int>, bias: UnsafePointer<Float>,
                                         relu: Bool, into output: UnsafeMutablePointer<Float>,
                                         winners: UnsafeMutablePointer<Float>?, shape s: ConvolutionShape) {
-        if winners == nil, let compiled = T.compiled {
+        if let compiled = T.compiled {
             var shape = ConvolutionDirect.cShape(s)
-            return compiled.output(mBuffer, bias, &shape, group.lowerBound, Int32(group.count), relu ? 1 : 0, output)
+            return compiled.output(mBuffer, bias, &shape, group.lowerBound, Int32(group.count), relu ? 1 : 0, output, winners)
         }
         let g = s.window, cOut = s.outputChannels, positions = α * α, count = group.count
         withBlocks { source, scratch, block in
@@ -501,9 +518,9 @@ enum Winograd<T: WinogradTiling> {
     private static func transformUpstream(_ upstream: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
                                           winners: UnsafePointer<Float>?, tiles group: Range<Int>, into dM: UnsafeMutablePointer<Float>,
                                           biasGradient db: UnsafeMutablePointer<Float>, shape s: ConvolutionShape) {
-        if winners == nil, let compiled = T.compiled {
+        if let compiled = T.compiled {
             var shape = ConvolutionDirect.cShape(s)
-            return compiled.upstream(upstream, reluOutput, &shape, group.lowerBound, Int32(group.count), dM, db)
+            return compiled.upstream(upstream, reluOutput, winners, &shape, group.lowerBound, Int32(group.count), dM, db)
         }
         let g = s.window, cOut = s.outputChannels, positions = α * α, count = group.count
         let (pooledHeight, pooledWidth) = (g.outputHeight / 2, g.outputWidth / 2)

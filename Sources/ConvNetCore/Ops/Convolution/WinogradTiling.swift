@@ -32,14 +32,15 @@ protocol WinogradTiling: SendableMetatype {
 }
 
 /// A tiling's transforms over a group of tiles as C loops, with `Winograd`'s data layout
-/// (`CKernels.h`): input (`V = Bᵀ d B`), output (`Y = Aᵀ M A` + bias, ReLU), upstream gradient
-/// (`dM = A dY Aᵀ`, ReLU mask, bias gradient) and input gradient (`dd = B dV Bᵀ`, added).
+/// (`CKernels.h`): input (`V = Bᵀ d B`), output (`Y = Aᵀ M A` + bias, ReLU, or its 2x2 max pools
+/// and their winners), upstream gradient (`dM = A dY Aᵀ`, ReLU mask or pooled gradient routed to
+/// the winners, bias gradient) and input gradient (`dd = B dV Bᵀ`, added).
 struct CompiledWinogradTransforms {
     typealias Shape = UnsafePointer<convnet_convolution_shape>
     typealias Input = @convention(c) (UnsafePointer<Float>?, Shape?, Int, Int32, UnsafeMutablePointer<Float>?) -> Void
     typealias Output = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Shape?, Int, Int32, Int32,
-                                       UnsafeMutablePointer<Float>?) -> Void
-    typealias Upstream = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Shape?, Int, Int32,
+                                       UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+    typealias Upstream = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Shape?, Int, Int32,
                                          UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
     typealias InputGradient = @convention(c) (UnsafePointer<Float>?, Shape?, Int, Int32, UnsafeMutablePointer<Float>?) -> Void
     let input: Input
