@@ -18,9 +18,9 @@
 /// only; except the folded normalization, which computes the same function with different
 /// rounding (`(Σ x·w + b)·s + t` becomes `Σ x·(w·s) + (b·s + t)`), as PyTorch's
 /// `fuse_conv_bn_eval` and ONNX Runtime do: within about 1e-6 of the largest output
-/// (`LayerFusionTests`). A run fuses when each of its later layers reads the output of the layer
-/// before it (and, for `Add`, one tensor computed before the run) and is that output's only
-/// reader, and no output of the run but the last is asked for (`forward(outputs:)`).
+/// (`BatchNormalizationFoldingTests`). A run fuses when each of its later layers reads the output
+/// of the layer before it (and, for `Add`, one tensor computed before the run) and is that
+/// output's only reader, and no output of the run but the last is asked for (`forward(outputs:)`).
 protocol FusingLayer: Layer {
     /// How many of `following` (the layers after this one, each reading its predecessor's output
     /// and `otherInputs[k]` tensors besides) this layer's op can run with it in a pass in training

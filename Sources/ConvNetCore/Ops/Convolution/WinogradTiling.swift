@@ -113,9 +113,11 @@ enum WinogradF2x2: WinogradTiling {
 ///          | 0 -2 -1  2  1  0 |       | 1/24  1/12   1/6 |        | 0  1 -1  8 -8  1 |
 ///          | 0  2 -1 -2  1  0 |       | 1/24 -1/12   1/6 |
 ///          | 0  4  0 -5  0  1 |       |   0     0     1  |
-enum WinogradF4x4: WinogradTiling {
-    static var outputSide: Int { 4 }
-    static var kernelSide: Int { 3 }
+///
+/// The maps are shared (`WinogradF4x4Maps`) by the tiling `Winograd` runs, whose transforms are C
+/// loops, and `WinogradF4x4SwiftMaps`, which runs them through the Swift loops: the oracle the C
+/// must equal bit for bit (`ConvolutionWinograd.forwardThroughSwiftMaps`, for the tests).
+enum WinogradF4x4: WinogradF4x4Maps {
     /// `convnet_winograd4x4_input`, `_output`, `_upstream` and `_input_gradient`: the maps below,
     /// vectors in registers (and 256 bits wide with AVX2) instead of two SSE halves through the
     /// stack; ResNet-20's inference spent 45% of its time in the Swift loops.
@@ -123,6 +125,17 @@ enum WinogradF4x4: WinogradTiling {
         CompiledWinogradTransforms(input: convnet_winograd4x4_input, output: convnet_winograd4x4_output,
                                    upstream: convnet_winograd4x4_upstream, inputGradient: convnet_winograd4x4_input_gradient)
     }
+}
+
+/// F(4x4, 3x3) through the Swift loops (`compiled` is nil).
+enum WinogradF4x4SwiftMaps: WinogradF4x4Maps {}
+
+/// F(4x4, 3x3)'s maps.
+protocol WinogradF4x4Maps: WinogradTiling {}
+
+extension WinogradF4x4Maps {
+    static var outputSide: Int { 4 }
+    static var kernelSide: Int { 3 }
 
     @inline(__always) static func inputTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
         let (d0, d1, d2, d3, d4, d5) = (s[0], s[n], s[2 * n], s[3 * n], s[4 * n], s[5 * n])
@@ -166,38 +179,6 @@ enum WinogradF4x4: WinogradTiling {
         let (even1, odd1, even2, odd2) = (y0 + y2, y1 + y3, y0 + 4 * y2, 2 * y1 + 8 * y3)
         (t[0], t[n], t[2 * n]) = (y0, even1 + odd1, even1 - odd1)
         (t[3 * n], t[4 * n], t[5 * n]) = (even2 + odd2, even2 - odd2, y3)
-    }
-}
-
-/// F(4x4, 3x3) run through the loops over `WinogradF4x4`'s Swift maps instead of its compiled
-/// transforms (`compiled` is nil): the oracle the C loops must equal bit for bit
-/// (`ConvolutionWinograd.forwardThroughSwiftMaps`, used by the tests only).
-enum WinogradF4x4SwiftMaps: WinogradTiling {
-    static var outputSide: Int { WinogradF4x4.outputSide }
-    static var kernelSide: Int { WinogradF4x4.kernelSide }
-
-    @inline(__always) static func inputTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
-        WinogradF4x4.inputTransform(s, t, stride: n)
-    }
-
-    @inline(__always) static func inputAdjoint(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
-        WinogradF4x4.inputAdjoint(s, t, stride: n)
-    }
-
-    @inline(__always) static func kernelTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
-        WinogradF4x4.kernelTransform(s, t, stride: n)
-    }
-
-    @inline(__always) static func kernelAdjoint(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
-        WinogradF4x4.kernelAdjoint(s, t, stride: n)
-    }
-
-    @inline(__always) static func outputTransform(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
-        WinogradF4x4.outputTransform(s, t, stride: n)
-    }
-
-    @inline(__always) static func outputAdjoint(_ s: UnsafePointer<WinogradVector>, _ t: UnsafeMutablePointer<WinogradVector>, stride n: Int) {
-        WinogradF4x4.outputAdjoint(s, t, stride: n)
     }
 }
 
